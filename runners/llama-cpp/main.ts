@@ -1,0 +1,282 @@
+#!/usr/bin/env node
+/**
+ * The llama.cpp runner: speaks the runner protocol over stdio on top of node-llama-cpp's
+ * prebuilt llama.cpp (CUDA / Vulkan / Metal / CPU).
+ */
+import { existsSync, statSync } from "node:fs";
+import { cpus } from "node:os";
+import {
+  GgmlType,
+  getLlama,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  LlamaLogLevel,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import type {
+  Backend,
+  EvaluateParams,
+  EvaluateResult,
+  GenerateParams,
+  GenerateResult,
+  LoadParams,
+  LoadResult,
+  ScoredToken,
+} from "../../src/runner/protocol.js";
+import { PROTOCOL_VERSION } from "../../src/runner/protocol.js";
+import { type Handlers, RunnerError, readPeakRss, serve } from "../shared/serve.js";
+import { engineVersion, runnerVersion } from "./versions.js";
+
+interface Loaded {
+  llama: Llama;
+  model: LlamaModel;
+  context: LlamaContext;
+  sequence: LlamaContextSequence;
+  addBos: boolean;
+  contextSize: number;
+  seed: number;
+}
+
+let loaded: Loaded | undefined;
+
+function requireLoaded(): Loaded {
+  if (!loaded) throw new RunnerError("NOT_LOADED", "no model loaded: call load first");
+  return loaded;
+}
+
+function gpuOption(backend: Backend): false | "auto" | "cuda" | "vulkan" | "metal" {
+  if (backend === "cpu") return false;
+  if (backend === "auto") return "auto";
+  if (backend === "webgpu") {
+    throw new RunnerError("BACKEND_UNAVAILABLE", "the llama.cpp runner has no webgpu backend");
+  }
+  return backend;
+}
+
+function tensorHistogram(model: LlamaModel): { types: Record<string, number>; params: number } {
+  const types: Record<string, number> = {};
+  let params = 0;
+  for (const tensor of model.fileInfo.tensorInfo ?? []) {
+    const name = GgmlType[tensor.ggmlType] ?? `type${tensor.ggmlType}`;
+    types[name] = (types[name] ?? 0) + 1;
+    params += tensor.dimensions.reduce<number>((n, d) => n * Number(d), 1);
+  }
+  return { types, params };
+}
+
+async function load(params: LoadParams): Promise<LoadResult> {
+  const started = performance.now();
+  if (!existsSync(params.model)) {
+    throw new RunnerError("MODEL_NOT_FOUND", `model file not found: ${params.model}`);
+  }
+  let llama: Llama;
+  try {
+    llama = await getLlama({
+      gpu: gpuOption(params.backend),
+      build: "never",
+      ...(params.threads > 0 ? { maxThreads: params.threads } : {}),
+      logLevel: LlamaLogLevel.warn,
+      logger: (level, message) => process.stderr.write(`[llama.cpp ${level}] ${message}\n`),
+    });
+  } catch (error) {
+    throw new RunnerError(
+      "BACKEND_UNAVAILABLE",
+      `backend ${params.backend} unavailable: ${(error as Error).message}`,
+    );
+  }
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({
+      modelPath: params.model,
+      ...(params.backend === "cpu" ? { gpuLayers: 0 } : {}),
+    });
+  } catch (error) {
+    throw new RunnerError("BAD_MODEL", `cannot load ${params.model}: ${(error as Error).message}`);
+  }
+  const context = await model.createContext({
+    contextSize: params.contextSize,
+    batchSize: params.contextSize,
+    sequences: 1,
+    ...(params.threads > 0 ? { threads: params.threads } : {}),
+  });
+  const addBos = model.tokens.shouldPrependBosToken && model.tokens.bos != null;
+  loaded = {
+    llama,
+    model,
+    context,
+    sequence: context.getSequence(),
+    addBos,
+    contextSize: context.contextSize,
+    seed: params.seed,
+  };
+  const { types, params: parameterCount } = tensorHistogram(model);
+  const device =
+    llama.gpu === false
+      ? (cpus()[0]?.model ?? "cpu")
+      : (await llama.getGpuDeviceNames()).join(", ") || String(llama.gpu);
+  return {
+    backend: llama.gpu === false ? "cpu" : llama.gpu,
+    device,
+    modelBytes: statSync(params.model).size,
+    parameterCount,
+    tensorTypes: types,
+    loadMs: performance.now() - started,
+    contextSize: context.contextSize,
+    vocabularySize: model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0,
+    addBos,
+    bos: model.tokens.bos,
+  };
+}
+
+function tokenize(state: Loaded, text: string, addBos: boolean): Token[] {
+  const tokens = state.model.tokenize(text, false);
+  const bos = state.model.tokens.bos;
+  return addBos && state.addBos && bos != null ? [bos, ...tokens] : tokens;
+}
+
+/** Earliest stop string in `text`, as the index where the completion must be cut. */
+function findStop(text: string, stop: string[]): number {
+  let cut = -1;
+  for (const s of stop) {
+    const at = s === "" ? -1 : text.indexOf(s);
+    if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+  }
+  return cut;
+}
+
+async function generate(params: GenerateParams, receivedAt: number): Promise<GenerateResult> {
+  const state = requireLoaded();
+  const prompt = tokenize(state, params.prompt, true);
+  const tokenizedAt = performance.now();
+  if (prompt.length + 1 > state.contextSize) {
+    throw new RunnerError(
+      "CONTEXT_OVERFLOW",
+      `prompt has ${prompt.length} tokens; the context holds ${state.contextSize}`,
+    );
+  }
+  const maxTokens = Math.min(params.maxTokens, state.contextSize - prompt.length);
+  await state.sequence.clearHistory();
+  const completion: Token[] = [];
+  let text = "";
+  let firstAt = 0;
+  let lastAt = 0;
+  let finishReason: GenerateResult["finishReason"] = "length";
+  const options = {
+    temperature: params.temperature,
+    seed: params.seed ?? state.seed,
+  };
+  for await (const token of state.sequence.evaluate(prompt, options)) {
+    lastAt = performance.now();
+    if (firstAt === 0) firstAt = lastAt;
+    if (state.model.isEogToken(token)) {
+      finishReason = "eos";
+      break;
+    }
+    completion.push(token);
+    text = state.model.detokenize(completion);
+    const cut = findStop(text, params.stop);
+    if (cut >= 0) {
+      text = text.slice(0, cut);
+      finishReason = "stop";
+      break;
+    }
+    if (completion.length >= maxTokens) break;
+  }
+  return {
+    text,
+    promptTokens: prompt.length,
+    completionTokens: completion.length,
+    ttftMs: firstAt - receivedAt,
+    tokenizeMs: tokenizedAt - receivedAt,
+    decodeMs: lastAt - firstAt,
+    totalMs: performance.now() - receivedAt,
+    finishReason,
+  };
+}
+
+async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
+  const state = requireLoaded();
+  const { tokens, scoreFrom, topK } = params;
+  if (tokens.length > state.contextSize) {
+    throw new RunnerError(
+      "CONTEXT_OVERFLOW",
+      `${tokens.length} tokens to evaluate; the context holds ${state.contextSize}`,
+    );
+  }
+  if (!Number.isInteger(scoreFrom) || scoreFrom < 1 || scoreFrom > tokens.length) {
+    throw new RunnerError("BAD_PARAMS", `scoreFrom must be in [1, ${tokens.length}]`);
+  }
+  const started = performance.now();
+  await state.sequence.clearHistory();
+  // Logits for the actual next token (plus the top K) and the softmax normaliser, rather
+  // than full probability maps: the same log-probabilities at about half the cost.
+  const input = tokens.map((token, i) => {
+    const next = tokens[i + 1];
+    if (i < scoreFrom - 1 || next === undefined) return token as Token;
+    const filter = { tokens: [next as Token], includeTop: topK, includeMax: true };
+    return [token as Token, { generateNext: { logits: { filter }, totalLogitWeight: true } }] as [
+      Token,
+      { generateNext: { logits: { filter: typeof filter }; totalLogitWeight: boolean } },
+    ];
+  });
+  const outputs = await state.sequence.controlledEvaluate(input);
+  const scored: ScoredToken[] = [];
+  for (let i = scoreFrom - 1; i < tokens.length - 1; i++) {
+    const next = outputs[i]?.next;
+    const logits = next?.logits;
+    const weight = next?.totalLogitWeight;
+    const first = logits?.entries().next().value;
+    const actual = logits?.get(tokens[i + 1] as Token);
+    if (!logits || weight === undefined || !first || actual === undefined) {
+      throw new RunnerError("INTERNAL", `no logits returned for position ${i}`);
+    }
+    const logZ = first[1] + Math.log(weight);
+    const entry: ScoredToken = { logprob: actual - logZ };
+    if (topK > 0) {
+      entry.top = [];
+      for (const [id, logit] of logits) {
+        if (entry.top.length >= topK) break;
+        entry.top.push([id, logit - logZ]);
+      }
+    }
+    scored.push(entry);
+  }
+  return { scored, evalMs: performance.now() - started };
+}
+
+const handlers: Handlers = {
+  initialize: () => ({
+    name: "llama-cpp",
+    version: runnerVersion(),
+    protocolVersion: PROTOCOL_VERSION,
+    engine: engineVersion(),
+    backends: ["auto", "cpu", "cuda", "vulkan", "metal"],
+    capabilities: ["generate", "tokenize", "evaluate", "memory"],
+  }),
+  load,
+  generate,
+  tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),
+  evaluate,
+  memory: async () => {
+    const vram =
+      loaded && loaded.llama.gpu !== false ? await loaded.llama.getVramState() : undefined;
+    const peakRss = await readPeakRss();
+    return {
+      ...(vram ? { device: { used: vram.used, total: vram.total } } : {}),
+      rss: process.memoryUsage().rss,
+      ...(peakRss !== undefined ? { peakRss } : {}),
+    };
+  },
+  shutdown: async () => {
+    await loaded?.context.dispose();
+    await loaded?.model.dispose();
+    await loaded?.llama.dispose();
+    loaded = undefined;
+    return null;
+  },
+};
+
+await serve(handlers);
+process.exit(0);

@@ -1,0 +1,100 @@
+import { createInterface } from "node:readline";
+import type {
+  MethodName,
+  Methods,
+  RpcError,
+  RpcRequest,
+  RunnerErrorCode,
+} from "../../src/runner/protocol.js";
+
+/** An error a handler throws to answer with a stable `data.code`. */
+export class RunnerError extends Error {
+  readonly code: RunnerErrorCode;
+  constructor(code: RunnerErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export type Handlers = {
+  [M in MethodName]: (
+    params: Methods[M]["params"],
+    receivedAt: number,
+  ) => Promise<Methods[M]["result"]> | Methods[M]["result"];
+};
+
+/** Protocol messages own stdout; anything a library prints goes to stderr, the runner's log. */
+function claimStdout(): (line: string) => void {
+  const write = process.stdout.write.bind(process.stdout);
+  const toLog = (...args: unknown[]) => {
+    process.stderr.write(`${args.map(String).join(" ")}\n`);
+  };
+  console.log = toLog;
+  console.info = toLog;
+  console.debug = toLog;
+  return (line) => {
+    write(`${line}\n`);
+  };
+}
+
+function toRpcError(error: unknown): RpcError {
+  if (error instanceof RunnerError) {
+    return { code: -32000, message: error.message, data: { code: error.code } };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: -32603, message, data: { code: "INTERNAL" } };
+}
+
+/**
+ * Serves the protocol on stdin/stdout, one request at a time in arrival order.
+ * Returns when stdin closes or after `shutdown`.
+ */
+export async function serve(handlers: Handlers): Promise<void> {
+  const send = claimStdout();
+  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) {
+    const receivedAt = performance.now();
+    if (line.trim() === "") continue;
+    let request: RpcRequest;
+    try {
+      request = JSON.parse(line) as RpcRequest;
+    } catch {
+      send(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: null,
+          error: { code: -32700, message: "parse error" },
+        }),
+      );
+      continue;
+    }
+    const handler = handlers[request.method as MethodName] as
+      | ((params: unknown, receivedAt: number) => unknown)
+      | undefined;
+    if (!handler) {
+      const error = { code: -32601, message: `unknown method ${request.method}` };
+      send(JSON.stringify({ jsonrpc: "2.0", id: request.id, error }));
+      continue;
+    }
+    try {
+      const result = await handler(request.params ?? {}, receivedAt);
+      send(JSON.stringify({ jsonrpc: "2.0", id: request.id, result: result ?? null }));
+    } catch (error) {
+      send(JSON.stringify({ jsonrpc: "2.0", id: request.id, error: toRpcError(error) }));
+    }
+    if (request.method === "shutdown") break;
+  }
+  lines.close();
+}
+
+/** Peak resident set size (VmHWM) in bytes, where /proc exists. */
+export async function readPeakRss(): Promise<number | undefined> {
+  try {
+    const { readFile } = await import("node:fs/promises");
+    const status = await readFile("/proc/self/status", "utf8");
+    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return match?.[1] ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

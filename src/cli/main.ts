@@ -1,0 +1,53 @@
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { InputError, QbenchError } from "../errors.js";
+import { pplCommand } from "./ppl.js";
+import { runCommand } from "./run.js";
+import { scoreCommand } from "./score.js";
+
+/** Exit codes (contract): 0 all SHIP · 1 a NO-SHIP · 2 bad input, nothing ran · 3 could not complete. */
+export const EXIT = { ok: 0, noShip: 1, badInput: 2, failed: 3 } as const;
+
+function report(error: unknown, verbose: boolean): number {
+  if (error instanceof InputError) {
+    process.stderr.write(`qbench: ${error.message}\n`);
+    return EXIT.badInput;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`qbench: ${message}\n`);
+  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else if (!(error instanceof QbenchError))
+    process.stderr.write("(run with --verbose for the stack)\n");
+  return EXIT.failed;
+}
+
+const argv = hideBin(process.argv);
+const verbose = argv.includes("--verbose");
+
+try {
+  await yargs(argv)
+    .scriptName("qbench")
+    .usage(
+      "$0 <command> [options]\n\nEvaluate and benchmark quantized variants of a model side by side.",
+    )
+    .command(runCommand)
+    .command(scoreCommand)
+    .command(pplCommand)
+    .option("verbose", {
+      type: "boolean",
+      describe: "Show stacks and runner logs on errors",
+      global: true,
+    })
+    .demandCommand(1, "name a command (qbench run runs the bundled demo)")
+    .strict()
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new InputError("BAD_USAGE", `${message} (see qbench --help)`);
+    })
+    .help()
+    .version()
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .parseAsync();
+} catch (error) {
+  process.exitCode = report(error, verbose);
+}

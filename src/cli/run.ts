@@ -1,0 +1,125 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { CommandModule } from "yargs";
+import { InputError } from "../errors.js";
+import type { PlanOverrides } from "../plan/load.js";
+import { Backend } from "../plan/schema.js";
+import { createProgress } from "../run/progress.js";
+import { runPlan } from "../run/run-plan.js";
+import { formatSummary } from "../run/summary.js";
+
+interface RunArgs {
+  plan: string | undefined;
+  db: string;
+  resume: boolean;
+  json: boolean;
+  quiet: boolean;
+  backend: Backend | undefined;
+  threads: string | undefined;
+  ctx: number | undefined;
+  seed: number | undefined;
+  repeats: number | undefined;
+  warmup: number | undefined;
+  concurrency: number | undefined;
+  "max-tokens": number | undefined;
+}
+
+export const DEFAULT_DB = ".qbench/qbench.db";
+const BUNDLED_PLAN = fileURLToPath(new URL("../../../qbench.yaml", import.meta.url));
+
+/** The plan to run: the one named, else ./qbench.yaml, else the bundled demo. */
+export function choosePlan(plan: string | undefined): string {
+  if (plan !== undefined) return resolve(plan);
+  const local = resolve("qbench.yaml");
+  return existsSync(local) ? local : BUNDLED_PLAN;
+}
+
+function overridesFrom(args: RunArgs): PlanOverrides {
+  let threads: number | "auto" | undefined;
+  if (args.threads !== undefined) {
+    threads = args.threads === "auto" ? "auto" : Number(args.threads);
+    if (threads !== "auto" && !(Number.isInteger(threads) && threads >= 0)) {
+      throw new InputError(
+        "BAD_USAGE",
+        `--threads must be a number ≥ 0 or auto, got ${args.threads}`,
+      );
+    }
+  }
+  return {
+    ...(args.backend !== undefined ? { backend: args.backend } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+    ...(args.ctx !== undefined ? { contextSize: args.ctx } : {}),
+    ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    ...(args.repeats !== undefined ? { repeats: args.repeats } : {}),
+    ...(args.warmup !== undefined ? { warmup: args.warmup } : {}),
+    ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
+    ...(args["max-tokens"] !== undefined ? { maxTokens: args["max-tokens"] } : {}),
+  };
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: "run [plan]",
+  describe:
+    "Run a plan: every variant over every suite, stored in SQLite (default: the bundled demo)",
+  builder: (y) =>
+    y
+      .positional("plan", {
+        type: "string",
+        describe: "Plan file (default: ./qbench.yaml, else the bundled demo)",
+      })
+      .option("db", {
+        type: "string",
+        default: DEFAULT_DB,
+        describe: "SQLite database to store results in",
+      })
+      .option("resume", {
+        type: "boolean",
+        default: false,
+        describe:
+          "Finish the newest run of this plan in --db: skip stored items, retry failed ones",
+      })
+      .option("json", {
+        type: "boolean",
+        default: false,
+        describe: "Print a JSON summary as the last stdout line",
+      })
+      .option("quiet", { type: "boolean", default: false, describe: "No progress output" })
+      .option("backend", { choices: Backend.options, describe: "Override the plan's backend" })
+      .option("threads", { type: "string", describe: "Override CPU threads (a number, or auto)" })
+      .option("ctx", { type: "number", describe: "Override the context size" })
+      .option("seed", { type: "number", describe: "Override the seed" })
+      .option("repeats", { type: "number", describe: "Override repeats per item" })
+      .option("warmup", { type: "number", describe: "Override warm-up generations per variant" })
+      .option("concurrency", { type: "number", describe: "Variants run at once" })
+      .option("max-tokens", { type: "number", describe: "Override generation max tokens" })
+      .example("$0 run", "the bundled demo plan")
+      .example("$0 run my-plan.yaml --resume", "finish a killed run; nothing is scored twice")
+      .epilog(
+        "Exit codes: 0 all variants pass · 1 a variant failed (NO-SHIP) · 2 bad input, nothing ran · 3 the run could not complete.",
+      ),
+  handler: async (args) => {
+    const planFile = choosePlan(args.plan);
+    const progress = createProgress(process.stderr, args.quiet);
+    progress.log(`plan ${planFile}`);
+    const started = performance.now();
+    const outcome = await runPlan({
+      planFile,
+      overrides: overridesFrom(args),
+      dbPath: resolve(args.db),
+      resume: args.resume,
+      progress,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(`${formatSummary(outcome.summary)}\n`);
+    process.stdout.write(
+      `stored in ${resolve(args.db)} (run ${outcome.runId}) in ${seconds.toFixed(1)} s\n`,
+    );
+    if (args.json) {
+      process.stdout.write(
+        `${JSON.stringify({ ...outcome.summary, seconds, db: resolve(args.db) })}\n`,
+      );
+    }
+    if (outcome.failedVariants.length > 0) process.exitCode = 1;
+  },
+};

@@ -1,0 +1,73 @@
+/** Every error qbench raises on purpose carries a stable `code`; only src/cli/main.ts turns them into exit codes. */
+export type ErrorCode =
+  | "BAD_USAGE"
+  | "BAD_PLAN"
+  | "BAD_SUITE"
+  | "BAD_MODEL"
+  | "BAD_INPUT"
+  | "RUN_FAILED"
+  | "RUNNER_FAILED";
+
+export class QbenchError extends Error {
+  readonly code: ErrorCode;
+  /** Where the problem is, e.g. `suites/qa.jsonl:12`, when there is a place to name. */
+  readonly location: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { location?: string; cause?: unknown } = {},
+  ) {
+    super(options.location ? `${options.location}: ${message}` : message, { cause: options.cause });
+    this.name = "QbenchError";
+    this.code = code;
+    this.location = options.location;
+  }
+}
+
+export type InputErrorCode = "BAD_USAGE" | "BAD_PLAN" | "BAD_SUITE" | "BAD_MODEL" | "BAD_INPUT";
+
+/** Bad input that the user must fix; nothing ran (exit 2). */
+export class InputError extends QbenchError {
+  declare readonly code: InputErrorCode;
+
+  constructor(
+    code: InputErrorCode,
+    message: string,
+    options: { location?: string; cause?: unknown } = {},
+  ) {
+    super(code, message, options);
+    this.name = "InputError";
+  }
+}
+
+/** The run started but could not complete (exit 3). */
+export class RunError extends QbenchError {
+  constructor(message: string, options: { location?: string; cause?: unknown } = {}) {
+    super("RUN_FAILED", message, options);
+    this.name = "RunError";
+  }
+}
+
+/** How a runner let an item down; stored with the item, never thrown past the run loop. */
+export type RunnerFailureKind = "crash" | "timeout" | "error";
+
+export class RunnerFailure extends QbenchError {
+  readonly kind: RunnerFailureKind;
+  /** The runner's `data.code` for JSON-RPC errors (e.g. `OUT_OF_MEMORY`). */
+  readonly runnerCode: string | undefined;
+  /** The last lines the runner wrote to stderr. */
+  readonly stderrTail: string;
+
+  constructor(
+    kind: RunnerFailureKind,
+    message: string,
+    options: { runnerCode?: string; stderrTail?: string; cause?: unknown } = {},
+  ) {
+    super("RUNNER_FAILED", message, { cause: options.cause });
+    this.name = "RunnerFailure";
+    this.kind = kind;
+    this.runnerCode = options.runnerCode;
+    this.stderrTail = options.stderrTail ?? "";
+  }
+}

@@ -1,0 +1,103 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { InputError } from "../errors.js";
+import { LLAMA_FILE_TYPES } from "./ggml-types.js";
+import { findNumber, findString, type GgufFile, getString } from "./reader.js";
+
+export interface GgufSummary {
+  architecture: string;
+  name: string | undefined;
+  /** `general.file_type` as its llama.cpp enum name, e.g. `MOSTLY_Q8_0`; undefined when absent. */
+  fileType: string | undefined;
+  /** What llama.cpp prints for the file type, e.g. `Q4_K - Medium`. */
+  fileTypeDescription: string | undefined;
+  parameterCount: number;
+  fileSize: number;
+  /** Bytes of tensor data, padding excluded. */
+  tensorBytes: number;
+  tensorCount: number;
+  tensorTypes: Record<string, { count: number; bytes: number }>;
+  bitsPerWeight: number;
+  contextLength: number | undefined;
+  vocabularySize: number | undefined;
+  tokenizerModel: string | undefined;
+  embeddingLength: number | undefined;
+  blockCount: number | undefined;
+  headCount: number | undefined;
+  headCountKv: number | undefined;
+}
+
+/** A per-layer count (some architectures store head counts as one value per block) reduced to its largest value. */
+function findCount(file: GgufFile, key: string): number | undefined {
+  const v = file.metadata.get(key);
+  if (v?.type !== "array") return findNumber(file, key);
+  let max: number | undefined;
+  for (const item of v.items) {
+    if (typeof item !== "number" && typeof item !== "bigint") {
+      throw new InputError("BAD_MODEL", `metadata ${key} must be a number or an array of numbers`, {
+        location: file.path,
+      });
+    }
+    max = Math.max(max ?? 0, Number(item));
+  }
+  return max;
+}
+
+export function summarizeGguf(file: GgufFile): GgufSummary {
+  const architecture = getString(file, "general.architecture");
+  const tensorTypes: Record<string, { count: number; bytes: number }> = {};
+  let parameterCount = 0;
+  let tensorBytes = 0;
+  for (const t of file.tensors) {
+    const entry = tensorTypes[t.typeName] ?? { count: 0, bytes: 0 };
+    tensorTypes[t.typeName] = entry;
+    entry.count += 1;
+    entry.bytes += t.byteSize;
+    parameterCount += t.elementCount;
+    tensorBytes += t.byteSize;
+  }
+  const fileTypeId = findNumber(file, "general.file_type");
+  const fileType = fileTypeId === undefined ? undefined : LLAMA_FILE_TYPES.get(fileTypeId);
+  const tokens = file.metadata.get("tokenizer.ggml.tokens");
+  return {
+    architecture,
+    name: findString(file, "general.name"),
+    fileType: fileTypeId === undefined ? undefined : (fileType?.name ?? `UNKNOWN_${fileTypeId}`),
+    fileTypeDescription: fileType?.description,
+    parameterCount,
+    fileSize: file.fileSize,
+    tensorBytes,
+    tensorCount: file.tensors.length,
+    tensorTypes,
+    bitsPerWeight: parameterCount > 0 ? (8 * tensorBytes) / parameterCount : 0,
+    contextLength: findNumber(file, `${architecture}.context_length`),
+    vocabularySize: tokens?.type === "array" ? tokens.items.length : undefined,
+    tokenizerModel: findString(file, "tokenizer.ggml.model"),
+    embeddingLength: findNumber(file, `${architecture}.embedding_length`),
+    blockCount: findNumber(file, `${architecture}.block_count`),
+    headCount: findCount(file, `${architecture}.attention.head_count`),
+    headCountKv: findCount(file, `${architecture}.attention.head_count_kv`),
+  };
+}
+
+/** Streams the file through SHA-256; `onProgress` gets the running byte count after each chunk. */
+export async function sha256File(
+  path: string,
+  onProgress?: (bytes: number) => void,
+): Promise<string> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+      onProgress?.(bytes);
+    }
+  } catch (cause) {
+    throw new InputError("BAD_MODEL", `cannot read model file: ${(cause as Error).message}`, {
+      location: path,
+      cause,
+    });
+  }
+  return hash.digest("hex");
+}

@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, resolve } from "node:path";
+import { InputError } from "../errors.js";
+import type { RunnerCommand } from "../runner/client.js";
+import { resolveRunner } from "../runner/registry.js";
+import { type LoadedSuite, loadSuite } from "../suites/load.js";
+import { type Backend, Plan, type Variant } from "./schema.js";
+import { readYamlFile, zodToInputError } from "./yaml-source.js";
+
+/** Settings given on the command line; they override the plan file, which overrides defaults. */
+export interface PlanOverrides {
+  backend?: Backend;
+  threads?: number | "auto";
+  contextSize?: number;
+  seed?: number;
+  repeats?: number;
+  warmup?: number;
+  concurrency?: number;
+  maxTokens?: number;
+}
+
+export interface ResolvedVariant extends Variant {
+  modelPath: string;
+  backend: Backend;
+  isBaseline: boolean;
+  runnerCommand: RunnerCommand;
+  threads: number;
+}
+
+export interface ResolvedPlan {
+  file: string;
+  plan: Plan;
+  variants: ResolvedVariant[];
+  suites: LoadedSuite[];
+  baseline: string;
+  /** sha256 over the resolved plan and its suites: a resumed run must match it. */
+  hash: string;
+}
+
+/** Small models run fastest on one thread: the threads' sync costs more than their work. */
+const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
+
+export function autoThreads(modelBytes: number): number {
+  return modelBytes < SMALL_MODEL_BYTES ? 1 : availableParallelism();
+}
+
+function applyOverrides(raw: unknown, overrides: PlanOverrides): unknown {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  const plan = { ...(raw as Record<string, unknown>) };
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined) plan[key] = value;
+  };
+  set("backend", overrides.backend);
+  set("threads", overrides.threads);
+  set("contextSize", overrides.contextSize);
+  set("seed", overrides.seed);
+  set("repeats", overrides.repeats);
+  set("warmup", overrides.warmup);
+  set("concurrency", overrides.concurrency);
+  if (overrides.maxTokens !== undefined) {
+    const generation = (plan.generation ?? {}) as Record<string, unknown>;
+    plan.generation = { ...generation, maxTokens: overrides.maxTokens };
+  }
+  return plan;
+}
+
+/** Reads, validates and resolves a plan and its suites. Throws InputError (exit 2) on any defect. */
+export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedPlan {
+  const source = readYamlFile(file, "BAD_PLAN");
+  if (source.value === null || typeof source.value !== "object" || Array.isArray(source.value)) {
+    throw new InputError("BAD_PLAN", "a plan is a YAML mapping", { location: `${file}:1` });
+  }
+  const parsed = Plan.safeParse(applyOverrides(source.value, overrides));
+  if (!parsed.success) throw zodToInputError(source, parsed.error, "BAD_PLAN");
+  const plan = parsed.data;
+  const dir = dirname(file);
+  const baseline =
+    plan.baseline ?? plan.variants.find((v) => v.baseline)?.name ?? plan.variants[0]?.name ?? "";
+  const variants = plan.variants.map((variant, i) => {
+    const modelPath = resolve(dir, variant.model);
+    let size = 0;
+    try {
+      size = statSync(modelPath).size;
+    } catch {
+      throw new InputError("BAD_MODEL", `model file not found: ${modelPath}`, {
+        location: source.locate(["variants", i, "model"]),
+      });
+    }
+    const backend = variant.backend ?? plan.backend;
+    return {
+      ...variant,
+      modelPath,
+      backend,
+      isBaseline: variant.name === baseline,
+      runnerCommand: resolveRunnerAt(source.locate(["variants", i]), backend, variant),
+      threads: plan.threads === "auto" ? autoThreads(size) : plan.threads,
+    };
+  });
+  const suites = plan.suites.map((suite) => loadSuite(resolve(dir, suite)));
+  const suiteIds = new Set<string>();
+  suites.forEach((suite, i) => {
+    if (suiteIds.has(suite.id)) {
+      throw new InputError("BAD_PLAN", `two suites have the id "${suite.id}"`, {
+        location: source.locate(["suites", i]),
+      });
+    }
+    suiteIds.add(suite.id);
+  });
+  const hash = createHash("sha256")
+    .update(JSON.stringify({ ...plan, threads: undefined, concurrency: undefined }))
+    .update(variants.map((v) => v.modelPath).join("\n"))
+    .update(suites.map((s) => s.hash).join("\n"))
+    .digest("hex");
+  return { file, plan, variants, suites, baseline, hash };
+}
+
+function resolveRunnerAt(location: string, backend: Backend, variant: Variant): RunnerCommand {
+  try {
+    return resolveRunner(backend, variant.runner);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(error.code, error.message, { location });
+    throw error;
+  }
+}

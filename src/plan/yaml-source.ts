@@ -1,0 +1,88 @@
+import { readFileSync } from "node:fs";
+import { type Document, isNode, LineCounter, parseDocument } from "yaml";
+import type { ZodError } from "zod";
+import { InputError, type InputErrorCode } from "../errors.js";
+
+/** A parsed YAML file that can point at the line of any path inside it. */
+export interface YamlSource {
+  file: string;
+  value: unknown;
+  locate(path: ReadonlyArray<PropertyKey>): string;
+}
+
+export function readYamlFile(
+  file: string,
+  code: "BAD_PLAN" | "BAD_SUITE",
+  text = readTextFile(file, code),
+): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const { line, col } = lineCounter.linePos(first.pos[0]);
+    const message = first.message.split("\n")[0] ?? first.message;
+    throw new InputError(code, `YAML syntax error: ${message}`, {
+      location: `${file}:${line}:${col}`,
+    });
+  }
+  return {
+    file,
+    value: doc.toJS(),
+    locate: (path) => `${file}:${lineOf(doc, lineCounter, path)}`,
+  };
+}
+
+export function readTextFile(file: string, code: InputErrorCode): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : String(error);
+    throw new InputError(code, reason, { location: file, cause: error });
+  }
+}
+
+/** The line of the deepest node along `path` that exists (a missing key points at its parent). */
+function lineOf(doc: Document, lineCounter: LineCounter, path: ReadonlyArray<PropertyKey>): number {
+  let line = 1;
+  for (let depth = 0; depth <= path.length; depth++) {
+    const node = doc.getIn(path.slice(0, depth) as unknown[], true);
+    if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
+    else break;
+  }
+  return line;
+}
+
+/** The line of a key inside the map at `path` (for unknown keys). */
+function lineOfKey(doc: YamlSource, path: ReadonlyArray<PropertyKey>, key: string): string {
+  return doc.locate([...path, key]);
+}
+
+/** Turns the first zod issue into an InputError that names file, line and field. */
+export function zodToInputError(
+  source: YamlSource,
+  error: ZodError,
+  code: "BAD_PLAN" | "BAD_SUITE",
+  pathPrefix: ReadonlyArray<PropertyKey> = [],
+): InputError {
+  const issue = error.issues[0];
+  if (!issue) return new InputError(code, "invalid file", { location: source.file });
+  const path = [...pathPrefix, ...issue.path];
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0] ?? "";
+    const where = field(path);
+    return new InputError(code, `unknown key "${key}"${where ? ` in ${where}` : ""}`, {
+      location: lineOfKey(source, path, key),
+    });
+  }
+  const where = field(path);
+  return new InputError(code, `${where ? `${where}: ` : ""}${issue.message}`, {
+    location: source.locate(path),
+  });
+}
+
+function field(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : `${i > 0 ? "." : ""}${String(p)}`))
+    .join("");
+}

@@ -1,0 +1,142 @@
+import { dirname } from "node:path";
+import pLimit from "p-limit";
+import { InputError } from "../errors.js";
+import { type CheckedModel, checkModel } from "../plan/check-models.js";
+import { loadPlan, type PlanOverrides, type ResolvedPlan } from "../plan/load.js";
+import { openDatabase } from "../store/database.js";
+import { Store } from "../store/store.js";
+import type { Progress } from "./progress.js";
+import { collectProvenance } from "./provenance.js";
+import { type RunSummary, summarizeRun } from "./summary.js";
+import { runVariant } from "./variant-session.js";
+
+export interface RunOptions {
+  planFile: string;
+  overrides: PlanOverrides;
+  dbPath: string;
+  resume: boolean;
+  progress: Progress;
+}
+
+export interface RunOutcome {
+  runId: number;
+  resumed: boolean;
+  summary: RunSummary;
+  failedVariants: string[];
+}
+
+/** Loads and checks everything a run needs; throws InputError (exit 2) before anything runs. */
+export async function preparePlan(
+  planFile: string,
+  overrides: PlanOverrides,
+): Promise<{ resolved: ResolvedPlan; models: Map<string, CheckedModel> }> {
+  const resolved = loadPlan(planFile, overrides);
+  for (const suite of resolved.suites) {
+    const ctx = suite.perplexityFile?.ctx;
+    if (ctx !== undefined && ctx > resolved.plan.contextSize) {
+      throw new InputError(
+        "BAD_SUITE",
+        `perplexity ctx ${ctx} exceeds the plan's contextSize ${resolved.plan.contextSize}`,
+        { location: suite.file },
+      );
+    }
+  }
+  const models = new Map<string, CheckedModel>();
+  for (const variant of resolved.variants) {
+    if (!models.has(variant.modelPath)) {
+      models.set(variant.modelPath, await checkModel(variant.modelPath));
+    }
+  }
+  return { resolved, models };
+}
+
+/** Runs (or resumes) a plan: every variant over every suite, each item stored as it finishes. */
+export async function runPlan(options: RunOptions): Promise<RunOutcome> {
+  const { resolved, models } = await preparePlan(options.planFile, options.overrides);
+  const { plan } = resolved;
+  const store = new Store(openDatabase(options.dbPath));
+  try {
+    const previous = options.resume ? store.latestRun(resolved.hash) : undefined;
+    if (options.resume && !previous) {
+      options.progress.log(
+        `nothing to resume for this plan in ${options.dbPath}: starting a new run`,
+      );
+    }
+    let runId: number;
+    if (previous) {
+      runId = previous.id;
+      store.markResumed(runId);
+      options.progress.log(`resuming run ${runId} (${previous.status})`);
+    } else {
+      runId = store.createRun({
+        planName: plan.name,
+        planFile: resolved.file,
+        planHash: resolved.hash,
+        planJson: JSON.stringify(plan),
+        provenance: collectProvenance(dirname(resolved.file)),
+      });
+    }
+    for (const suite of resolved.suites) {
+      store.addSuite(runId, {
+        id: suite.id,
+        file: suite.file,
+        description: suite.description,
+        hash: suite.hash,
+        metrics: suite.metrics,
+      });
+      store.addItems(runId, suite.id, suite.items);
+    }
+    const sessions = resolved.variants.map((variant) => {
+      const model = models.get(variant.modelPath);
+      if (!model) throw new Error(`model ${variant.modelPath} was not checked`);
+      const row = store.upsertVariant(runId, {
+        name: variant.name,
+        precision: variant.precision,
+        isBaseline: variant.isBaseline,
+        modelPath: variant.modelPath,
+        modelSha256: model.sha256,
+        modelBytes: model.summary.fileSize,
+        architecture: model.summary.architecture,
+        parameterCount: model.summary.parameterCount,
+        bitsPerWeight: model.summary.bitsPerWeight,
+        tensorTypes: model.summary.tensorTypes,
+        backendRequested: variant.backend,
+        runner: variant.runnerCommand.name,
+        threads: variant.threads,
+        contextSize: plan.contextSize,
+      });
+      return { variant, row };
+    });
+    const limit = pLimit(plan.concurrency);
+    const statuses = await Promise.all(
+      sessions.map(({ variant, row }) =>
+        limit(async () => {
+          if (row.status === "complete") return "complete";
+          return runVariant({
+            store,
+            runId,
+            resolved,
+            variant,
+            variantId: row.id,
+            progress: options.progress,
+          });
+        }),
+      ),
+    );
+    const failedVariants = resolved.variants
+      .filter((_, i) => statuses[i] === "failed")
+      .map((v) => v.name);
+    store.finishRun(
+      runId,
+      failedVariants.length === resolved.variants.length ? "failed" : "complete",
+    );
+    return {
+      runId,
+      resumed: previous !== undefined,
+      summary: summarizeRun(store.db, runId),
+      failedVariants,
+    };
+  } finally {
+    store.db.close();
+  }
+}

@@ -1,0 +1,321 @@
+import { RunnerFailure } from "../errors.js";
+import type { ResolvedPlan, ResolvedVariant } from "../plan/load.js";
+import type { RunnerClient } from "../runner/client.js";
+import type { GenerateParams, LoadResult } from "../runner/protocol.js";
+import { startRunner } from "../runner/start.js";
+import { nllSums, perplexityChunks } from "../scoring/perplexity.js";
+import type { ResultRow, Store } from "../store/store.js";
+import { resultKey } from "../store/store.js";
+import { isGenerationMetric, type LoadedSuite } from "../suites/load.js";
+import type { Progress } from "./progress.js";
+import { scoreGeneration } from "./score-item.js";
+
+export interface SessionOptions {
+  store: Store;
+  runId: number;
+  resolved: ResolvedPlan;
+  variant: ResolvedVariant;
+  variantId: number;
+  progress: Progress;
+}
+
+/** A unit of work: one stored result when done. */
+interface Task {
+  suite: LoadedSuite;
+  itemId: string;
+  repeat: number;
+  run(runner: RunnerClient): Promise<Omit<ResultRow, "suiteId" | "itemId" | "repeat">>;
+}
+
+class VariantFailed extends Error {}
+
+/**
+ * Runs one variant over every suite in its own runner process. A crash or hang costs the item
+ * in flight (stored as failed with the runner's stderr) and a runner restart; past the plan's
+ * limit the variant is failed and the run goes on with the others.
+ */
+export async function runVariant(options: SessionOptions): Promise<"complete" | "failed"> {
+  const { store, variant, variantId, resolved, progress } = options;
+  const { plan } = resolved;
+  const finished = store.finishedKeys(variantId);
+  let runner: RunnerClient | undefined;
+  let loadResult: LoadResult | undefined;
+  let failures = 0;
+
+  const start = async (): Promise<RunnerClient> => {
+    const started = await startRunner(
+      variant.runnerCommand,
+      {
+        model: variant.modelPath,
+        backend: variant.backend,
+        contextSize: plan.contextSize,
+        seed: plan.seed,
+        threads: variant.threads,
+      },
+      plan.timeouts.loadSeconds * 1000,
+    );
+    loadResult = started.loaded;
+    store.updateVariant(variantId, {
+      status: "running",
+      backend: started.loaded.backend,
+      device: started.loaded.device,
+      runnerVersion: started.init.version,
+      engine: started.init.engine,
+      loadMs: started.loaded.loadMs,
+    });
+    return started.client;
+  };
+
+  const fail = (message: string, stderrTail: string | null) => {
+    store.updateVariant(variantId, { status: "failed", error: message, stderrTail });
+    progress.log(`✗ ${variant.name} failed: ${message}`);
+  };
+
+  const first = await start().catch((error: unknown) => error as Error);
+  if (first instanceof Error) {
+    const tail = first instanceof RunnerFailure ? first.stderrTail : null;
+    fail(`runner did not load the model: ${first.message}`, tail);
+    return "failed";
+  }
+  runner = first;
+
+  try {
+    await warmUp(first, options);
+    for (const suite of resolved.suites) {
+      if (!runner) runner = await start();
+      const tasks = await suiteTasks(runner, suite, options, loadResult);
+      const todo = tasks.filter((t) => !finished.has(resultKey(t.suite.id, t.itemId, t.repeat)));
+      if (todo.length === 0) continue;
+      progress.start(variant.name, suite.id, todo.length);
+      for (const task of todo) {
+        const key = { suiteId: task.suite.id, itemId: task.itemId, repeat: task.repeat };
+        try {
+          if (!runner) runner = await start();
+          const row = await task.run(runner);
+          store.recordResult(variantId, { ...key, ...row });
+          progress.tick();
+        } catch (error) {
+          if (!(error instanceof RunnerFailure)) throw error;
+          failures++;
+          store.recordResult(variantId, {
+            ...key,
+            status: "error",
+            error: error.message,
+            errorKind: error.runnerCode ?? error.kind,
+            stderrTail: error.stderrTail,
+            metrics: {},
+          });
+          progress.tick(true);
+          if (error.kind !== "error") runner = undefined;
+          if (failures > plan.maxFailedItems) {
+            throw new VariantFailed(
+              `${failures} items failed, over the limit of ${plan.maxFailedItems}; last: ${error.message}`,
+              { cause: error },
+            );
+          }
+        }
+      }
+      progress.done();
+    }
+    const memory = runner ? await runner.request("memory", {}, 10_000) : undefined;
+    store.updateVariant(variantId, {
+      status: "complete",
+      error: null,
+      peakRssBytes: memory?.peakRss ?? null,
+      engineDeviceBytes: memory?.device?.used ?? null,
+    });
+    return "complete";
+  } catch (error) {
+    progress.done();
+    const failure =
+      (error as Error).cause instanceof RunnerFailure
+        ? ((error as Error).cause as RunnerFailure)
+        : undefined;
+    if (error instanceof VariantFailed || error instanceof RunnerFailure) {
+      fail(
+        (error as Error).message,
+        failure?.stderrTail ?? (error instanceof RunnerFailure ? error.stderrTail : null),
+      );
+      return "failed";
+    }
+    throw error;
+  } finally {
+    await runner?.stop();
+  }
+}
+
+function generationParams(
+  suite: LoadedSuite,
+  plan: ResolvedPlan["plan"],
+  prompt: string,
+): GenerateParams {
+  const g = { ...plan.generation, ...suite.generation };
+  return {
+    prompt,
+    maxTokens: g.maxTokens,
+    stop: g.stop,
+    temperature: g.temperature,
+    seed: plan.seed,
+  };
+}
+
+/** Warm-up generations on the first prompt: they load caches and code paths, and are not stored. */
+async function warmUp(runner: RunnerClient, { resolved }: SessionOptions): Promise<void> {
+  const suite = resolved.suites.find((s) => s.metrics.some(isGenerationMetric));
+  const item = suite?.items[0];
+  if (!suite || !item) return;
+  for (let i = 0; i < resolved.plan.warmup; i++) {
+    await runner.request(
+      "generate",
+      generationParams(suite, resolved.plan, item.prompt),
+      resolved.plan.timeouts.itemSeconds * 1000,
+    );
+  }
+}
+
+async function suiteTasks(
+  runner: RunnerClient,
+  suite: LoadedSuite,
+  { resolved, store, runId }: SessionOptions,
+  load: LoadResult | undefined,
+): Promise<Task[]> {
+  const { plan } = resolved;
+  const timeout = plan.timeouts.itemSeconds * 1000;
+  const bos = load?.addBos ? load.bos : null;
+  if (suite.perplexityFile) {
+    const ctx = suite.perplexityFile.ctx ?? plan.contextSize;
+    const { tokens } = await runner.request(
+      "tokenize",
+      { text: suite.perplexityFile.text, addBos: true },
+      timeout,
+    );
+    const chunks = perplexityChunks(tokens, ctx, bos);
+    if (chunks.length === 0) {
+      throw new RunnerFailure(
+        "error",
+        `${suite.perplexityFile.path} has ${tokens.length} tokens; perplexity needs at least ctx = ${ctx}`,
+      );
+    }
+    const ids = chunks.map((_, i) => `chunk-${String(i + 1).padStart(4, "0")}`);
+    store.addItems(
+      runId,
+      suite.id,
+      ids.map((id) => ({ id, prompt: "", reference: undefined })),
+    );
+    return chunks.map((chunk, i) => ({
+      suite,
+      itemId: ids[i] ?? String(i),
+      repeat: 0,
+      run: (r) => scoreChunk(r, chunk.tokens, chunk.scoreFrom, plan.topK, timeout),
+    }));
+  }
+  const tasks: Task[] = [];
+  const generates = suite.metrics.some(isGenerationMetric);
+  const textMetric = suite.metrics.find((m) => "perplexity" in m);
+  for (const item of suite.items) {
+    if (generates) {
+      for (let repeat = 0; repeat < plan.repeats; repeat++) {
+        tasks.push({
+          suite,
+          itemId: item.id,
+          repeat,
+          run: (r) =>
+            generateItem(
+              r,
+              suite,
+              generationParams(suite, plan, item.prompt),
+              item.reference ?? "",
+              timeout,
+            ),
+        });
+      }
+    } else if (textMetric && item.text !== undefined) {
+      const text = item.text;
+      tasks.push({
+        suite,
+        itemId: item.id,
+        repeat: 0,
+        run: (r) => scoreText(r, text, plan.contextSize, bos, plan.topK, timeout),
+      });
+    }
+  }
+  return tasks;
+}
+
+async function generateItem(
+  runner: RunnerClient,
+  suite: LoadedSuite,
+  params: GenerateParams,
+  reference: string,
+  timeout: number,
+): Promise<Omit<ResultRow, "suiteId" | "itemId" | "repeat">> {
+  const sentAt = performance.now();
+  const out = await runner.request("generate", params, timeout);
+  const ipcMs = performance.now() - sentAt;
+  return {
+    status: "ok",
+    output: out.text,
+    promptTokens: out.promptTokens,
+    completionTokens: out.completionTokens,
+    ttftMs: out.ttftMs,
+    tokenizeMs: out.tokenizeMs,
+    decodeMs: out.decodeMs,
+    totalMs: out.totalMs,
+    ipcMs,
+    finishReason: out.finishReason,
+    metrics: scoreGeneration(suite.metrics, out.text, reference),
+  };
+}
+
+async function scoreChunk(
+  runner: RunnerClient,
+  tokens: number[],
+  scoreFrom: number,
+  topK: number,
+  timeout: number,
+): Promise<Omit<ResultRow, "suiteId" | "itemId" | "repeat">> {
+  const sentAt = performance.now();
+  const out = await runner.request("evaluate", { tokens, scoreFrom, topK }, timeout);
+  const sums = nllSums(out.scored.map((s) => s.logprob));
+  return {
+    status: "ok",
+    promptTokens: tokens.length,
+    totalMs: out.evalMs,
+    ipcMs: performance.now() - sentAt,
+    metrics: { nll_sum: sums.nllSum, nll2_sum: sums.nll2Sum, tokens: sums.count },
+  };
+}
+
+/** One item's text: windows of ctx tokens, each starting with BOS, every text token scored once. */
+async function scoreText(
+  runner: RunnerClient,
+  text: string,
+  ctx: number,
+  bos: number | null,
+  topK: number,
+  timeout: number,
+): Promise<Omit<ResultRow, "suiteId" | "itemId" | "repeat">> {
+  const sentAt = performance.now();
+  const { tokens } = await runner.request("tokenize", { text, addBos: false }, timeout);
+  const prefix = bos === null ? [] : [bos];
+  const width = ctx - prefix.length;
+  const logprobs: number[] = [];
+  let evalMs = 0;
+  for (let at = 0; at < tokens.length; at += width) {
+    const window = [...prefix, ...tokens.slice(at, at + width)];
+    // Without BOS a window's first token has no context, so it is not scored.
+    const scoreFrom = 1;
+    if (window.length <= scoreFrom) continue;
+    const out = await runner.request("evaluate", { tokens: window, scoreFrom, topK }, timeout);
+    evalMs += out.evalMs;
+    logprobs.push(...out.scored.map((s) => s.logprob));
+  }
+  const sums = nllSums(logprobs);
+  return {
+    status: "ok",
+    promptTokens: tokens.length,
+    totalMs: evalMs,
+    ipcMs: performance.now() - sentAt,
+    metrics: { nll_sum: sums.nllSum, nll2_sum: sums.nll2Sum, tokens: sums.count },
+  };
+}

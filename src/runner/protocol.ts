@@ -1,0 +1,146 @@
+/**
+ * The runner protocol (contract): JSON-RPC 2.0, one JSON object per line, requests on the
+ * runner's stdin, responses on its stdout, the runner's log on stderr. Runners import only
+ * these types from src/.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+export type Backend = "auto" | "cuda" | "vulkan" | "metal" | "cpu" | "webgpu";
+
+export interface InitializeResult {
+  name: string;
+  version: string;
+  protocolVersion: number;
+  /** The engine under the runner, e.g. `node-llama-cpp 3.22.1 (llama.cpp b6xxx)`. */
+  engine: string;
+  /** Backends this runner can use on this machine. */
+  backends: Backend[];
+  capabilities: Array<"generate" | "tokenize" | "evaluate" | "memory">;
+}
+
+export interface LoadParams {
+  model: string;
+  backend: Backend;
+  contextSize: number;
+  seed: number;
+  /** CPU threads for evaluation; 0 lets the engine choose. */
+  threads: number;
+}
+
+export interface LoadResult {
+  backend: Backend;
+  device: string;
+  modelBytes: number;
+  parameterCount: number;
+  tensorTypes: Record<string, number>;
+  loadMs: number;
+  contextSize: number;
+  vocabularySize: number;
+  /** Whether the model's tokenizer prepends BOS, as llama.cpp decides it. */
+  addBos: boolean;
+  bos: number | null;
+}
+
+export interface GenerateParams {
+  prompt: string;
+  maxTokens: number;
+  stop: string[];
+  /** 0 = greedy. */
+  temperature: number;
+  seed?: number;
+}
+
+export type FinishReason = "stop" | "length" | "eos";
+
+export interface GenerateResult {
+  text: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** Receipt of the request → first completion token sampled (tokenization + prefill + first step). */
+  ttftMs: number;
+  /** Tokenization alone, so prefill TPS can be derived. */
+  tokenizeMs: number;
+  /** First token → last token. */
+  decodeMs: number;
+  totalMs: number;
+  finishReason: FinishReason;
+}
+
+export interface TokenizeParams {
+  text: string;
+  /** Prepend BOS when the model's tokenizer would (default true). */
+  addBos?: boolean;
+}
+
+export interface TokenizeResult {
+  tokens: number[];
+}
+
+export interface EvaluateParams {
+  tokens: number[];
+  /** Index of the first token whose log-probability is returned (≥ 1). */
+  scoreFrom: number;
+  /** How many of the most likely next tokens to return per scored position (0 = none). */
+  topK: number;
+}
+
+export interface ScoredToken {
+  /** log P(tokens[i] | tokens[< i]), natural log. */
+  logprob: number;
+  /** The top-K next-token candidates at this position as [id, logprob], most likely first. */
+  top?: Array<[number, number]>;
+}
+
+export interface EvaluateResult {
+  scored: ScoredToken[];
+  evalMs: number;
+}
+
+export interface MemoryResult {
+  /** Engine-reported device memory; absent when the engine has none to report. */
+  device?: { used: number; total: number };
+  rss: number;
+  /** VmHWM from /proc/self/status where available. */
+  peakRss?: number;
+}
+
+export interface Methods {
+  initialize: { params: Record<string, never>; result: InitializeResult };
+  load: { params: LoadParams; result: LoadResult };
+  generate: { params: GenerateParams; result: GenerateResult };
+  tokenize: { params: TokenizeParams; result: TokenizeResult };
+  evaluate: { params: EvaluateParams; result: EvaluateResult };
+  memory: { params: Record<string, never>; result: MemoryResult };
+  shutdown: { params: Record<string, never>; result: null };
+}
+
+export type MethodName = keyof Methods;
+
+/** Stable `data.code` values of JSON-RPC errors. */
+export type RunnerErrorCode =
+  | "MODEL_NOT_FOUND"
+  | "BAD_MODEL"
+  | "OUT_OF_MEMORY"
+  | "CONTEXT_OVERFLOW"
+  | "NOT_LOADED"
+  | "BAD_PARAMS"
+  | "BACKEND_UNAVAILABLE"
+  | "INTERNAL";
+
+export interface RpcRequest {
+  jsonrpc: "2.0";
+  id: number;
+  method: string;
+  params?: unknown;
+}
+
+export interface RpcError {
+  code: number;
+  message: string;
+  data?: { code: RunnerErrorCode; [key: string]: unknown };
+}
+
+export type RpcResponse =
+  | { jsonrpc: "2.0"; id: number; result: unknown }
+  | { jsonrpc: "2.0"; id: number | null; error: RpcError };

@@ -1,0 +1,300 @@
+import type { Db } from "./database.js";
+
+export interface Provenance {
+  qbenchVersion: string;
+  nodeVersion: string;
+  host: string;
+  platform: string;
+  cpu: string;
+  cpuCores: number;
+  memoryBytes: number;
+  gpu: string | null;
+  gpuDriver: string | null;
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+}
+
+export interface NewRun {
+  planName: string;
+  planFile: string;
+  planHash: string;
+  planJson: string;
+  provenance: Provenance;
+}
+
+export interface NewVariant {
+  name: string;
+  precision: string;
+  isBaseline: boolean;
+  modelPath: string;
+  modelSha256: string;
+  modelBytes: number;
+  architecture: string | null;
+  parameterCount: number | null;
+  bitsPerWeight: number | null;
+  tensorTypes: Record<string, { count: number; bytes: number }>;
+  backendRequested: string;
+  runner: string;
+  threads: number;
+  contextSize: number;
+}
+
+export interface ResultRow {
+  suiteId: string;
+  itemId: string;
+  repeat: number;
+  status: "ok" | "error";
+  output?: string | null;
+  error?: string | null;
+  errorKind?: string | null;
+  stderrTail?: string | null;
+  promptTokens?: number | null;
+  completionTokens?: number | null;
+  ttftMs?: number | null;
+  tokenizeMs?: number | null;
+  decodeMs?: number | null;
+  totalMs?: number | null;
+  ipcMs?: number | null;
+  finishReason?: string | null;
+  metrics: Record<string, number>;
+}
+
+export interface VariantRow {
+  id: number;
+  name: string;
+  status: string;
+}
+
+const now = () => new Date().toISOString();
+
+/** Typed queries over a qbench database; one transaction per finished item. */
+export class Store {
+  constructor(readonly db: Db) {}
+
+  createRun(run: NewRun): number {
+    const p = run.provenance;
+    const info = this.db
+      .prepare(
+        `INSERT INTO runs (plan_name, plan_file, plan_hash, plan_json, status, started_at,
+           qbench_version, node_version, host, platform, cpu, cpu_cores, memory_bytes, gpu,
+           gpu_driver, git_commit, git_dirty)
+         VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        run.planName,
+        run.planFile,
+        run.planHash,
+        run.planJson,
+        now(),
+        p.qbenchVersion,
+        p.nodeVersion,
+        p.host,
+        p.platform,
+        p.cpu,
+        p.cpuCores,
+        p.memoryBytes,
+        p.gpu,
+        p.gpuDriver,
+        p.gitCommit,
+        p.gitDirty === null ? null : Number(p.gitDirty),
+      );
+    return Number(info.lastInsertRowid);
+  }
+
+  /** The newest run of this plan (same hash), to resume. */
+  latestRun(planHash: string): { id: number; status: string } | undefined {
+    return this.db
+      .prepare("SELECT id, status FROM runs WHERE plan_hash = ? ORDER BY id DESC LIMIT 1")
+      .get(planHash) as { id: number; status: string } | undefined;
+  }
+
+  markResumed(runId: number): void {
+    this.db
+      .prepare(
+        "UPDATE runs SET status = 'running', finished_at = NULL, resumed_count = resumed_count + 1 WHERE id = ?",
+      )
+      .run(runId);
+  }
+
+  finishRun(runId: number, status: "complete" | "failed"): void {
+    this.db
+      .prepare("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?")
+      .run(status, now(), runId);
+  }
+
+  addSuite(
+    runId: number,
+    suite: { id: string; file: string; description: string; hash: string; metrics: unknown },
+  ): void {
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO suites (run_id, suite_id, file, description, hash, metrics)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        runId,
+        suite.id,
+        suite.file,
+        suite.description,
+        suite.hash,
+        JSON.stringify(suite.metrics),
+      );
+  }
+
+  addItems(
+    runId: number,
+    suiteId: string,
+    items: ReadonlyArray<{ id: string; prompt: string; reference: string | undefined }>,
+  ): void {
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO items (run_id, suite_id, item_id, ordinal, prompt, reference)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      items.forEach((item, i) => {
+        insert.run(runId, suiteId, item.id, i, item.prompt, item.reference ?? null);
+      });
+    })();
+  }
+
+  /** Finds or creates the variant row of a run (a resumed run keeps its variants). */
+  upsertVariant(runId: number, v: NewVariant): VariantRow {
+    const existing = this.db
+      .prepare("SELECT id, name, status FROM variants WHERE run_id = ? AND name = ?")
+      .get(runId, v.name) as VariantRow | undefined;
+    if (existing) return existing;
+    const info = this.db
+      .prepare(
+        `INSERT INTO variants (run_id, name, precision, is_baseline, model_path, model_sha256,
+           model_bytes, architecture, parameter_count, bits_per_weight, tensor_types,
+           backend_requested, runner, threads, context_size)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        runId,
+        v.name,
+        v.precision,
+        Number(v.isBaseline),
+        v.modelPath,
+        v.modelSha256,
+        v.modelBytes,
+        v.architecture,
+        v.parameterCount,
+        v.bitsPerWeight,
+        JSON.stringify(v.tensorTypes),
+        v.backendRequested,
+        v.runner,
+        v.threads,
+        v.contextSize,
+      );
+    return { id: Number(info.lastInsertRowid), name: v.name, status: "pending" };
+  }
+
+  updateVariant(
+    variantId: number,
+    fields: Partial<{
+      status: "running" | "complete" | "failed";
+      backend: string;
+      device: string;
+      runnerVersion: string;
+      engine: string;
+      loadMs: number;
+      error: string | null;
+      stderrTail: string | null;
+      peakRssBytes: number | null;
+      engineDeviceBytes: number | null;
+    }>,
+  ): void {
+    const columns: Record<string, string> = {
+      status: "status",
+      backend: "backend",
+      device: "device",
+      runnerVersion: "runner_version",
+      engine: "engine",
+      loadMs: "load_ms",
+      error: "error",
+      stderrTail: "stderr_tail",
+      peakRssBytes: "peak_rss_bytes",
+      engineDeviceBytes: "engine_device_bytes",
+    };
+    const entries = Object.entries(fields).filter(([key]) => key in columns);
+    if (entries.length === 0) return;
+    const set = entries.map(([key]) => `${columns[key]} = ?`).join(", ");
+    this.db
+      .prepare(`UPDATE variants SET ${set} WHERE id = ?`)
+      .run(...entries.map(([, value]) => value ?? null), variantId);
+  }
+
+  /** Keys (`suite\u0000item\u0000repeat`) of results already stored successfully. */
+  finishedKeys(variantId: number): Set<string> {
+    const rows = this.db
+      .prepare(
+        "SELECT suite_id, item_id, repeat FROM results WHERE variant_id = ? AND status = 'ok'",
+      )
+      .all(variantId) as Array<{ suite_id: string; item_id: string; repeat: number }>;
+    return new Set(rows.map((r) => resultKey(r.suite_id, r.item_id, r.repeat)));
+  }
+
+  /** Stores one finished item with its metrics in one transaction; a retried item replaces its error row. */
+  recordResult(variantId: number, r: ResultRow): void {
+    const write = this.db.transaction(() => {
+      this.db
+        .prepare(
+          "DELETE FROM results WHERE variant_id = ? AND suite_id = ? AND item_id = ? AND repeat = ? AND status = 'error'",
+        )
+        .run(variantId, r.suiteId, r.itemId, r.repeat);
+      const info = this.db
+        .prepare(
+          `INSERT INTO results (variant_id, suite_id, item_id, repeat, status, output, error,
+             error_kind, stderr_tail, prompt_tokens, completion_tokens, ttft_ms, tokenize_ms,
+             decode_ms, total_ms, ipc_ms, finish_reason, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          variantId,
+          r.suiteId,
+          r.itemId,
+          r.repeat,
+          r.status,
+          r.output ?? null,
+          r.error ?? null,
+          r.errorKind ?? null,
+          r.stderrTail ?? null,
+          r.promptTokens ?? null,
+          r.completionTokens ?? null,
+          r.ttftMs ?? null,
+          r.tokenizeMs ?? null,
+          r.decodeMs ?? null,
+          r.totalMs ?? null,
+          r.ipcMs ?? null,
+          r.finishReason ?? null,
+          now(),
+        );
+      const insertMetric = this.db.prepare(
+        "INSERT INTO metrics (result_id, name, value) VALUES (?, ?, ?)",
+      );
+      for (const [name, value] of Object.entries(r.metrics)) {
+        if (Number.isFinite(value)) insertMetric.run(info.lastInsertRowid, name, value);
+      }
+    });
+    write.immediate();
+  }
+
+  /** Mean of each metric per suite for a variant, over successful results. */
+  metricMeans(
+    variantId: number,
+  ): Array<{ suite_id: string; name: string; mean: number; n: number }> {
+    return this.db
+      .prepare(
+        `SELECT r.suite_id, m.name, AVG(m.value) AS mean, COUNT(*) AS n
+         FROM results r JOIN metrics m ON m.result_id = r.id
+         WHERE r.variant_id = ? AND r.status = 'ok'
+         GROUP BY r.suite_id, m.name ORDER BY r.suite_id, m.name`,
+      )
+      .all(variantId) as Array<{ suite_id: string; name: string; mean: number; n: number }>;
+  }
+}
+
+export function resultKey(suiteId: string, itemId: string, repeat: number): string {
+  return `${suiteId}\u0000${itemId}\u0000${repeat}`;
+}

@@ -1,0 +1,219 @@
+import { createHash } from "node:crypto";
+import { dirname, resolve } from "node:path";
+import Handlebars from "handlebars";
+import { InputError } from "../errors.js";
+import { readTextFile, readYamlFile, zodToInputError } from "../plan/yaml-source.js";
+import { type Item, type Metric, SuiteHeader } from "./schema.js";
+
+export interface SuiteItem {
+  id: string;
+  /** The rendered prompt (few-shot examples included); empty for perplexity-only suites. */
+  prompt: string;
+  reference: string | undefined;
+  /** The text a `perplexity: {field}` metric scores. */
+  text: string | undefined;
+  /** file:line of the item, for error messages. */
+  location: string;
+}
+
+export interface LoadedSuite {
+  id: string;
+  file: string;
+  description: string;
+  metrics: Metric[];
+  generation: SuiteHeader["generation"];
+  items: SuiteItem[];
+  /** Set when the suite scores one text file llama-perplexity style. */
+  perplexityFile: { path: string; text: string; ctx: number | undefined } | undefined;
+  /** sha256 of everything that defines the suite's items and scoring. */
+  hash: string;
+}
+
+export function isGenerationMetric(metric: Metric): boolean {
+  return "exact_match" in metric || "rouge" in metric;
+}
+
+/** Loads and validates a suite file; every error names the file and line. */
+export function loadSuite(file: string): LoadedSuite {
+  const source = readYamlFile(file, "BAD_SUITE");
+  const parsed = SuiteHeader.safeParse(source.value ?? {});
+  if (!parsed.success) throw zodToInputError(source, parsed.error, "BAD_SUITE");
+  const header = parsed.data;
+  const dir = dirname(file);
+  const hash = createHash("sha256").update(JSON.stringify(header));
+  const perplexityFile = header.metrics.find((m) => "perplexity" in m && m.perplexity.file);
+  const needsGeneration = header.metrics.some(isGenerationMetric);
+
+  if (perplexityFile && "perplexity" in perplexityFile && perplexityFile.perplexity.file) {
+    if (header.metrics.length > 1) {
+      throw new InputError("BAD_SUITE", "a perplexity file suite takes no other metrics", {
+        location: source.locate(["metrics"]),
+      });
+    }
+    const path = resolve(dir, perplexityFile.perplexity.file);
+    const text = readTextFile(path, "BAD_SUITE");
+    if (text.trim() === "")
+      throw new InputError("BAD_SUITE", "perplexity text is empty", { location: path });
+    hash.update(text);
+    return {
+      id: header.id,
+      file,
+      description: header.description,
+      metrics: header.metrics,
+      generation: header.generation,
+      items: [],
+      perplexityFile: { path, text, ctx: perplexityFile.perplexity.ctx },
+      hash: hash.digest("hex"),
+    };
+  }
+
+  if (needsGeneration && header.target === undefined) {
+    throw new InputError("BAD_SUITE", "exact_match and rouge need a target field", {
+      location: source.locate(["metrics"]),
+    });
+  }
+  const templateText = readTemplate(header, dir, source.locate);
+  if (needsGeneration && templateText === undefined) {
+    throw new InputError("BAD_SUITE", "a generation suite needs prompt (a file) or template", {
+      location: source.locate([]),
+    });
+  }
+  const render = templateText === undefined ? undefined : compileTemplate(templateText, file);
+  const raw =
+    header.data !== undefined
+      ? readJsonl(resolve(dir, header.data))
+      : inlineItems(header, source.locate);
+  if (header.data !== undefined) hash.update(raw.map((r) => JSON.stringify(r.item)).join("\n"));
+  if (templateText !== undefined) hash.update(templateText);
+  if (raw.length === 0)
+    throw new InputError("BAD_SUITE", "the suite has no items", { location: source.locate([]) });
+
+  const textField = header.metrics.find((m) => "perplexity" in m);
+  const required = [...header.fields, ...(header.target ? [header.target] : [])];
+  if (textField && "perplexity" in textField && textField.perplexity.field) {
+    required.push(textField.perplexity.field);
+  }
+  const fewshot = render
+    ? header.fewshot
+        .map((example, i) => {
+          const prompt = renderItem(render, example, `${file} fewshot[${i}]`);
+          return prompt + String(example[header.target ?? ""] ?? "");
+        })
+        .join(header.fewshot_separator)
+    : "";
+  const prefix = fewshot ? fewshot + header.fewshot_separator : "";
+  const ids = new Set<string>();
+  const items = raw.map(({ item, location, index }) => {
+    for (const name of required) {
+      if (item[name] === undefined || item[name] === null) {
+        throw new InputError("BAD_SUITE", `item lacks field "${name}"`, { location });
+      }
+    }
+    const id = item.id === undefined ? String(index + 1) : String(item.id);
+    if (ids.has(id)) throw new InputError("BAD_SUITE", `duplicate item id "${id}"`, { location });
+    ids.add(id);
+    const textName =
+      textField && "perplexity" in textField ? textField.perplexity.field : undefined;
+    return {
+      id,
+      prompt: render ? prefix + renderItem(render, item, location) : "",
+      reference: header.target === undefined ? undefined : String(item[header.target]),
+      text: textName === undefined ? undefined : String(item[textName]),
+      location,
+    };
+  });
+  return {
+    id: header.id,
+    file,
+    description: header.description,
+    metrics: header.metrics,
+    generation: header.generation,
+    items,
+    perplexityFile: undefined,
+    hash: hash.digest("hex"),
+  };
+}
+
+function readTemplate(
+  header: SuiteHeader,
+  dir: string,
+  locate: (path: PropertyKey[]) => string,
+): string | undefined {
+  if (header.template !== undefined && header.prompt !== undefined) {
+    throw new InputError("BAD_SUITE", "give prompt (a file) or template (inline), not both", {
+      location: locate(["template"]),
+    });
+  }
+  if (header.template !== undefined) return header.template;
+  if (header.prompt === undefined) return undefined;
+  // An editor's final newline is not part of the prompt; write "\n\n" at the end to keep one.
+  return readTextFile(resolve(dir, header.prompt), "BAD_SUITE").replace(/\r?\n$/, "");
+}
+
+type Render = (item: Item) => string;
+
+function compileTemplate(text: string, file: string): Render {
+  try {
+    // Prompts are plain text for a model, not HTML: no escaping; strict so a missing field fails.
+    const template = Handlebars.compile(text, { noEscape: true, strict: true });
+    template({});
+  } catch (error) {
+    if (!/not defined in/.test(String(error))) {
+      throw new InputError("BAD_SUITE", `bad prompt template: ${(error as Error).message}`, {
+        location: file,
+        cause: error,
+      });
+    }
+  }
+  return Handlebars.compile(text, { noEscape: true, strict: true });
+}
+
+function renderItem(render: Render, item: Item, location: string): string {
+  try {
+    return render(item);
+  } catch (error) {
+    throw new InputError(
+      "BAD_SUITE",
+      `prompt template: ${(error as Error).message.split("\n")[0]}`,
+      {
+        location,
+        cause: error,
+      },
+    );
+  }
+}
+
+interface RawItem {
+  item: Item;
+  location: string;
+  index: number;
+}
+
+function inlineItems(header: SuiteHeader, locate: (path: PropertyKey[]) => string): RawItem[] {
+  return (header.items ?? []).map((item, index) => ({
+    item,
+    index,
+    location: locate(["items", index]),
+  }));
+}
+
+/** Reads a JSONL file; a malformed line is an error naming file and line. */
+export function readJsonl(file: string): RawItem[] {
+  const text = readTextFile(file, "BAD_SUITE");
+  const items: RawItem[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    const location = `${file}:${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new InputError("BAD_SUITE", `invalid JSON: ${(error as Error).message}`, { location });
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new InputError("BAD_SUITE", "each line must be a JSON object", { location });
+    }
+    items.push({ item: value as Item, location, index: items.length });
+  });
+  return items;
+}

@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { Generation } from "../plan/schema.js";
+
+export const ExactMatchOptions = z.strictObject({
+  ignore_case: z.boolean().default(false),
+  ignore_punctuation: z.boolean().default(false),
+  /** Strip surrounding whitespace before comparing. */
+  strip: z.boolean().default(false),
+  /** SQuAD-style: lowercase, drop punctuation and articles, squeeze whitespace. */
+  normalize: z.enum(["none", "squad"]).default("none"),
+  /** Extract the answer from the output: the first capture group (or the whole match). */
+  regex: z.string().optional(),
+});
+export type ExactMatchOptions = z.infer<typeof ExactMatchOptions>;
+
+export const RougeType = z.enum(["rouge1", "rouge2", "rougeL", "rougeLsum"]);
+
+export const RougeOptions = z.strictObject({
+  types: z.array(RougeType).min(1).default(["rouge1", "rouge2", "rougeL", "rougeLsum"]),
+  stem: z.boolean().default(true),
+});
+export type RougeOptions = z.infer<typeof RougeOptions>;
+
+export const PerplexityOptions = z
+  .strictObject({
+    /** Score each item's text in this field. */
+    field: z.string().optional(),
+    /** Score one text file, relative to the suite file, llama-perplexity style. */
+    file: z.string().optional(),
+    /** Chunk length in tokens; default: the plan's context size. */
+    ctx: z.number().int().min(8).optional(),
+  })
+  .refine((o) => (o.field === undefined) !== (o.file === undefined), {
+    message: "perplexity needs exactly one of field or file",
+  });
+export type PerplexityOptions = z.infer<typeof PerplexityOptions>;
+
+export const Metric = z.union([
+  z.strictObject({ exact_match: ExactMatchOptions.default(ExactMatchOptions.parse({})) }),
+  z.strictObject({ rouge: RougeOptions.default(RougeOptions.parse({})) }),
+  z.strictObject({ perplexity: PerplexityOptions }),
+]);
+export type Metric = z.infer<typeof Metric>;
+
+export const Item = z.record(z.string(), z.unknown());
+export type Item = z.infer<typeof Item>;
+
+export const SuiteHeader = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits and _ . - only"),
+    description: z.string().default(""),
+    /** A handlebars template file, relative to the suite file. */
+    prompt: z.string().optional(),
+    /** An inline handlebars template. */
+    template: z.string().optional(),
+    /** Fields every item must have. */
+    fields: z.array(z.string()).default([]),
+    /** The field holding the reference answer. */
+    target: z.string().optional(),
+    metrics: z.array(Metric).min(1),
+    fewshot: z.array(Item).default([]),
+    fewshot_separator: z.string().default("\n\n"),
+    generation: Generation.partial().optional(),
+    /** Items in a JSONL file, relative to the suite file. */
+    data: z.string().optional(),
+    items: z.array(Item).optional(),
+  })
+  .refine((s) => !(s.data !== undefined && s.items !== undefined), {
+    message: "give items inline or in data, not both",
+  });
+export type SuiteHeader = z.infer<typeof SuiteHeader>;
