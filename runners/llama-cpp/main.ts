@@ -215,7 +215,8 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
   const input = tokens.map((token, i) => {
     const next = tokens[i + 1];
     if (i < scoreFrom - 1 || next === undefined) return token as Token;
-    const filter = { tokens: [next as Token], includeTop: topK, includeMax: true };
+    // node-llama-cpp ignores includeMax when includeTop is 0, and the normaliser needs the max.
+    const filter = { tokens: [next as Token], includeTop: Math.max(topK, 1), includeMax: true };
     return [token as Token, { generateNext: { logits: { filter }, totalLogitWeight: true } }] as [
       Token,
       { generateNext: { logits: { filter: typeof filter }; totalLogitWeight: boolean } },

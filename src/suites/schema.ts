@@ -35,12 +35,26 @@ export const PerplexityOptions = z
   });
 export type PerplexityOptions = z.infer<typeof PerplexityOptions>;
 
-export const Metric = z.union([
-  z.strictObject({ exact_match: ExactMatchOptions.default(ExactMatchOptions.parse({})) }),
-  z.strictObject({ rouge: RougeOptions.default(RougeOptions.parse({})) }),
-  z.strictObject({ perplexity: PerplexityOptions }),
-]);
-export type Metric = z.infer<typeof Metric>;
+export type Metric =
+  | { exact_match: ExactMatchOptions }
+  | { rouge: RougeOptions }
+  | { perplexity: PerplexityOptions };
+
+/** One metric per list entry, keyed by family; an object (not a union) so errors point inside it. */
+export const Metric = z
+  .strictObject({
+    exact_match: ExactMatchOptions.nullish(),
+    rouge: RougeOptions.nullish(),
+    perplexity: PerplexityOptions.optional(),
+  })
+  .refine((m) => Object.keys(m).length === 1, {
+    message: "each metric entry names exactly one of exact_match, rouge, perplexity",
+  })
+  .transform((m): Metric => {
+    if ("exact_match" in m) return { exact_match: m.exact_match ?? ExactMatchOptions.parse({}) };
+    if ("rouge" in m) return { rouge: m.rouge ?? RougeOptions.parse({}) };
+    return { perplexity: m.perplexity as PerplexityOptions };
+  });
 
 export const Item = z.record(z.string(), z.unknown());
 export type Item = z.infer<typeof Item>;

@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { RunnerFailure } from "../../src/errors.js";
+import type { RunnerClient } from "../../src/runner/client.js";
+import type { LoadResult } from "../../src/runner/protocol.js";
+import { resolveRunner } from "../../src/runner/registry.js";
+import { startRunner } from "../../src/runner/start.js";
+import { model } from "../support/paths.js";
+
+const LOAD = { backend: "cpu" as const, contextSize: 128, seed: 1, threads: 1 };
+
+describe("llama.cpp runner (real process, stories260K F32 on CPU)", () => {
+  let runner: RunnerClient;
+  let loaded: LoadResult;
+
+  before(async () => {
+    const started = await startRunner(
+      resolveRunner("cpu", undefined),
+      { ...LOAD, model: model("stories260K-f32.gguf") },
+      60_000,
+    );
+    runner = started.client;
+    loaded = started.loaded;
+    assert.equal(started.init.name, "llama-cpp");
+    assert.match(started.init.engine, /^node-llama-cpp \d+\.\d+\.\d+/);
+  });
+  after(() => runner.stop());
+
+  it("loads the model and reports what it loaded", () => {
+    assert.equal(loaded.backend, "cpu");
+    assert.equal(loaded.parameterCount, 292_800);
+    assert.equal(loaded.vocabularySize, 512);
+    assert.deepEqual(loaded.tensorTypes, { F32: 48 });
+    assert.equal(loaded.addBos, true);
+    assert.equal(loaded.bos, 1);
+  });
+
+  it("tokenizes with BOS first, and without it on request", async () => {
+    const { tokens } = await runner.request("tokenize", { text: "Once upon a time" });
+    assert.equal(tokens[0], 1);
+    const bare = await runner.request("tokenize", { text: "Once upon a time", addBos: false });
+    assert.deepEqual(bare.tokens, tokens.slice(1));
+  });
+
+  it("generates greedily and deterministically, with timings from inside the runner", async () => {
+    const params = { prompt: "Once upon a time", maxTokens: 24, stop: [], temperature: 0 };
+    const a = await runner.request("generate", params);
+    const b = await runner.request("generate", params);
+    assert.equal(a.text, b.text);
+    assert.match(a.text, /^, there was a little girl named Lily/);
+    assert.equal(a.completionTokens, 24);
+    assert.equal(a.finishReason, "length");
+    assert.equal(a.promptTokens, 5);
+    assert.ok(a.ttftMs > 0 && a.ttftMs <= a.totalMs);
+    assert.ok(a.decodeMs > 0 && a.decodeMs < a.totalMs);
+    assert.ok(a.tokenizeMs >= 0 && a.tokenizeMs < a.ttftMs);
+  });
+
+  it("stops at a stop string and cuts it off", async () => {
+    const out = await runner.request("generate", {
+      prompt: "Once upon a time",
+      maxTokens: 64,
+      stop: ["Lily"],
+      temperature: 0,
+    });
+    assert.equal(out.finishReason, "stop");
+    assert.equal(out.text, ", there was a little girl named ");
+  });
+
+  it("evaluates log-probabilities of the actual tokens and a sorted top-K", async () => {
+    const { tokens } = await runner.request("tokenize", {
+      text: "Lily went to the park. She saw a big dog.",
+    });
+    const out = await runner.request("evaluate", { tokens, scoreFrom: 1, topK: 5 });
+    assert.equal(out.scored.length, tokens.length - 1);
+    for (const [i, s] of out.scored.entries()) {
+      assert.ok(s.logprob <= 0, `logprob ${s.logprob} at ${i}`);
+      const top = s.top ?? [];
+      assert.equal(top.length, 5);
+      for (let k = 1; k < top.length; k++) assert.ok((top[k - 1]?.[1] ?? 0) >= (top[k]?.[1] ?? 0));
+      // The top-K are log-probabilities of one distribution: they sum to at most 1.
+      assert.ok(top.reduce((sum, [, lp]) => sum + Math.exp(lp), 0) <= 1 + 1e-6);
+      const actual = tokens[i + 1];
+      const inTop = top.find(([id]) => id === actual);
+      if (inTop) assert.ok(Math.abs(inTop[1] - s.logprob) < 1e-9);
+    }
+    const later = await runner.request("evaluate", { tokens, scoreFrom: 6, topK: 0 });
+    assert.equal(later.scored.length, tokens.length - 6);
+    for (const [i, s] of later.scored.entries()) {
+      assert.ok(Math.abs(s.logprob - (out.scored[i + 5]?.logprob ?? 0)) < 1e-4);
+    }
+  });
+
+  it("reports memory: RSS and its peak, no device figure on CPU", async () => {
+    const mem = await runner.request("memory", {});
+    assert.ok(mem.rss > 10 * 1024 * 1024);
+    assert.ok((mem.peakRss ?? 0) >= mem.rss);
+    assert.equal(mem.device, undefined);
+  });
+
+  it("answers bad requests with stable error codes", async () => {
+    const tooLong = Array.from({ length: 300 }, () => 1);
+    await assert.rejects(
+      runner.request("evaluate", { tokens: tooLong, scoreFrom: 1, topK: 0 }),
+      (e) => {
+        assert.ok(e instanceof RunnerFailure);
+        assert.equal(e.runnerCode, "CONTEXT_OVERFLOW");
+        return true;
+      },
+    );
+    await assert.rejects(
+      runner.request("evaluate", { tokens: [1, 2], scoreFrom: 0, topK: 0 }),
+      /scoreFrom/,
+    );
+  });
+});
+
+describe("llama.cpp runner failures", () => {
+  it("refuses a missing model with MODEL_NOT_FOUND", async () => {
+    await assert.rejects(
+      startRunner(
+        resolveRunner("cpu", undefined),
+        { ...LOAD, model: "/nonexistent/model.gguf" },
+        60_000,
+      ),
+      (e) => e instanceof RunnerFailure && e.runnerCode === "MODEL_NOT_FOUND",
+    );
+  });
+});

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * Test-only runners that misbehave on purpose: `crash` exits mid-item, `hang` never answers
+ * generate. They speak the real protocol for everything else.
+ */
+import { RunnerError, serve } from "../../runners/shared/serve.js";
+
+const mode = process.argv[2];
+
+await serve({
+  initialize: () => ({
+    name: `fake-${mode}`,
+    version: "0",
+    protocolVersion: 1,
+    engine: "none",
+    backends: ["cpu"],
+    capabilities: ["generate", "tokenize", "evaluate", "memory"],
+  }),
+  load: (params) => {
+    if (mode === "bad-load")
+      throw new RunnerError("OUT_OF_MEMORY", "cannot allocate the model (test runner)");
+    return {
+      backend: "cpu",
+      device: "test",
+      modelBytes: 0,
+      parameterCount: 0,
+      tensorTypes: {},
+      loadMs: 0,
+      contextSize: params.contextSize,
+      vocabularySize: 3,
+      addBos: false,
+      bos: null,
+    };
+  },
+  generate: async (params) => {
+    if (mode === "crash" || (mode === "crash-on-marker" && params.prompt.includes("CRASH"))) {
+      process.stderr.write("fake runner: about to crash mid-item\n");
+      process.exit(7);
+    }
+    if (mode === "hang") {
+      process.stderr.write("fake runner: hanging\n");
+      await new Promise(() => setInterval(() => {}, 1000));
+    }
+    return {
+      text: "ok",
+      promptTokens: 1,
+      completionTokens: 1,
+      ttftMs: 1,
+      tokenizeMs: 0,
+      decodeMs: 0,
+      totalMs: 1,
+      finishReason: "stop",
+    };
+  },
+  tokenize: ({ text }) => ({ tokens: [...text].map((c) => c.charCodeAt(0) % 3) }),
+  evaluate: ({ tokens, scoreFrom }) => ({
+    scored: tokens.slice(scoreFrom).map(() => ({ logprob: Math.log(1 / 3) })),
+    evalMs: 0,
+  }),
+  memory: () => ({ rss: process.memoryUsage().rss }),
+  shutdown: () => null,
+});
+process.exit(0);
