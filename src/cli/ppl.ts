@@ -12,6 +12,7 @@ import {
   type NllSums,
   nllSums,
   perplexityChunks,
+  perplexityText,
 } from "../scoring/perplexity.js";
 
 interface PplArgs {
@@ -59,7 +60,7 @@ export const pplCommand: CommandModule<object, PplArgs> = {
         `--threads must be a number ≥ 0 or auto, got ${args.threads}`,
       );
     }
-    const text = readTextFile(textPath, "BAD_INPUT");
+    const text = perplexityText(readTextFile(textPath, "BAD_INPUT"));
     const model = await checkModel(modelPath);
     const started = performance.now();
     const { client, loaded } = await startRunner(
@@ -102,8 +103,8 @@ export const pplCommand: CommandModule<object, PplArgs> = {
         model: modelPath,
         ppl: estimate.ppl,
         ppl_error: estimate.pplError,
-        tokens: estimate.tokens,
-        text_tokens: tokens.length,
+        tokens: tokens.length,
+        scored_tokens: estimate.tokens,
         chunks: chunks.length,
         ctx: args.ctx,
         backend: loaded.backend,

@@ -73,7 +73,7 @@ export function combinePerplexity(parts: readonly NllSums[]): PerplexityEstimate
   return { ppl, pplError, meanNll, tokens: count };
 }
 
-/** Bits per byte of the text from the total NLL (nats) over its UTF-8 size. */
-export function bitsPerByte(nllSumNats: number, textBytes: number): number {
-  return nllSumNats / Math.LN2 / textBytes;
+/** llama-perplexity's `-f` drops exactly one trailing newline before tokenizing; so do we. */
+export function perplexityText(fileText: string): string {
+  return fileText.endsWith("\n") ? fileText.slice(0, -1) : fileText;
 }

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import Handlebars from "handlebars";
 import { InputError } from "../errors.js";
 import { readTextFile, readYamlFile, zodToInputError } from "../plan/yaml-source.js";
+import { perplexityText } from "../scoring/perplexity.js";
 import { type Item, type Metric, SuiteHeader } from "./schema.js";
 
 export interface SuiteItem {
@@ -51,7 +52,7 @@ export function loadSuite(file: string): LoadedSuite {
       });
     }
     const path = resolve(dir, perplexityFile.perplexity.file);
-    const text = readTextFile(path, "BAD_SUITE");
+    const text = perplexityText(readTextFile(path, "BAD_SUITE"));
     if (text.trim() === "")
       throw new InputError("BAD_SUITE", "perplexity text is empty", { location: path });
     hash.update(text);

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { RunnerFailure } from "../../src/errors.js";
 import type { RunnerClient } from "../../src/runner/client.js";
 import type { LoadResult } from "../../src/runner/protocol.js";
 import { resolveRunner } from "../../src/runner/registry.js";
 import { startRunner } from "../../src/runner/start.js";
-import { model } from "../support/paths.js";
+import { perplexityText } from "../../src/scoring/perplexity.js";
+import { model, ROOT } from "../support/paths.js";
 
 const LOAD = { backend: "cpu" as const, contextSize: 128, seed: 1, threads: 1 };
 
@@ -40,6 +43,17 @@ describe("llama.cpp runner (real process, stories260K F32 on CPU)", () => {
     assert.equal(tokens[0], 1);
     const bare = await runner.request("tokenize", { text: "Once upon a time", addBos: false });
     assert.deepEqual(bare.tokens, tokens.slice(1));
+  });
+
+  it("tokenizes exactly as llama.cpp's llama-tokenize does (ids in test/fixtures/ppl)", async () => {
+    const fixtures = join(ROOT, "test/fixtures/ppl");
+    const ref = JSON.parse(readFileSync(join(fixtures, "reference.json"), "utf8")) as {
+      token_ids: number[];
+    };
+    const text = perplexityText(readFileSync(join(fixtures, "stories.txt"), "utf8"));
+    const { tokens } = await runner.request("tokenize", { text });
+    assert.equal(tokens.length, 3962);
+    assert.deepEqual(tokens, ref.token_ids);
   });
 
   it("generates greedily and deterministically, with timings from inside the runner", async () => {
