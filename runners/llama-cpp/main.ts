@@ -198,7 +198,7 @@ async function generate(params: GenerateParams, receivedAt: number): Promise<Gen
 
 async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
   const state = requireLoaded();
-  const { tokens, scoreFrom, topK } = params;
+  const { tokens, scoreFrom, topK, targets } = params;
   if (tokens.length > state.contextSize) {
     throw new RunnerError(
       "CONTEXT_OVERFLOW",
@@ -208,15 +208,19 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
   if (!Number.isInteger(scoreFrom) || scoreFrom < 1 || scoreFrom > tokens.length) {
     throw new RunnerError("BAD_PARAMS", `scoreFrom must be in [1, ${tokens.length}]`);
   }
+  if (targets && targets.length !== tokens.length - scoreFrom) {
+    throw new RunnerError("BAD_PARAMS", `targets must have one list per scored position (${tokens.length - scoreFrom})`);
+  }
   const started = performance.now();
   await state.sequence.clearHistory();
-  // Logits for the actual next token (plus the top K) and the softmax normaliser, rather
-  // than full probability maps: the same log-probabilities at about half the cost.
+  // Logits for the actual next token (plus the top K and any targets) and the softmax
+  // normaliser, rather than full probability maps: the same log-probabilities at about half the cost.
   const input = tokens.map((token, i) => {
     const next = tokens[i + 1];
     if (i < scoreFrom - 1 || next === undefined) return token as Token;
+    const extra = (targets?.[i - scoreFrom + 1] ?? []) as Token[];
     // node-llama-cpp ignores includeMax when includeTop is 0, and the normaliser needs the max.
-    const filter = { tokens: [next as Token], includeTop: Math.max(topK, 1), includeMax: true };
+    const filter = { tokens: [next as Token, ...extra], includeTop: Math.max(topK, 1), includeMax: true };
     return [token as Token, { generateNext: { logits: { filter }, totalLogitWeight: true } }] as [
       Token,
       { generateNext: { logits: { filter: typeof filter }; totalLogitWeight: boolean } },
@@ -242,6 +246,8 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
         entry.top.push([id, logit - logZ]);
       }
     }
+    const wanted = targets?.[i - scoreFrom + 1];
+    if (wanted) entry.targets = wanted.map((id) => (logits.get(id as Token) ?? Number.NaN) - logZ);
     scored.push(entry);
   }
   return { scored, evalMs: performance.now() - started };

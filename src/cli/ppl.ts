@@ -5,15 +5,11 @@ import { checkModel } from "../plan/check-models.js";
 import { autoThreads } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
 import { readTextFile } from "../plan/yaml-source.js";
+import { type ScoredChunk, scoreChunks } from "../run/score-chunks.js";
 import { resolveRunner } from "../runner/registry.js";
-import { startRunner } from "../runner/start.js";
-import {
-  combinePerplexity,
-  type NllSums,
-  nllSums,
-  perplexityChunks,
-  perplexityText,
-} from "../scoring/perplexity.js";
+import { type StartedRunner, startRunner } from "../runner/start.js";
+import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
+import { combinePerplexity, perplexityChunks, perplexityText } from "../scoring/perplexity.js";
 
 interface PplArgs {
   model: string;
@@ -21,11 +17,24 @@ interface PplArgs {
   ctx: number;
   backend: Backend;
   threads: string;
+  baseline: string | undefined;
+  "top-k": number;
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export const pplCommand: CommandModule<object, PplArgs> = {
   command: "ppl <model> <text>",
-  describe: "Perplexity of a GGUF model on a text file, by llama-perplexity's method",
+  describe:
+    "Perplexity of a GGUF model on a text file by llama-perplexity's method; KLD vs a baseline",
   builder: (y) =>
     y
       .positional("model", { type: "string", describe: "GGUF model file", demandOption: true })
@@ -41,17 +50,34 @@ export const pplCommand: CommandModule<object, PplArgs> = {
         describe: "Compute backend",
       })
       .option("threads", { type: "string", default: "auto", describe: "CPU threads, or auto" })
-      .example("$0 ppl model.gguf wiki.test.raw --ctx 512 --backend cpu", "")
+      .option("baseline", {
+        type: "string",
+        describe: "Baseline GGUF: adds KLD, same-top % and the ppl ratio",
+      })
+      .option("top-k", {
+        type: "number",
+        default: 512,
+        describe: "Baseline log-probs kept per token for KLD",
+      })
+      .example("$0 ppl model-q4_0.gguf wiki.test.raw --ctx 512 --backend cpu", "perplexity")
+      .example(
+        "$0 ppl model-q4_0.gguf text.txt --ctx 128 --baseline model-f16.gguf",
+        "and KLD vs F16",
+      )
       .epilog(
         "Chunks of --ctx tokens, the first token of each set to BOS, only the second half of each chunk " +
           "scored; progress on stderr; the last stdout line is one JSON object " +
-          '{"ppl", "ppl_error", "tokens", "chunks", "ctx", …}.',
+          '{"ppl", "ppl_error", "tokens", "chunks", "ctx", …} and, with --baseline, ' +
+          '"baseline_ppl", "ppl_ratio", "mean_kld", "p99_kld", "same_top_pct", ….',
       ),
   handler: async (args) => {
     const modelPath = resolve(args.model);
     const textPath = resolve(args.text);
     if (!Number.isInteger(args.ctx) || args.ctx < 8) {
       throw new InputError("BAD_USAGE", `--ctx must be an integer ≥ 8, got ${args.ctx}`);
+    }
+    if (!Number.isInteger(args["top-k"]) || args["top-k"] < 1) {
+      throw new InputError("BAD_USAGE", `--top-k must be an integer ≥ 1, got ${args["top-k"]}`);
     }
     const threads = args.threads === "auto" ? undefined : Number(args.threads);
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0)) {
@@ -62,20 +88,62 @@ export const pplCommand: CommandModule<object, PplArgs> = {
     }
     const text = perplexityText(readTextFile(textPath, "BAD_INPUT"));
     const model = await checkModel(modelPath);
+    const baselinePath = args.baseline === undefined ? undefined : resolve(args.baseline);
+    const baselineModel = baselinePath === undefined ? undefined : await checkModel(baselinePath);
     const started = performance.now();
-    const { client, loaded } = await startRunner(
-      resolveRunner(args.backend, undefined),
-      {
-        model: modelPath,
-        backend: args.backend,
-        contextSize: args.ctx,
-        seed: 0,
-        threads: threads ?? autoThreads(model.summary.fileSize),
-      },
-      600_000,
-    );
+    const start = (path: string, bytes: number): Promise<StartedRunner> =>
+      startRunner(
+        resolveRunner(args.backend, undefined),
+        {
+          model: path,
+          backend: args.backend,
+          contextSize: args.ctx,
+          seed: 0,
+          threads: threads ?? autoThreads(bytes),
+        },
+        600_000,
+      );
+
+    let baseline: { scored: ScoredChunk[]; tokens: number[] } | undefined;
+    if (baselinePath && baselineModel) {
+      const runner = await start(baselinePath, baselineModel.summary.fileSize);
+      try {
+        const { tokens } = await runner.client.request("tokenize", { text, addBos: true });
+        const chunks = perplexityChunks(
+          tokens,
+          args.ctx,
+          runner.loaded.addBos ? runner.loaded.bos : null,
+        );
+        process.stderr.write(
+          `baseline ${baselinePath}: ${tokens.length} tokens, ${chunks.length} chunks\n`,
+        );
+        const scored = await scoreChunks(runner.client, chunks, {
+          topK: args["top-k"],
+          onChunk: (done, ppl) =>
+            process.stderr.write(`[baseline ${done}/${chunks.length}] ppl ${ppl.toFixed(4)}\n`),
+        });
+        baseline = { scored, tokens };
+      } finally {
+        await runner.client.stop();
+      }
+    }
+
+    const { client, loaded } = await start(modelPath, model.summary.fileSize);
     try {
       const { tokens } = await client.request("tokenize", { text, addBos: true });
+      if (
+        baseline &&
+        (baseline.tokens.length !== tokens.length ||
+          baseline.tokens.some((t, i) => t !== tokens[i]))
+      ) {
+        throw new InputError(
+          "BAD_MODEL",
+          "the model tokenizes the text differently from the baseline: KLD needs the same tokens",
+          {
+            location: modelPath,
+          },
+        );
+      }
       const chunks = perplexityChunks(tokens, args.ctx, loaded.addBos ? loaded.bos : null);
       if (chunks.length === 0) {
         throw new InputError(
@@ -85,21 +153,23 @@ export const pplCommand: CommandModule<object, PplArgs> = {
         );
       }
       process.stderr.write(`${tokens.length} tokens, ${chunks.length} chunks of ${args.ctx}\n`);
-      const parts: NllSums[] = [];
       const evalStarted = performance.now();
-      for (const [i, chunk] of chunks.entries()) {
-        const out = await client.request("evaluate", {
-          tokens: chunk.tokens,
-          scoreFrom: chunk.scoreFrom,
-          topK: 0,
-        });
-        parts.push(nllSums(out.scored.map((s) => s.logprob)));
-        const so_far = combinePerplexity(parts).ppl;
-        process.stderr.write(`[${i + 1}/${chunks.length}] ppl ${so_far.toFixed(4)}\n`);
-      }
+      const scored = await scoreChunks(client, chunks, {
+        topK: 0,
+        ...(baseline ? { baseline: baseline.scored } : {}),
+        onChunk: (done, ppl) =>
+          process.stderr.write(`[${done}/${chunks.length}] ppl ${ppl.toFixed(4)}\n`),
+      });
       const evalSeconds = (performance.now() - evalStarted) / 1000;
-      const estimate = combinePerplexity(parts);
-      const result = {
+      const logprobs = concat(scored.map((s) => s.logprobs));
+      const estimate = combinePerplexity([
+        {
+          nllSum: -logprobs.reduce((a, b) => a + b, 0),
+          nll2Sum: logprobs.reduce((a, b) => a + b * b, 0),
+          count: logprobs.length,
+        },
+      ]);
+      const result: Record<string, unknown> = {
         model: modelPath,
         ppl: estimate.ppl,
         ppl_error: estimate.pplError,
@@ -110,8 +180,36 @@ export const pplCommand: CommandModule<object, PplArgs> = {
         backend: loaded.backend,
         eval_seconds: evalSeconds,
         tokens_per_second: (chunks.length * args.ctx) / evalSeconds,
-        seconds: (performance.now() - started) / 1000,
       };
+      if (baseline) {
+        const cmp = comparePerplexity(logprobs, concat(baseline.scored.map((s) => s.logprobs)));
+        const kld = summarizeKld(
+          concat(scored.map((s) => s.kld ?? new Float32Array())),
+          Uint8Array.from(scored.flatMap((s) => Array.from(s.sameTop ?? []))),
+        );
+        Object.assign(result, {
+          baseline: baselinePath,
+          baseline_ppl: cmp.baselinePpl,
+          baseline_ppl_error: cmp.baselinePplError,
+          ppl_ratio: cmp.ratio,
+          ppl_ratio_error: cmp.ratioError,
+          ln_ppl_ratio: cmp.lnRatio,
+          ln_ppl_ratio_error: cmp.lnRatioError,
+          delta_ppl: cmp.delta,
+          delta_ppl_error: cmp.deltaError,
+          mean_kld: kld.meanKld,
+          mean_kld_error: kld.meanKldError,
+          median_kld: kld.medianKld,
+          p90_kld: kld.p90Kld,
+          p95_kld: kld.p95Kld,
+          p99_kld: kld.p99Kld,
+          max_kld: kld.maxKld,
+          same_top_pct: kld.sameTopPct,
+          same_top_pct_error: kld.sameTopError,
+          top_k: args["top-k"],
+        });
+      }
+      result.seconds = (performance.now() - started) / 1000;
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } finally {
       await client.stop();

@@ -83,6 +83,11 @@ export interface EvaluateParams {
   scoreFrom: number;
   /** How many of the most likely next tokens to return per scored position (0 = none). */
   topK: number;
+  /**
+   * Per scored position, extra token ids whose log-probabilities to return (e.g. the
+   * baseline's top-K, for KL divergence without full-vocabulary dumps).
+   */
+  targets?: number[][];
 }
 
 export interface ScoredToken {
@@ -90,6 +95,8 @@ export interface ScoredToken {
   logprob: number;
   /** The top-K next-token candidates at this position as [id, logprob], most likely first. */
   top?: Array<[number, number]>;
+  /** Log-probabilities of `targets[i]`, in the same order. */
+  targets?: number[];
 }
 
 export interface EvaluateResult {

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { qbench } from "../support/cli.js";
+import { model, ROOT } from "../support/paths.js";
+
+interface KldReference {
+  results: Array<{
+    model: string;
+    base: string;
+    ctx: number;
+    ppl_ratio: number;
+    kld: { mean: number; p99: number };
+    same_top_p_percent: number;
+  }>;
+}
+
+const FIXTURES = join(ROOT, "test/fixtures/ppl");
+const reference = JSON.parse(
+  readFileSync(join(FIXTURES, "kld-reference.json"), "utf8"),
+) as KldReference;
+
+describe("qbench ppl --baseline against llama-perplexity --kl-divergence (test/fixtures/ppl)", () => {
+  for (const name of ["stories260K-q8_0.gguf", "stories260K-q4_0.gguf"]) {
+    it(`${name} vs F16 at ctx 128: KLD within 1 %, same-top within 0.2 points`, async () => {
+      const ref = reference.results.find(
+        (r) => r.model === name && r.base === "stories260K-f16.gguf",
+      );
+      assert.ok(ref, `no reference for ${name}`);
+      const out = await qbench([
+        "ppl",
+        model(name),
+        join(FIXTURES, "stories.txt"),
+        "--ctx",
+        "128",
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+        "--baseline",
+        model("stories260K-f16.gguf"),
+      ]);
+      assert.equal(out.exitCode, 0, out.stderr);
+      const got = JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "") as Record<string, number>;
+      for (const key of [
+        "ppl",
+        "baseline_ppl",
+        "ppl_ratio",
+        "mean_kld",
+        "p99_kld",
+        "same_top_pct",
+      ]) {
+        assert.equal(typeof got[key], "number", key);
+      }
+      const kldError = Math.abs((got.mean_kld ?? 0) - ref.kld.mean) / ref.kld.mean;
+      const topError = Math.abs((got.same_top_pct ?? 0) - ref.same_top_p_percent);
+      assert.ok(kldError < 0.01, `mean KLD ${got.mean_kld} vs ${ref.kld.mean}`);
+      assert.ok(topError < 0.2, `same top ${got.same_top_pct} vs ${ref.same_top_p_percent}`);
+      assert.ok(
+        Math.abs((got.ppl_ratio ?? 0) - ref.ppl_ratio) < 1e-3,
+        `ratio ${got.ppl_ratio} vs ${ref.ppl_ratio}`,
+      );
+      console.log(
+        `kld ${name}: mean ${got.mean_kld?.toFixed(6)} vs llama.cpp ${ref.kld.mean} (${(kldError * 100).toFixed(2)} %), ` +
+          `same-top ${got.same_top_pct?.toFixed(3)} vs ${ref.same_top_p_percent} (${topError.toFixed(3)} points), ` +
+          `p99 ${got.p99_kld?.toFixed(6)} vs ${ref.kld.p99}`,
+      );
+    });
+  }
+});
