@@ -209,7 +209,10 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
     throw new RunnerError("BAD_PARAMS", `scoreFrom must be in [1, ${tokens.length}]`);
   }
   if (targets && targets.length !== tokens.length - scoreFrom) {
-    throw new RunnerError("BAD_PARAMS", `targets must have one list per scored position (${tokens.length - scoreFrom})`);
+    throw new RunnerError(
+      "BAD_PARAMS",
+      `targets must have one list per scored position (${tokens.length - scoreFrom})`,
+    );
   }
   const started = performance.now();
   await state.sequence.clearHistory();
@@ -220,7 +223,11 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
     if (i < scoreFrom - 1 || next === undefined) return token as Token;
     const extra = (targets?.[i - scoreFrom + 1] ?? []) as Token[];
     // node-llama-cpp ignores includeMax when includeTop is 0, and the normaliser needs the max.
-    const filter = { tokens: [next as Token, ...extra], includeTop: Math.max(topK, 1), includeMax: true };
+    const filter = {
+      tokens: [next as Token, ...extra],
+      includeTop: Math.max(topK, 1),
+      includeMax: true,
+    };
     return [token as Token, { generateNext: { logits: { filter }, totalLogitWeight: true } }] as [
       Token,
       { generateNext: { logits: { filter: typeof filter }; totalLogitWeight: boolean } },
