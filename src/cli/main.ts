@@ -1,6 +1,9 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, QbenchError } from "../errors.js";
+import { compareCommand } from "./compare.js";
+import { gateCommand } from "./gate.js";
+import { historyCommand } from "./history.js";
 import { pplCommand } from "./ppl.js";
 import { runCommand } from "./run.js";
 import { scoreCommand } from "./score.js";
@@ -28,9 +31,11 @@ try {
   await yargs(argv)
     .scriptName("qbench")
     .usage(
-      "$0 <command> [options]\n\nEvaluate and benchmark quantized variants of a model side by side.",
     )
     .command(runCommand)
+    .command(gateCommand)
+    .command(compareCommand)
+    .command(historyCommand)
     .command(scoreCommand)
     .command(pplCommand)
     .option("verbose", {

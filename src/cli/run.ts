@@ -2,12 +2,14 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CommandModule } from "yargs";
-import { InputError } from "../errors.js";
+import { InputError, RunError } from "../errors.js";
 import type { PlanOverrides } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
 import { createProgress } from "../run/progress.js";
 import { runPlan } from "../run/run-plan.js";
 import { formatSummary } from "../run/summary.js";
+import { formatVerdicts, verdictExitCode } from "../verdict/format.js";
+import { DEFAULT_DB } from "./open-run.js";
 
 interface RunArgs {
   plan: string | undefined;
@@ -25,7 +27,6 @@ interface RunArgs {
   "max-tokens": number | undefined;
 }
 
-export const DEFAULT_DB = ".qbench/qbench.db";
 const BUNDLED_PLAN = fileURLToPath(new URL("../../../qbench.yaml", import.meta.url));
 
 /** The plan to run: the one named, else ./qbench.yaml, else the bundled demo. */
@@ -96,7 +97,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example("$0 run", "the bundled demo plan")
       .example("$0 run my-plan.yaml --resume", "finish a killed run; nothing is scored twice")
       .epilog(
-        "Exit codes: 0 all variants pass · 1 a variant failed (NO-SHIP) · 2 bad input, nothing ran · 3 the run could not complete.",
+        "Exit codes: 0 every variant SHIP · 1 at least one NO-SHIP · 2 bad input, nothing ran · 3 the run could not complete.",
       ),
   handler: async (args) => {
     const planFile = choosePlan(args.plan);
@@ -111,15 +112,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
       progress,
     });
     const seconds = (performance.now() - started) / 1000;
+    const db = resolve(args.db);
     process.stdout.write(`${formatSummary(outcome.summary)}\n`);
-    process.stdout.write(
-      `stored in ${resolve(args.db)} (run ${outcome.runId}) in ${seconds.toFixed(1)} s\n`,
-    );
+    process.stdout.write(`stored in ${db} (run ${outcome.runId}) in ${seconds.toFixed(1)} s\n\n`);
+    process.stdout.write(`${formatVerdicts(outcome.verdicts)}\n`);
     if (args.json) {
-      process.stdout.write(
-        `${JSON.stringify({ ...outcome.summary, seconds, db: resolve(args.db) })}\n`,
+      const json = { ...outcome.summary, verdicts: outcome.verdicts, seconds, db };
+      process.stdout.write(`${JSON.stringify(json)}\n`);
+    }
+    const baseline = outcome.summary.variants.find((v) => v.baseline);
+    if (baseline && baseline.status !== "complete") {
+      // Without a baseline nothing could be compared: the run did not do its job.
+      throw new RunError(
+        `the baseline ${baseline.name} did not complete: ${baseline.error ?? "unknown error"}`,
       );
     }
-    if (outcome.failedVariants.length > 0) process.exitCode = 1;
+    process.exitCode = verdictExitCode(outcome.verdicts);
   },
 };

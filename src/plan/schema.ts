@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Gates } from "../verdict/gates.js";
 
 export const Backend = z.enum(["auto", "cuda", "vulkan", "metal", "cpu", "webgpu"]);
 export type Backend = z.infer<typeof Backend>;
@@ -58,10 +59,10 @@ export const Plan = z
       .default({ loadSeconds: 300, itemSeconds: 120 }),
     /** Past this many failed items a variant is marked failed and its remaining items skipped. */
     maxFailedItems: z.number().int().min(0).default(3),
-    /** Top-K log-probs stored per scored token for perplexity suites (used for KLD). */
-    topK: z.number().int().min(0).default(0),
+    /** The baseline's top-K log-probs kept per scored token of perplexity suites, for KLD. */
+    topK: z.number().int().min(0).default(512),
     /** Verdict gates; stored with the run and applied by the verdict policy. */
-    gates: z.record(z.string(), z.unknown()).default({}),
+    gates: Gates.default(Gates.parse({})),
   })
   .superRefine((plan, ctx) => {
     const names = new Set<string>();

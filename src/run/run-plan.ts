@@ -5,6 +5,8 @@ import { type CheckedModel, checkModel } from "../plan/check-models.js";
 import { loadPlan, type PlanOverrides, type ResolvedPlan } from "../plan/load.js";
 import { openDatabase } from "../store/database.js";
 import { Store } from "../store/store.js";
+import { decideRun } from "../verdict/decide-run.js";
+import type { Verdict } from "../verdict/policy.js";
 import type { Progress } from "./progress.js";
 import { collectProvenance } from "./provenance.js";
 import { type RunSummary, summarizeRun } from "./summary.js";
@@ -22,7 +24,7 @@ export interface RunOutcome {
   runId: number;
   resumed: boolean;
   summary: RunSummary;
-  failedVariants: string[];
+  verdicts: Verdict[];
 }
 
 /** Loads and checks everything a run needs; throws InputError (exit 2) before anything runs. */
@@ -107,20 +109,24 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       });
       return { variant, row };
     });
+    const runSession = async ({ variant, row }: (typeof sessions)[number]) => {
+      if (row.status === "complete") return "complete" as const;
+      return runVariant({
+        store,
+        runId,
+        resolved,
+        variant,
+        variantId: row.id,
+        progress: options.progress,
+      });
+    };
+    // The baseline runs first: the others are compared with its stored top-K as they go.
+    const baseline = sessions.find((s) => s.variant.isBaseline);
+    const baselineStatus = baseline ? await runSession(baseline) : undefined;
     const limit = pLimit(plan.concurrency);
     const statuses = await Promise.all(
-      sessions.map(({ variant, row }) =>
-        limit(async () => {
-          if (row.status === "complete") return "complete";
-          return runVariant({
-            store,
-            runId,
-            resolved,
-            variant,
-            variantId: row.id,
-            progress: options.progress,
-          });
-        }),
+      sessions.map((session) =>
+        session === baseline ? baselineStatus : limit(() => runSession(session)),
       ),
     );
     const failedVariants = resolved.variants
@@ -134,7 +140,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       runId,
       resumed: previous !== undefined,
       summary: summarizeRun(store.db, runId),
-      failedVariants,
+      verdicts: decideRun(store.db, runId, plan.gates),
     };
   } finally {
     store.db.close();

@@ -64,19 +64,3 @@ export function compareWithBaseline(
   });
   return { kld, sameTop };
 }
-
-export function toBlob(array: Float32Array | Int32Array | Uint16Array | Uint8Array): Buffer {
-  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-}
-
-export function float32s(blob: Buffer): Float32Array {
-  return new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
-}
-
-export function int32s(blob: Buffer): Int32Array {
-  return new Int32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
-}
-
-export function uint16s(blob: Buffer): Uint16Array {
-  return new Uint16Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
-}

@@ -1,14 +1,16 @@
+import { createHash } from "node:crypto";
 import { RunnerFailure } from "../errors.js";
 import type { ResolvedPlan, ResolvedVariant } from "../plan/load.js";
 import type { RunnerClient } from "../runner/client.js";
 import type { GenerateParams, LoadResult } from "../runner/protocol.js";
 import { startRunner } from "../runner/start.js";
 import { nllSums, perplexityChunks } from "../scoring/perplexity.js";
-import type { ResultRow, Store } from "../store/store.js";
+import type { ResultRow, Store, TokenScores } from "../store/store.js";
 import { resultKey } from "../store/store.js";
 import { isGenerationMetric, type LoadedSuite } from "../suites/load.js";
 import type { Progress } from "./progress.js";
 import { scoreGeneration } from "./score-item.js";
+import { compareWithBaseline, packTopK, targetsOf } from "./topk.js";
 
 export interface SessionOptions {
   store: Store;
@@ -176,9 +178,10 @@ async function warmUp(runner: RunnerClient, { resolved }: SessionOptions): Promi
 async function suiteTasks(
   runner: RunnerClient,
   suite: LoadedSuite,
-  { resolved, store, runId }: SessionOptions,
+  options: SessionOptions,
   load: LoadResult | undefined,
 ): Promise<Task[]> {
+  const { resolved, store, runId } = options;
   const { plan } = resolved;
   const timeout = plan.timeouts.itemSeconds * 1000;
   const bos = load?.addBos ? load.bos : null;
@@ -202,12 +205,21 @@ async function suiteTasks(
       suite.id,
       ids.map((id) => ({ id, prompt: "", reference: undefined })),
     );
-    return chunks.map((chunk, i) => ({
-      suite,
-      itemId: ids[i] ?? String(i),
-      repeat: 0,
-      run: (r) => scoreChunk(r, chunk.tokens, chunk.scoreFrom, plan.topK, timeout),
-    }));
+    return chunks.map((chunk, i) => {
+      const itemId = ids[i] ?? String(i);
+      return {
+        suite,
+        itemId,
+        repeat: 0,
+        run: (r) =>
+          scoreChunk(r, chunk.tokens, chunk.scoreFrom, timeout, {
+            topK: options.variant.isBaseline ? plan.topK : 0,
+            baseline: options.variant.isBaseline
+              ? undefined
+              : store.baselineTokens(runId, suite.id, itemId),
+          }),
+      };
+    });
   }
   const tasks: Task[] = [];
   const generates = suite.metrics.some(isGenerationMetric);
@@ -267,22 +279,57 @@ async function generateItem(
   };
 }
 
+/**
+ * One llama-perplexity chunk. The baseline keeps its top-K per token; another variant is asked
+ * for its log-probs of those ids, giving per-token KLD and same-top against the baseline.
+ */
 async function scoreChunk(
   runner: RunnerClient,
   tokens: number[],
   scoreFrom: number,
-  topK: number,
   timeout: number,
+  kld: { topK: number; baseline: ReturnType<Store["baselineTokens"]> },
 ): Promise<Omit<ResultRow, "suiteId" | "itemId" | "repeat">> {
+  const tokensHash = createHash("sha256").update(Int32Array.from(tokens)).digest("hex");
+  const base = kld.baseline?.topk;
+  if (kld.baseline && kld.baseline.tokensHash !== tokensHash) {
+    throw new RunnerFailure(
+      "error",
+      "the tokens differ from the baseline's: KLD and paired perplexity need the same tokenization",
+      {
+        runnerCode: "TOKENIZATION_MISMATCH",
+      },
+    );
+  }
   const sentAt = performance.now();
-  const out = await runner.request("evaluate", { tokens, scoreFrom, topK }, timeout);
+  const out = await runner.request(
+    "evaluate",
+    { tokens, scoreFrom, topK: base ? 1 : kld.topK, ...(base ? { targets: targetsOf(base) } : {}) },
+    timeout,
+  );
+  const logprobs = Float32Array.from(out.scored.map((s) => s.logprob));
   const sums = nllSums(out.scored.map((s) => s.logprob));
+  const metrics: Record<string, number> = {
+    nll_sum: sums.nllSum,
+    nll2_sum: sums.nll2Sum,
+    tokens: sums.count,
+  };
+  const scores: TokenScores = { tokensHash, logprobs };
+  if (base) {
+    const compared = compareWithBaseline(base, out.scored);
+    Object.assign(scores, compared);
+    metrics.kld_sum = compared.kld.reduce((a, b) => a + b, 0);
+    metrics.same_top = compared.sameTop.reduce((a, b) => a + b, 0);
+  } else if (kld.topK > 0) {
+    scores.topk = packTopK(out.scored);
+  }
   return {
     status: "ok",
     promptTokens: tokens.length,
     totalMs: out.evalMs,
     ipcMs: performance.now() - sentAt,
-    metrics: { nll_sum: sums.nllSum, nll2_sum: sums.nll2Sum, tokens: sums.count },
+    metrics,
+    tokens: scores,
   };
 }
 

@@ -57,6 +57,16 @@ export interface ResultRow {
   ipcMs?: number | null;
   finishReason?: string | null;
   metrics: Record<string, number>;
+  tokens?: TokenScores;
+}
+
+/** Per-token figures of a perplexity item (see migration 002). */
+export interface TokenScores {
+  tokensHash: string;
+  logprobs: Float32Array;
+  topk?: { counts: Uint16Array; ids: Int32Array; logprobs: Float32Array };
+  kld?: Float32Array;
+  sameTop?: Uint8Array;
 }
 
 export interface VariantRow {
@@ -276,23 +286,80 @@ export class Store {
       for (const [name, value] of Object.entries(r.metrics)) {
         if (Number.isFinite(value)) insertMetric.run(info.lastInsertRowid, name, value);
       }
+      if (r.tokens) this.insertTokenScores(Number(info.lastInsertRowid), r.tokens);
     });
     write.immediate();
   }
 
-  /** Mean of each metric per suite for a variant, over successful results. */
-  metricMeans(
-    variantId: number,
-  ): Array<{ suite_id: string; name: string; mean: number; n: number }> {
-    return this.db
+  private insertTokenScores(resultId: number, t: TokenScores): void {
+    this.db
       .prepare(
-        `SELECT r.suite_id, m.name, AVG(m.value) AS mean, COUNT(*) AS n
-         FROM results r JOIN metrics m ON m.result_id = r.id
-         WHERE r.variant_id = ? AND r.status = 'ok'
-         GROUP BY r.suite_id, m.name ORDER BY r.suite_id, m.name`,
+        `INSERT INTO token_scores (result_id, tokens_hash, logprobs, topk_counts, topk_ids,
+           topk_logprobs, kld, same_top) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .all(variantId) as Array<{ suite_id: string; name: string; mean: number; n: number }>;
+      .run(
+        resultId,
+        t.tokensHash,
+        blob(t.logprobs),
+        t.topk ? blob(t.topk.counts) : null,
+        t.topk ? blob(t.topk.ids) : null,
+        t.topk ? blob(t.topk.logprobs) : null,
+        t.kld ? blob(t.kld) : null,
+        t.sameTop ? blob(t.sameTop) : null,
+      );
   }
+
+  /** The baseline's stored top-K for one perplexity item of a run, if it has one. */
+  baselineTokens(
+    runId: number,
+    suiteId: string,
+    itemId: string,
+  ): { tokensHash: string; logprobs: Float32Array; topk: TokenScores["topk"] } | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT t.tokens_hash, t.logprobs, t.topk_counts, t.topk_ids, t.topk_logprobs
+         FROM token_scores t JOIN results r ON r.id = t.result_id JOIN variants v ON v.id = r.variant_id
+         WHERE v.run_id = ? AND v.is_baseline = 1 AND r.suite_id = ? AND r.item_id = ? AND r.status = 'ok'`,
+      )
+      .get(runId, suiteId, itemId) as
+      | {
+          tokens_hash: string;
+          logprobs: Buffer;
+          topk_counts: Buffer | null;
+          topk_ids: Buffer | null;
+          topk_logprobs: Buffer | null;
+        }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      tokensHash: row.tokens_hash,
+      logprobs: typed(row.logprobs, Float32Array),
+      topk:
+        row.topk_counts && row.topk_ids && row.topk_logprobs
+          ? {
+              counts: typed(row.topk_counts, Uint16Array),
+              ids: typed(row.topk_ids, Int32Array),
+              logprobs: typed(row.topk_logprobs, Float32Array),
+            }
+          : undefined,
+    };
+  }
+}
+
+type TypedArray = Float32Array | Int32Array | Uint16Array | Uint8Array;
+
+function blob(array: TypedArray): Buffer {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/** Copies a BLOB into a typed array (SQLite buffers need not be aligned for it). */
+export function typed<T extends TypedArray>(
+  data: Buffer,
+  Type: { new (buffer: ArrayBuffer): T; BYTES_PER_ELEMENT: number },
+): T {
+  const copy = new ArrayBuffer(data.byteLength);
+  new Uint8Array(copy).set(data);
+  return new Type(copy);
 }
 
 export function resultKey(suiteId: string, itemId: string, repeat: number): string {

@@ -41,14 +41,19 @@ await serve({
       process.stderr.write("fake runner: hanging\n");
       await new Promise(() => setInterval(() => {}, 1000));
     }
+    // "long" and "short" write 10 and 5 words of the same answer; "short" is faster per token.
+    const words = mode === "long" ? 10 : mode === "short" ? 5 : 1;
+    const text = ["the", "cat", "sat", "on", "the", "mat", "and", "then", "it", "slept"]
+      .slice(0, words)
+      .join(" ");
     return {
-      text: "ok",
+      text: mode === "long" || mode === "short" ? text : "ok",
       promptTokens: 1,
-      completionTokens: 1,
+      completionTokens: words,
       ttftMs: 1,
       tokenizeMs: 0,
-      decodeMs: 0,
-      totalMs: 1,
+      decodeMs: mode === "short" ? 2 : words - 1,
+      totalMs: 1 + words,
       finishReason: "stop",
     };
   },

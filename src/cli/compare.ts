@@ -1,0 +1,59 @@
+import type { CommandModule } from "yargs";
+import { InputError } from "../errors.js";
+import { type CompareOptions, compareVariantRuns, formatDelta } from "../verdict/compare.js";
+import { storedGates } from "../verdict/decide-run.js";
+import { readRunFacts } from "../verdict/facts.js";
+import { chooseRun, DEFAULT_DB, openExistingDb } from "./open-run.js";
+
+interface CompareArgs {
+  runA: number;
+  runB: number;
+  db: string;
+  json: boolean;
+}
+
+export const compareCommand: CommandModule<object, CompareArgs> = {
+  command: "compare <runA> <runB>",
+  describe: "Per-metric deltas of each variant between two stored runs, with paired intervals",
+  builder: (y) =>
+    y
+      .positional("runA", { type: "number", demandOption: true, describe: "The earlier run id" })
+      .positional("runB", { type: "number", demandOption: true, describe: "The later run id" })
+      .option("db", { type: "string", default: DEFAULT_DB, describe: "SQLite database" })
+      .option("json", { type: "boolean", default: false, describe: "One JSON object" })
+      .example("$0 compare 41 42", "last night vs tonight"),
+  handler: (args) => {
+    const db = openExistingDb(args.db);
+    try {
+      const a = readRunFacts(db, chooseRun(db, args.runA).id);
+      const b = readRunFacts(db, chooseRun(db, args.runB).id);
+      const gates = storedGates(b.planJson);
+      const options: CompareOptions = {
+        confidence: gates.confidence,
+        resamples: gates.resamples,
+        seed: gates.seed,
+      };
+      const variants = b.variants.flatMap((after) => {
+        const before = a.variants.find((v) => v.name === after.name);
+        return before
+          ? [{ variant: after.name, deltas: compareVariantRuns(before, after, options) }]
+          : [];
+      });
+      if (variants.length === 0) {
+        throw new InputError("BAD_INPUT", `runs ${a.runId} and ${b.runId} share no variant name`);
+      }
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify({ before: a.runId, after: b.runId, variants })}\n`);
+        return;
+      }
+      const lines = [`run ${a.runId} → run ${b.runId}`];
+      for (const v of variants) {
+        lines.push(`  ${v.variant}`);
+        for (const d of v.deltas) lines.push(`    ${formatDelta(d)}`);
+      }
+      process.stdout.write(`${lines.join("\n")}\n`);
+    } finally {
+      db.close();
+    }
+  },
+};

@@ -1,0 +1,60 @@
+import { resolve } from "node:path";
+import type { CommandModule } from "yargs";
+import { RunError } from "../errors.js";
+import { loadPlan } from "../plan/load.js";
+import { decideRun } from "../verdict/decide-run.js";
+import { formatVerdicts, verdictExitCode } from "../verdict/format.js";
+import { chooseRun, DEFAULT_DB, openExistingDb } from "./open-run.js";
+
+interface GateArgs {
+  db: string;
+  run: number | undefined;
+  plan: string | undefined;
+  json: boolean;
+}
+
+export const gateCommand: CommandModule<object, GateArgs> = {
+  command: "gate",
+  describe:
+    "Re-decide SHIP / NO-SHIP for a stored run, under its own gates or a plan's, without re-running models",
+  builder: (y) =>
+    y
+      .option("db", { type: "string", default: DEFAULT_DB, describe: "SQLite database" })
+      .option("run", { type: "number", describe: "Run id (default: the newest)" })
+      .option("plan", {
+        type: "string",
+        describe: "Take the gates from this plan file instead of the stored ones",
+      })
+      .option("json", {
+        type: "boolean",
+        default: false,
+        describe: "Print the verdicts as one JSON object",
+      })
+      .example("$0 gate", "the newest run, under the gates it ran with")
+      .example("$0 gate --run 12 --plan stricter.yaml", "run 12 under other thresholds")
+      .epilog(
+        "Exit codes: 0 every variant SHIP · 1 at least one NO-SHIP · 2 bad input · 3 the run did not complete.",
+      ),
+  handler: (args) => {
+    const db = openExistingDb(args.db);
+    try {
+      const run = chooseRun(db, args.run);
+      const gates = args.plan ? loadPlan(resolve(args.plan)).plan.gates : undefined;
+      const verdicts = decideRun(db, run.id, gates);
+      if (args.json)
+        process.stdout.write(`${JSON.stringify({ run: run.id, status: run.status, verdicts })}\n`);
+      else
+        process.stdout.write(
+          `run ${run.id} (${run.plan_name}, ${run.status})\n${formatVerdicts(verdicts)}\n`,
+        );
+      if (run.status !== "complete") {
+        throw new RunError(
+          `run ${run.id} did not complete (${run.status}): finish it with qbench run --resume`,
+        );
+      }
+      process.exitCode = verdictExitCode(verdicts);
+    } finally {
+      db.close();
+    }
+  },
+};

@@ -1,0 +1,154 @@
+/**
+ * Paired statistics of a variant against the baseline on the same items: a seeded percentile
+ * bootstrap of the mean difference and of the ratio of means, and McNemar's exact test for
+ * binary scores. Seeded, so the same data always gives the same interval.
+ */
+
+/** sfc32: a small, fast, well-tested 32-bit PRNG; returns floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = 0x9e3779b9;
+  let b = 0x243f6a88;
+  let c = 0xb7e15162;
+  let d = seed >>> 0;
+  const next = () => {
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
+    let t = (a + b) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    d = (d + 1) | 0;
+    t = (t + d) | 0;
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return next;
+}
+
+export interface Interval {
+  estimate: number;
+  low: number;
+  high: number;
+}
+
+export interface PairedComparison {
+  n: number;
+  baselineMean: number;
+  variantMean: number;
+  /** variant − baseline. */
+  difference: Interval;
+  /** variant / baseline; undefined when the baseline's mean is 0. */
+  ratio: Interval | undefined;
+  confidence: number;
+  resamples: number;
+}
+
+export interface BootstrapOptions {
+  confidence?: number;
+  resamples?: number;
+  seed?: number;
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  const p = q * (sorted.length - 1);
+  const i = Math.floor(p);
+  const w = p - i;
+  return (
+    (1 - w) * (sorted[i] as number) + w * (sorted[Math.min(i + 1, sorted.length - 1)] as number)
+  );
+}
+
+/** Paired percentile bootstrap over items: the same resampled items for both variants. */
+export function pairedBootstrap(
+  baseline: ArrayLike<number>,
+  variant: ArrayLike<number>,
+  options: BootstrapOptions = {},
+): PairedComparison {
+  const n = baseline.length;
+  if (variant.length !== n)
+    throw new RangeError(`paired samples differ in size: ${n} vs ${variant.length}`);
+  if (n === 0) throw new RangeError("no paired items to compare");
+  const confidence = options.confidence ?? 0.95;
+  const resamples = options.resamples ?? 2000;
+  const random = seededRandom(options.seed ?? 1);
+  let sumB = 0;
+  let sumV = 0;
+  for (let i = 0; i < n; i++) {
+    sumB += baseline[i] as number;
+    sumV += variant[i] as number;
+  }
+  const diffs = new Float64Array(resamples);
+  const ratios = new Float64Array(resamples);
+  let finiteRatios = 0;
+  for (let r = 0; r < resamples; r++) {
+    let b = 0;
+    let v = 0;
+    for (let k = 0; k < n; k++) {
+      const i = Math.floor(random() * n);
+      b += baseline[i] as number;
+      v += variant[i] as number;
+    }
+    diffs[r] = (v - b) / n;
+    if (b !== 0) ratios[finiteRatios++] = v / b;
+  }
+  diffs.sort();
+  const alpha = (1 - confidence) / 2;
+  const sortedRatios = ratios.subarray(0, finiteRatios).sort();
+  return {
+    n,
+    baselineMean: sumB / n,
+    variantMean: sumV / n,
+    difference: {
+      estimate: (sumV - sumB) / n,
+      low: quantile(diffs, alpha),
+      high: quantile(diffs, 1 - alpha),
+    },
+    ratio:
+      sumB === 0 || finiteRatios < resamples / 2
+        ? undefined
+        : {
+            estimate: sumV / sumB,
+            low: quantile(sortedRatios, alpha),
+            high: quantile(sortedRatios, 1 - alpha),
+          },
+    confidence,
+    resamples,
+  };
+}
+
+/** ln C(n, k), exactly enough for the binomial tails McNemar needs. */
+function logChoose(n: number, k: number): number {
+  let s = 0;
+  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
+  return s;
+}
+
+export interface McNemar {
+  /** Baseline right, variant wrong. */
+  baselineOnly: number;
+  /** Variant right, baseline wrong. */
+  variantOnly: number;
+  /** Two-sided exact p-value (binomial test on the discordant pairs). */
+  pValue: number;
+}
+
+/** McNemar's exact test for paired binary outcomes (1 = correct). */
+export function mcnemarExact(baseline: ArrayLike<number>, variant: ArrayLike<number>): McNemar {
+  let b = 0;
+  let c = 0;
+  for (let i = 0; i < baseline.length; i++) {
+    const x = (baseline[i] as number) > 0;
+    const y = (variant[i] as number) > 0;
+    if (x && !y) b++;
+    if (!x && y) c++;
+  }
+  const n = b + c;
+  if (n === 0) return { baselineOnly: 0, variantOnly: 0, pValue: 1 };
+  const k = Math.min(b, c);
+  let tail = 0;
+  for (let i = 0; i <= k; i++) tail += Math.exp(logChoose(n, i) - n * Math.LN2);
+  return { baselineOnly: b, variantOnly: c, pValue: Math.min(1, 2 * tail) };
+}

@@ -1,0 +1,112 @@
+import { pairedBootstrap } from "../scoring/bootstrap.js";
+import { comparePerplexity } from "../scoring/kld.js";
+import type { VariantFacts } from "./facts.js";
+import { normalQuantile } from "./stats.js";
+
+/** How one metric of one variant moved between two runs, on the items both runs scored. */
+export interface MetricDelta {
+  suite: string;
+  metric: string;
+  before: number;
+  after: number;
+  delta: number;
+  /** Interval of `delta` (paired bootstrap; for perplexity, from the paired ln-ratio error). */
+  interval: [number, number];
+  n: number;
+  /** The interval excludes 0: a real move, not noise. */
+  moved: boolean;
+}
+
+export interface CompareOptions {
+  confidence: number;
+  resamples: number;
+  seed: number;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Per-metric deltas of the same variant between two stored runs (e.g. last night vs tonight). */
+export function compareVariantRuns(
+  before: VariantFacts,
+  after: VariantFacts,
+  options: CompareOptions,
+): MetricDelta[] {
+  const deltas: MetricDelta[] = [];
+  for (const [suite, metrics] of before.quality) {
+    for (const [metric, items] of metrics) {
+      const next = after.quality.get(suite)?.get(metric);
+      if (!next) continue;
+      const a: number[] = [];
+      const b: number[] = [];
+      for (const [item, value] of items) {
+        const v = next.get(item);
+        if (v === undefined) continue;
+        a.push(value);
+        b.push(v);
+      }
+      if (a.length === 0) continue;
+      const cmp = pairedBootstrap(a, b, options);
+      const { low, high, estimate } = cmp.difference;
+      deltas.push({
+        suite,
+        metric,
+        before: cmp.baselineMean,
+        after: cmp.variantMean,
+        delta: estimate,
+        interval: [low, high],
+        n: cmp.n,
+        moved: low > 0 || high < 0,
+      });
+    }
+  }
+  const z = normalQuantile(0.5 + options.confidence / 2);
+  for (const [suite, facts] of before.perplexity) {
+    const next = after.perplexity.get(suite);
+    if (!next) continue;
+    const a: Float32Array[] = [];
+    const b: Float32Array[] = [];
+    for (const [item, t] of facts.items) {
+      const u = next.items.get(item);
+      if (!u || u.logprobs.length !== t.logprobs.length) continue;
+      a.push(t.logprobs);
+      b.push(u.logprobs);
+    }
+    if (a.length === 0) continue;
+    const cmp = comparePerplexity(concat(b), concat(a));
+    const low = cmp.baselinePpl * (Math.exp(cmp.lnRatio - z * cmp.lnRatioError) - 1);
+    const high = cmp.baselinePpl * (Math.exp(cmp.lnRatio + z * cmp.lnRatioError) - 1);
+    deltas.push({
+      suite,
+      metric: "ppl",
+      before: cmp.baselinePpl,
+      after: cmp.ppl,
+      delta: cmp.delta,
+      interval: [low, high],
+      n: concat(a).length,
+      moved: low > 0 || high < 0,
+    });
+  }
+  return deltas;
+}
+
+export function formatDelta(d: MetricDelta): string {
+  const sign = (x: number) => (x >= 0 ? `+${x.toFixed(4)}` : x.toFixed(4));
+  const mark = d.moved
+    ? d.metric === "ppl"
+      ? d.delta > 0
+        ? "worse"
+        : "better"
+      : d.delta < 0
+        ? "worse"
+        : "better"
+    : "same";
+  return `${d.suite.padEnd(18)} ${d.metric.padEnd(14)} ${d.before.toFixed(4)} → ${d.after.toFixed(4)}  ${sign(d.delta)} (CI ${sign(d.interval[0])}…${sign(d.interval[1])}, n=${d.n})  ${mark}`;
+}

@@ -1,0 +1,172 @@
+import type { Db } from "../store/database.js";
+import { typed } from "../store/store.js";
+
+/** Per-token figures of one variant on one perplexity suite, keyed by item for pairing. */
+export interface TokenFacts {
+  items: Map<string, { logprobs: Float32Array; kld?: Float32Array; sameTop?: Uint8Array }>;
+}
+
+export interface VariantFacts {
+  id: number;
+  name: string;
+  precision: string;
+  isBaseline: boolean;
+  status: string;
+  error: string | null;
+  modelBytes: number;
+  peakRssBytes: number | null;
+  failedItems: number;
+  /** suite → metric → item → value (mean over repeats). */
+  quality: Map<string, Map<string, Map<string, number>>>;
+  /** suite → item → mean completion tokens. */
+  completionTokens: Map<string, Map<string, number>>;
+  ttftMs: number[];
+  decodeTps: number[];
+  perplexity: Map<string, TokenFacts>;
+}
+
+export interface RunFacts {
+  runId: number;
+  planName: string;
+  planJson: string;
+  status: string;
+  startedAt: string;
+  variants: VariantFacts[];
+}
+
+/** Quality metrics the gates judge: exact match and ROUGE F1 (precision/recall are shown, not gated). */
+export function isGatedMetric(name: string): boolean {
+  return name === "exact_match" || /^rouge(\d|L|Lsum)\w*_f1$/.test(name);
+}
+
+function nested<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** Everything the verdict policy needs about one stored run, read from the database alone. */
+export function readRunFacts(db: Db, runId: number): RunFacts {
+  const run = db
+    .prepare("SELECT id, plan_name, plan_json, status, started_at FROM runs WHERE id = ?")
+    .get(runId) as
+    | { id: number; plan_name: string; plan_json: string; status: string; started_at: string }
+    | undefined;
+  if (!run) throw new Error(`run ${runId} not found`);
+  const rows = db
+    .prepare(
+      `SELECT id, name, precision, is_baseline, status, error, model_bytes, peak_rss_bytes
+       FROM variants WHERE run_id = ? ORDER BY id`,
+    )
+    .all(runId) as Array<{
+    id: number;
+    name: string;
+    precision: string;
+    is_baseline: number;
+    status: string;
+    error: string | null;
+    model_bytes: number;
+    peak_rss_bytes: number | null;
+  }>;
+  const metricRows = db.prepare(
+    `SELECT r.suite_id, r.item_id, m.name, AVG(m.value) AS value
+     FROM results r JOIN metrics m ON m.result_id = r.id
+     WHERE r.variant_id = ? AND r.status = 'ok' GROUP BY r.suite_id, r.item_id, m.name`,
+  );
+  const generationRows = db.prepare(
+    `SELECT suite_id, item_id, completion_tokens, ttft_ms, decode_ms FROM results
+     WHERE variant_id = ? AND status = 'ok' AND completion_tokens IS NOT NULL`,
+  );
+  const failed = db.prepare(
+    "SELECT COUNT(*) AS n FROM results WHERE variant_id = ? AND status = 'error'",
+  );
+  const tokenRows = db.prepare(
+    `SELECT r.suite_id, r.item_id, t.logprobs, t.kld, t.same_top
+     FROM token_scores t JOIN results r ON r.id = t.result_id
+     WHERE r.variant_id = ? AND r.status = 'ok' ORDER BY r.suite_id, r.item_id`,
+  );
+  const variants = rows.map((v): VariantFacts => {
+    const quality = new Map<string, Map<string, Map<string, number>>>();
+    for (const m of metricRows.all(v.id) as Array<{
+      suite_id: string;
+      item_id: string;
+      name: string;
+      value: number;
+    }>) {
+      if (!isGatedMetric(m.name)) continue;
+      nested(
+        nested(quality, m.suite_id, () => new Map()),
+        m.name,
+        () => new Map(),
+      ).set(m.item_id, m.value);
+    }
+    const lengths = new Map<string, Map<string, number[]>>();
+    const ttftMs: number[] = [];
+    const decodeTps: number[] = [];
+    for (const g of generationRows.all(v.id) as Array<{
+      suite_id: string;
+      item_id: string;
+      completion_tokens: number;
+      ttft_ms: number | null;
+      decode_ms: number | null;
+    }>) {
+      nested(
+        nested(lengths, g.suite_id, () => new Map()),
+        g.item_id,
+        () => [],
+      ).push(g.completion_tokens);
+      if (g.ttft_ms !== null) ttftMs.push(g.ttft_ms);
+      if (g.completion_tokens > 1 && g.decode_ms)
+        decodeTps.push(((g.completion_tokens - 1) * 1000) / g.decode_ms);
+    }
+    const completionTokens = new Map<string, Map<string, number>>();
+    for (const [suite, items] of lengths) {
+      const means = new Map<string, number>();
+      for (const [item, values] of items)
+        means.set(item, values.reduce((a, b) => a + b, 0) / values.length);
+      completionTokens.set(suite, means);
+    }
+    const perplexity = new Map<string, TokenFacts>();
+    for (const t of tokenRows.all(v.id) as Array<{
+      suite_id: string;
+      item_id: string;
+      logprobs: Buffer;
+      kld: Buffer | null;
+      same_top: Buffer | null;
+    }>) {
+      const facts = nested(perplexity, t.suite_id, () => ({ items: new Map() }));
+      facts.items.set(t.item_id, {
+        logprobs: typed(t.logprobs, Float32Array),
+        ...(t.kld ? { kld: typed(t.kld, Float32Array) } : {}),
+        ...(t.same_top ? { sameTop: typed(t.same_top, Uint8Array) } : {}),
+      });
+    }
+    return {
+      id: v.id,
+      name: v.name,
+      precision: v.precision,
+      isBaseline: v.is_baseline === 1,
+      status: v.status,
+      error: v.error,
+      modelBytes: v.model_bytes,
+      peakRssBytes: v.peak_rss_bytes,
+      failedItems: (failed.get(v.id) as { n: number }).n,
+      quality,
+      completionTokens,
+      ttftMs,
+      decodeTps,
+      perplexity,
+    };
+  });
+  return {
+    runId: run.id,
+    planName: run.plan_name,
+    planJson: run.plan_json,
+    status: run.status,
+    startedAt: run.started_at,
+    variants,
+  };
+}

@@ -1,0 +1,387 @@
+import { mcnemarExact, pairedBootstrap } from "../scoring/bootstrap.js";
+import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
+import type { RunFacts, TokenFacts, VariantFacts } from "./facts.js";
+import type { Gates } from "./gates.js";
+import {
+  type Judgement,
+  judgeAtLeast,
+  judgeAtMost,
+  normalQuantile,
+  percentileOf,
+} from "./stats.js";
+
+export type ReasonStatus = Judgement | "warn" | "info";
+
+/** One gate's finding: the metric, the figure, the threshold and the interval it was judged on. */
+export interface Reason {
+  gate: "failures" | "quality" | "perplexity" | "kld" | "length" | "budget" | "speed";
+  suite?: string;
+  metric: string;
+  status: ReasonStatus;
+  /** Whether this finding makes the variant NO-SHIP. */
+  blocking: boolean;
+  value: number | null;
+  threshold: number | null;
+  interval?: [number, number];
+  n?: number;
+  message: string;
+}
+
+export interface Verdict {
+  variant: string;
+  precision: string;
+  baseline: boolean;
+  verdict: "SHIP" | "NO-SHIP";
+  reasons: Reason[];
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+const num = (x: number, digits = 4) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
+
+function concatPaired(
+  variant: TokenFacts,
+  baseline: TokenFacts,
+): { v: Float32Array[]; b: Float32Array[]; kld: Float32Array[]; same: Uint8Array[] } {
+  const out = {
+    v: [] as Float32Array[],
+    b: [] as Float32Array[],
+    kld: [] as Float32Array[],
+    same: [] as Uint8Array[],
+  };
+  for (const [item, facts] of variant.items) {
+    const base = baseline.items.get(item);
+    if (!base || base.logprobs.length !== facts.logprobs.length) continue;
+    out.v.push(facts.logprobs);
+    out.b.push(base.logprobs);
+    if (facts.kld && facts.sameTop) {
+      out.kld.push(facts.kld);
+      out.same.push(facts.sameTop);
+    }
+  }
+  return out;
+}
+
+function flat<T extends Float32Array | Uint8Array>(parts: T[], Type: { new (n: number): T }): T {
+  const out = new Type(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+class Judge {
+  readonly reasons: Reason[] = [];
+  constructor(private readonly gates: Gates) {}
+
+  add(reason: Omit<Reason, "blocking">, inconclusive = this.gates.inconclusive): void {
+    const blocking =
+      reason.status === "fail" || (reason.status === "inconclusive" && inconclusive === "no-ship");
+    this.reasons.push({ ...reason, blocking });
+  }
+}
+
+function qualityGates(
+  judge: Judge,
+  gates: Gates,
+  variant: VariantFacts,
+  baseline: VariantFacts,
+): void {
+  for (const [suite, metrics] of baseline.quality) {
+    for (const [metric, baseItems] of metrics) {
+      const rule = gates.metrics.find(
+        (m) => m.metric === metric && (m.suite === undefined || m.suite === suite),
+      );
+      if (rule?.ignore) continue;
+      const minRatio = rule?.minRatio ?? gates.quality.minRatio;
+      const items = variant.quality.get(suite)?.get(metric) ?? new Map<string, number>();
+      const b: number[] = [];
+      const v: number[] = [];
+      for (const [item, value] of baseItems) {
+        const other = items.get(item);
+        if (other === undefined) continue;
+        b.push(value);
+        v.push(other);
+      }
+      if (b.length === 0) {
+        judge.add({
+          gate: "quality",
+          suite,
+          metric,
+          status: "fail",
+          value: null,
+          threshold: minRatio,
+          n: 0,
+          message: `${metric} on ${suite}: no item scored by both variant and baseline`,
+        });
+        continue;
+      }
+      const cmp = pairedBootstrap(b, v, {
+        confidence: gates.confidence,
+        resamples: gates.resamples,
+        seed: gates.seed,
+      });
+      const level = `${Math.round(gates.confidence * 100)} % CI`;
+      if (!cmp.ratio) {
+        judge.add(
+          {
+            gate: "quality",
+            suite,
+            metric,
+            status: "pass",
+            value: cmp.variantMean,
+            threshold: minRatio,
+            n: cmp.n,
+            message: `${metric} on ${suite}: the baseline scores 0, so any score is ≥ ${pct(minRatio)} of it (variant ${num(cmp.variantMean, 3)}, n=${cmp.n})`,
+          },
+          rule?.inconclusive,
+        );
+        continue;
+      }
+      const status = judgeAtLeast(cmp.ratio.low, cmp.ratio.high, minRatio);
+      const mcnemar = metric === "exact_match" ? mcnemarExact(b, v) : undefined;
+      const extra = mcnemar
+        ? `; McNemar p=${mcnemar.pValue.toPrecision(3)} (${mcnemar.baselineOnly} only baseline right, ${mcnemar.variantOnly} only variant right)`
+        : "";
+      judge.add(
+        {
+          gate: "quality",
+          suite,
+          metric,
+          status,
+          value: cmp.ratio.estimate,
+          threshold: minRatio,
+          interval: [cmp.ratio.low, cmp.ratio.high],
+          n: cmp.n,
+          message:
+            `${metric} on ${suite}: ${pct(cmp.ratio.estimate)} of baseline (${num(cmp.variantMean, 3)} vs ${num(cmp.baselineMean, 3)}; ` +
+            `${level} ${pct(cmp.ratio.low)}–${pct(cmp.ratio.high)}, n=${cmp.n}) vs ≥ ${pct(minRatio)}: ${status}${extra}`,
+        },
+        rule?.inconclusive,
+      );
+    }
+  }
+}
+
+function perplexityGates(
+  judge: Judge,
+  gates: Gates,
+  variant: VariantFacts,
+  baseline: VariantFacts,
+): void {
+  const z = normalQuantile(0.5 + gates.confidence / 2);
+  for (const [suite, baseFacts] of baseline.perplexity) {
+    const facts = variant.perplexity.get(suite);
+    if (!facts) continue;
+    const paired = concatPaired(facts, baseFacts);
+    const v = flat(paired.v, Float32Array);
+    if (v.length < 2) continue;
+    const cmp = comparePerplexity(v, flat(paired.b, Float32Array));
+    const low = Math.exp(cmp.lnRatio - z * cmp.lnRatioError);
+    const high = Math.exp(cmp.lnRatio + z * cmp.lnRatioError);
+    const max = gates.perplexity.maxRatio;
+    const status = judgeAtMost(low, high, max);
+    judge.add({
+      gate: "perplexity",
+      suite,
+      metric: "ppl_ratio",
+      status,
+      value: cmp.ratio,
+      threshold: max,
+      interval: [low, high],
+      n: v.length,
+      message: `perplexity on ${suite}: ${num(cmp.ppl)} vs baseline ${num(cmp.baselinePpl)}, ratio ${num(cmp.ratio)} (CI ${num(low)}–${num(high)}, ${v.length} tokens) vs ≤ ${max}: ${status}`,
+    });
+    if (paired.kld.length === 0) continue;
+    const kld = summarizeKld(flat(paired.kld, Float32Array), flat(paired.same, Uint8Array));
+    const kLow = kld.meanKld - z * kld.meanKldError;
+    const kHigh = kld.meanKld + z * kld.meanKldError;
+    const kStatus = judgeAtMost(kLow, kHigh, gates.kld.maxMean);
+    judge.add({
+      gate: "kld",
+      suite,
+      metric: "mean_kld",
+      status: kStatus,
+      value: kld.meanKld,
+      threshold: gates.kld.maxMean,
+      interval: [kLow, kHigh],
+      n: kld.n,
+      message: `KLD on ${suite}: mean ${num(kld.meanKld, 6)} (CI ${num(kLow, 6)}–${num(kHigh, 6)}, p99 ${num(kld.p99Kld, 5)}, same top token ${kld.sameTopPct.toFixed(2)} %, ${kld.n} tokens) vs ≤ ${gates.kld.maxMean}: ${kStatus}`,
+    });
+    if (gates.kld.maxP99 !== undefined) {
+      const pStatus = kld.p99Kld <= gates.kld.maxP99 ? "pass" : "fail";
+      judge.add({
+        gate: "kld",
+        suite,
+        metric: "p99_kld",
+        status: pStatus,
+        value: kld.p99Kld,
+        threshold: gates.kld.maxP99,
+        n: kld.n,
+        message: `KLD p99 on ${suite}: ${num(kld.p99Kld, 5)} vs ≤ ${gates.kld.maxP99}: ${pStatus}`,
+      });
+    }
+  }
+}
+
+function lengthGate(
+  judge: Judge,
+  gates: Gates,
+  variant: VariantFacts,
+  baseline: VariantFacts,
+): void {
+  if (gates.length === false) return;
+  const b: number[] = [];
+  const v: number[] = [];
+  for (const [suite, items] of baseline.completionTokens) {
+    const other = variant.completionTokens.get(suite);
+    for (const [item, tokens] of items) {
+      const t = other?.get(item);
+      if (t === undefined) continue;
+      b.push(tokens);
+      v.push(t);
+    }
+  }
+  const cmp =
+    b.length > 0
+      ? pairedBootstrap(b, v, {
+          confidence: gates.confidence,
+          resamples: gates.resamples,
+          seed: gates.seed,
+        })
+      : undefined;
+  if (!cmp?.ratio) return;
+  const tol = gates.length.tolerance;
+  const inside = cmp.ratio.low >= 1 - tol && cmp.ratio.high <= 1 + tol;
+  const outside = cmp.ratio.high < 1 - tol || cmp.ratio.low > 1 + tol;
+  const status: Judgement = inside ? "pass" : outside ? "fail" : "inconclusive";
+  judge.add({
+    gate: "length",
+    metric: "completion_tokens",
+    status,
+    value: cmp.ratio.estimate,
+    threshold: tol,
+    interval: [cmp.ratio.low, cmp.ratio.high],
+    n: cmp.n,
+    message: `mean completion length: ${pct(cmp.ratio.estimate)} of baseline (${num(cmp.variantMean, 1)} vs ${num(cmp.baselineMean, 1)} tokens; CI ${pct(cmp.ratio.low)}–${pct(cmp.ratio.high)}, n=${cmp.n}) vs within ±${pct(tol)}: ${status}${status === "fail" && cmp.ratio.estimate < 1 ? " — it writes less, so its speed is not comparable" : ""}`,
+  });
+}
+
+function budgetGates(
+  judge: Judge,
+  gates: Gates,
+  variant: VariantFacts,
+  baseline: VariantFacts | undefined,
+): void {
+  const budgets = gates.budgets;
+  const ttftP90 = percentileOf(variant.ttftMs, 0.9);
+  const tps = percentileOf(variant.decodeTps, 0.5);
+  const check = (
+    metric: string,
+    value: number | null,
+    limit: number | undefined,
+    atMost: boolean,
+    label: string,
+  ) => {
+    if (limit === undefined) return;
+    if (value === null || !Number.isFinite(value)) {
+      judge.add({
+        gate: "budget",
+        metric,
+        status: "inconclusive",
+        value: null,
+        threshold: limit,
+        message: `${label}: not measured, budget ${limit}`,
+      });
+      return;
+    }
+    const ok = atMost ? value <= limit : value >= limit;
+    judge.add({
+      gate: "budget",
+      metric,
+      status: ok ? "pass" : "fail",
+      value,
+      threshold: limit,
+      message: `${label}: ${num(value, 1)} vs ${atMost ? "≤" : "≥"} ${limit}: ${ok ? "pass" : "fail"}`,
+    });
+  };
+  check("ttft_p90_ms", ttftP90, budgets.ttftP90Ms, true, "TTFT p90 (ms)");
+  check("decode_tps_p50", tps, budgets.minDecodeTps, false, "decode TPS p50");
+  check("peak_rss_bytes", variant.peakRssBytes, budgets.maxPeakRssBytes, true, "peak RSS (bytes)");
+  check("model_bytes", variant.modelBytes, budgets.maxModelBytes, true, "model size (bytes)");
+  if (!baseline || variant === baseline) return;
+  const baseTps = percentileOf(baseline.decodeTps, 0.5);
+  if (Number.isFinite(tps) && Number.isFinite(baseTps) && tps < baseTps * 0.95) {
+    const status = budgets.slowerThanBaseline === "fail" ? "fail" : "warn";
+    judge.add({
+      gate: "speed",
+      metric: "decode_tps_p50",
+      status,
+      value: tps,
+      threshold: baseTps,
+      message: `decode TPS p50 ${num(tps, 1)} is slower than the baseline's ${num(baseTps, 1)}`,
+    });
+  }
+}
+
+/** SHIP or NO-SHIP per variant, each with the reasons that decided it. */
+export function decide(facts: RunFacts, gates: Gates): Verdict[] {
+  const baseline = facts.variants.find((v) => v.isBaseline);
+  return facts.variants.map((variant) => {
+    const judge = new Judge(gates);
+    if (variant.status === "failed") {
+      judge.add({
+        gate: "failures",
+        metric: "status",
+        status: "fail",
+        value: null,
+        threshold: null,
+        message: `the variant failed: ${variant.error ?? "unknown error"}`,
+      });
+    } else if (variant.status !== "complete") {
+      judge.add({
+        gate: "failures",
+        metric: "status",
+        status: "fail",
+        value: null,
+        threshold: null,
+        message: `the variant did not finish (${variant.status}); resume the run`,
+      });
+    }
+    if (variant.failedItems > gates.maxFailedItems) {
+      judge.add({
+        gate: "failures",
+        metric: "failed_items",
+        status: "fail",
+        value: variant.failedItems,
+        threshold: gates.maxFailedItems,
+        message: `${variant.failedItems} failed items, more than the ${gates.maxFailedItems} allowed`,
+      });
+    }
+    if (baseline && variant !== baseline) {
+      if (baseline.status !== "complete") {
+        judge.add({
+          gate: "failures",
+          metric: "baseline",
+          status: "fail",
+          value: null,
+          threshold: null,
+          message: `the baseline ${baseline.name} did not complete: nothing to compare with`,
+        });
+      } else {
+        qualityGates(judge, gates, variant, baseline);
+        perplexityGates(judge, gates, variant, baseline);
+        lengthGate(judge, gates, variant, baseline);
+      }
+    }
+    budgetGates(judge, gates, variant, baseline);
+    return {
+      variant: variant.name,
+      precision: variant.precision,
+      baseline: variant.isBaseline,
+      verdict: judge.reasons.some((r) => r.blocking) ? "NO-SHIP" : "SHIP",
+      reasons: judge.reasons,
+    };
+  });
+}
