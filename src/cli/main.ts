@@ -31,6 +31,7 @@ try {
   await yargs(argv)
     .scriptName("qbench")
     .usage(
+      "$0 <command> [options]\n\nEvaluate and benchmark quantized variants of a model side by side.",
     )
     .command(runCommand)
     .command(gateCommand)
