@@ -27,7 +27,8 @@ describe("resume after kill -9 (real runs on stories260K)", () => {
 
     const reference = join(dir, "reference.db");
     const full = await qbench(["run", plan, "--db", reference, "--quiet"]);
-    assert.equal(full.exitCode, 0, full.stderr);
+    // 0 or 1 is the verdict (int4 may not ship); anything else means the run itself broke.
+    assert.ok(full.exitCode === 0 || full.exitCode === 1, full.stderr);
     const expected = storedResults(reference);
     assert.ok(expected.length > 600, `uninterrupted run stored ${expected.length}`);
 
@@ -50,7 +51,7 @@ describe("resume after kill -9 (real runs on stories260K)", () => {
     );
 
     const resumed = await qbench(["run", plan, "--db", db, "--resume"]);
-    assert.equal(resumed.exitCode, 0, resumed.stderr);
+    assert.equal(resumed.exitCode, full.exitCode, resumed.stderr);
     assert.match(resumed.stderr, /resuming run 1/);
     const after = storedResults(db);
     const keys = after.map((r) => `${r.variant}/${r.suite}/${r.item}/${r.repeat}`);
