@@ -4,6 +4,7 @@ import { InputError, QbenchError } from "../errors.js";
 import { compareCommand } from "./compare.js";
 import { gateCommand } from "./gate.js";
 import { historyCommand } from "./history.js";
+import { mergeCommand } from "./merge.js";
 import { pplCommand } from "./ppl.js";
 import { runCommand } from "./run.js";
 import { scoreCommand } from "./score.js";
@@ -37,6 +38,7 @@ try {
     .command(gateCommand)
     .command(compareCommand)
     .command(historyCommand)
+    .command(mergeCommand)
     .command(scoreCommand)
     .command(pplCommand)
     .option("verbose", {

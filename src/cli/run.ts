@@ -5,6 +5,7 @@ import type { CommandModule } from "yargs";
 import { InputError, RunError } from "../errors.js";
 import type { PlanOverrides } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
+import { parseShard } from "../plan/shard.js";
 import { createProgress } from "../run/progress.js";
 import { runPlan } from "../run/run-plan.js";
 import { formatSummary } from "../run/summary.js";
@@ -25,6 +26,7 @@ interface RunArgs {
   warmup: number | undefined;
   concurrency: number | undefined;
   "max-tokens": number | undefined;
+  shard: string | undefined;
 }
 
 const BUNDLED_PLAN = fileURLToPath(new URL("../../../qbench.yaml", import.meta.url));
@@ -94,8 +96,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option("warmup", { type: "number", describe: "Override warm-up generations per variant" })
       .option("concurrency", { type: "number", describe: "Variants run at once" })
       .option("max-tokens", { type: "number", describe: "Override generation max tokens" })
+      .option("shard", {
+        type: "string",
+        describe:
+          "Run slice i/n of every suite's items (1-based), or auto from JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID",
+      })
       .example("$0 run", "the bundled demo plan")
       .example("$0 run my-plan.yaml --resume", "finish a killed run; nothing is scored twice")
+      .example(
+        "$0 run my-plan.yaml --shard 2/3 --db shard2.db",
+        "one slice; qbench merge joins them",
+      )
       .epilog(
         "Exit codes: 0 every variant SHIP · 1 at least one NO-SHIP · 2 bad input, nothing ran · 3 the run could not complete.",
       ),
@@ -110,6 +121,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       dbPath: resolve(args.db),
       resume: args.resume,
       progress,
+      ...(args.shard !== undefined ? { shard: parseShard(args.shard, process.env) } : {}),
     });
     const seconds = (performance.now() - started) / 1000;
     const db = resolve(args.db);

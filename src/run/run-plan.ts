@@ -3,6 +3,7 @@ import pLimit from "p-limit";
 import { InputError } from "../errors.js";
 import { type CheckedModel, checkModel } from "../plan/check-models.js";
 import { loadPlan, type PlanOverrides, type ResolvedPlan } from "../plan/load.js";
+import { inShard, type Shard } from "../plan/shard.js";
 import { openDatabase } from "../store/database.js";
 import { Store } from "../store/store.js";
 import { decideRun } from "../verdict/decide-run.js";
@@ -18,6 +19,8 @@ export interface RunOptions {
   dbPath: string;
   resume: boolean;
   progress: Progress;
+  /** Run only this slice of every suite's items (qbench merge joins the shards). */
+  shard?: Shard;
 }
 
 export interface RunOutcome {
@@ -56,9 +59,10 @@ export async function preparePlan(
 export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   const { resolved, models } = await preparePlan(options.planFile, options.overrides);
   const { plan } = resolved;
+  const shard = options.shard ?? { index: 0, count: 1 };
   const store = new Store(openDatabase(options.dbPath));
   try {
-    const previous = options.resume ? store.latestRun(resolved.hash) : undefined;
+    const previous = options.resume ? store.latestRun(resolved.hash, shard) : undefined;
     if (options.resume && !previous) {
       options.progress.log(
         `nothing to resume for this plan in ${options.dbPath}: starting a new run`,
@@ -71,6 +75,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       options.progress.log(`resuming run ${runId} (${previous.status})`);
     } else {
       runId = store.createRun({
+        shard,
         planName: plan.name,
         planFile: resolved.file,
         planHash: resolved.hash,
@@ -86,7 +91,11 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
         hash: suite.hash,
         metrics: suite.metrics,
       });
-      store.addItems(runId, suite.id, suite.items);
+      store.addItems(
+        runId,
+        suite.id,
+        inShard(suite.id, suite.items, (item) => item.id, shard),
+      );
     }
     const sessions = resolved.variants.map((variant) => {
       const model = models.get(variant.modelPath);
@@ -118,6 +127,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
         variant,
         variantId: row.id,
         progress: options.progress,
+        shard,
       });
     };
     // The baseline runs first: the others are compared with its stored top-K as they go.

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { RunnerFailure } from "../errors.js";
 import type { ResolvedPlan, ResolvedVariant } from "../plan/load.js";
+import { inShard, type Shard } from "../plan/shard.js";
 import type { RunnerClient } from "../runner/client.js";
 import type { GenerateParams, LoadResult } from "../runner/protocol.js";
 import { startRunner } from "../runner/start.js";
@@ -19,6 +20,7 @@ export interface SessionOptions {
   variant: ResolvedVariant;
   variantId: number;
   progress: Progress;
+  shard: Shard;
 }
 
 /** A unit of work: one stored result when done. */
@@ -85,7 +87,11 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
     await warmUp(first, options);
     for (const suite of resolved.suites) {
       if (!runner) runner = await start();
-      const tasks = await suiteTasks(runner, suite, options, loadResult);
+      const tasks = shardTasks(
+        suite.id,
+        await suiteTasks(runner, suite, options, loadResult),
+        options.shard,
+      );
       const todo = tasks.filter((t) => !finished.has(resultKey(t.suite.id, t.itemId, t.repeat)));
       if (todo.length === 0) continue;
       progress.start(variant.name, suite.id, todo.length);
@@ -146,6 +152,15 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
   }
 }
 
+/** The tasks of this shard: whole items (all their repeats) dealt by inShard. */
+function shardTasks(suiteId: string, tasks: Task[], shard: Shard): Task[] {
+  if (shard.count === 1) return tasks;
+  const ids = new Set(
+    inShard(suiteId, [...new Set(tasks.map((t) => t.itemId))], (id) => id, shard),
+  );
+  return tasks.filter((t) => ids.has(t.itemId));
+}
+
 function generationParams(
   suite: LoadedSuite,
   plan: ResolvedPlan["plan"],
@@ -203,7 +218,11 @@ async function suiteTasks(
     store.addItems(
       runId,
       suite.id,
-      ids.map((id) => ({ id, prompt: "", reference: undefined })),
+      inShard(suite.id, ids, (id) => id, options.shard).map((id) => ({
+        id,
+        prompt: "",
+        reference: undefined,
+      })),
     );
     return chunks.map((chunk, i) => {
       const itemId = ids[i] ?? String(i);

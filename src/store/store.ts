@@ -15,6 +15,7 @@ export interface Provenance {
 }
 
 export interface NewRun {
+  shard?: { index: number; count: number };
   planName: string;
   planFile: string;
   planHash: string;
@@ -87,8 +88,8 @@ export class Store {
       .prepare(
         `INSERT INTO runs (plan_name, plan_file, plan_hash, plan_json, status, started_at,
            qbench_version, node_version, host, platform, cpu, cpu_cores, memory_bytes, gpu,
-           gpu_driver, git_commit, git_dirty)
-         VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           gpu_driver, git_commit, git_dirty, shard_index, shard_count)
+         VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         run.planName,
@@ -107,15 +108,23 @@ export class Store {
         p.gpuDriver,
         p.gitCommit,
         p.gitDirty === null ? null : Number(p.gitDirty),
+        run.shard?.index ?? 0,
+        run.shard?.count ?? 1,
       );
     return Number(info.lastInsertRowid);
   }
 
-  /** The newest run of this plan (same hash), to resume. */
-  latestRun(planHash: string): { id: number; status: string } | undefined {
+  /** The newest run of this plan (same hash) and shard, to resume. */
+  latestRun(
+    planHash: string,
+    shard = { index: 0, count: 1 },
+  ): { id: number; status: string } | undefined {
     return this.db
-      .prepare("SELECT id, status FROM runs WHERE plan_hash = ? ORDER BY id DESC LIMIT 1")
-      .get(planHash) as { id: number; status: string } | undefined;
+      .prepare(
+        `SELECT id, status FROM runs WHERE plan_hash = ? AND shard_index = ? AND shard_count = ?
+         ORDER BY id DESC LIMIT 1`,
+      )
+      .get(planHash, shard.index, shard.count) as { id: number; status: string } | undefined;
   }
 
   markResumed(runId: number): void {
@@ -154,7 +163,12 @@ export class Store {
   addItems(
     runId: number,
     suiteId: string,
-    items: ReadonlyArray<{ id: string; prompt: string; reference: string | undefined }>,
+    items: ReadonlyArray<{
+      id: string;
+      prompt: string;
+      reference: string | undefined;
+      ordinal?: number;
+    }>,
   ): void {
     const insert = this.db.prepare(
       `INSERT OR IGNORE INTO items (run_id, suite_id, item_id, ordinal, prompt, reference)
@@ -162,7 +176,7 @@ export class Store {
     );
     this.db.transaction(() => {
       items.forEach((item, i) => {
-        insert.run(runId, suiteId, item.id, i, item.prompt, item.reference ?? null);
+        insert.run(runId, suiteId, item.id, item.ordinal ?? i, item.prompt, item.reference ?? null);
       });
     })();
   }

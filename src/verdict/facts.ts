@@ -74,11 +74,13 @@ export function readRunFacts(db: Db, runId: number): RunFacts {
   const metricRows = db.prepare(
     `SELECT r.suite_id, r.item_id, m.name, AVG(m.value) AS value
      FROM results r JOIN metrics m ON m.result_id = r.id
-     WHERE r.variant_id = ? AND r.status = 'ok' GROUP BY r.suite_id, r.item_id, m.name`,
+     WHERE r.variant_id = ? AND r.status = 'ok' GROUP BY r.suite_id, r.item_id, m.name
+     ORDER BY r.suite_id, r.item_id, m.name`,
   );
   const generationRows = db.prepare(
     `SELECT suite_id, item_id, completion_tokens, ttft_ms, decode_ms FROM results
-     WHERE variant_id = ? AND status = 'ok' AND completion_tokens IS NOT NULL`,
+     WHERE variant_id = ? AND status = 'ok' AND completion_tokens IS NOT NULL
+     ORDER BY suite_id, item_id, repeat`,
   );
   const failed = db.prepare(
     "SELECT COUNT(*) AS n FROM results WHERE variant_id = ? AND status = 'error'",
