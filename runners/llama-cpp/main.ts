@@ -17,6 +17,8 @@ import {
 } from "node-llama-cpp";
 import type {
   Backend,
+  BenchmarkParams,
+  BenchmarkResult,
   EvaluateParams,
   EvaluateResult,
   GenerateParams,
@@ -260,6 +262,50 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
   return { scored, evalMs: performance.now() - started };
 }
 
+/** Deterministic pseudo-random token ids (mulberry32), as llama-bench feeds random tokens. */
+function randomTokens(count: number, vocabulary: number, seed: number): Token[] {
+  let state = seed >>> 0;
+  const out: Token[] = [];
+  for (let i = 0; i < count; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out.push((((t ^ (t >>> 14)) >>> 0) % vocabulary) as Token);
+  }
+  return out;
+}
+
+async function benchmark(params: BenchmarkParams): Promise<BenchmarkResult> {
+  const state = requireLoaded();
+  const { promptTokens, generateTokens, depth } = params;
+  if (depth + promptTokens + generateTokens + 1 > state.contextSize) {
+    throw new RunnerError(
+      "CONTEXT_OVERFLOW",
+      `depth ${depth} + prompt ${promptTokens} + generate ${generateTokens} exceeds the context of ${state.contextSize}`,
+    );
+  }
+  const vocabulary = state.model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 256;
+  const tokens = randomTokens(depth + promptTokens + 1, vocabulary, params.seed);
+  await state.sequence.clearHistory();
+  if (depth > 0) await state.sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(0, depth));
+  let prefillMs = 0;
+  if (promptTokens > 0) {
+    const started = performance.now();
+    await state.sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(depth, depth + promptTokens));
+    prefillMs = performance.now() - started;
+  }
+  let generated = 0;
+  const started = performance.now();
+  if (generateTokens > 0) {
+    const first = tokens[depth + promptTokens] as Token;
+    for await (const _ of state.sequence.evaluate([first], { temperature: 0 })) {
+      if (++generated >= generateTokens) break;
+    }
+  }
+  return { prefillMs, decodeMs: performance.now() - started, promptTokens, generatedTokens: generated };
+}
+
 const handlers: Handlers = {
   initialize: () => ({
     name: "llama-cpp",
@@ -267,9 +313,10 @@ const handlers: Handlers = {
     protocolVersion: PROTOCOL_VERSION,
     engine: engineVersion(),
     backends: ["auto", "cpu", "cuda", "vulkan", "metal"],
-    capabilities: ["generate", "tokenize", "evaluate", "memory"],
+    capabilities: ["generate", "tokenize", "evaluate", "memory", "benchmark"],
   }),
   load,
+  benchmark,
   generate,
   tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),
   evaluate,

@@ -16,11 +16,16 @@ export class RunnerError extends Error {
   }
 }
 
-export type Handlers = {
-  [M in MethodName]: (
-    params: Methods[M]["params"],
-    receivedAt: number,
-  ) => Promise<Methods[M]["result"]> | Methods[M]["result"];
+type Handler<M extends MethodName> = (
+  params: Methods[M]["params"],
+  receivedAt: number,
+) => Promise<Methods[M]["result"]> | Methods[M]["result"];
+
+/** Optional methods: a runner without them answers "unknown method". */
+type OptionalMethod = "benchmark";
+
+export type Handlers = { [M in Exclude<MethodName, OptionalMethod>]: Handler<M> } & {
+  [M in OptionalMethod]?: Handler<M>;
 };
 
 /** Protocol messages own stdout; anything a library prints goes to stderr, the runner's log. */

@@ -61,6 +61,18 @@ export const Plan = z
     maxFailedItems: z.number().int().min(0).default(3),
     /** The baseline's top-K log-probs kept per scored token of perplexity suites, for KLD. */
     topK: z.number().int().min(0).default(512),
+    /** llama-bench-style fixed shapes run per variant after the suites (compare with llama-bench -p/-n/-d). */
+    perf: z
+      .array(
+        z.strictObject({
+          prompt: z.number().int().min(0).default(512),
+          generate: z.number().int().min(0).default(128),
+          depth: z.number().int().min(0).default(0),
+        }),
+      )
+      .default([]),
+    /** Measured repeats of each perf shape, after one warm-up. */
+    perfRepeats: z.number().int().min(1).default(5),
     /** Verdict gates; stored with the run and applied by the verdict policy. */
     gates: Gates.default(Gates.parse({})),
   })

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { RunnerFailure } from "../errors.js";
+import { combineFigures, type MemoryFigures, MemorySampler } from "../measure/memory-sampler.js";
 import type { ResolvedPlan, ResolvedVariant } from "../plan/load.js";
 import { inShard, type Shard } from "../plan/shard.js";
 import type { RunnerClient } from "../runner/client.js";
@@ -9,6 +10,7 @@ import { nllSums, perplexityChunks } from "../scoring/perplexity.js";
 import type { ResultRow, Store, TokenScores } from "../store/store.js";
 import { resultKey } from "../store/store.js";
 import { isGenerationMetric, type LoadedSuite } from "../suites/load.js";
+import { runPerfShapes } from "./perf-session.js";
 import type { Progress } from "./progress.js";
 import { scoreGeneration } from "./score-item.js";
 import { compareWithBaseline, packTopK, targetsOf } from "./topk.js";
@@ -45,6 +47,12 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
   let runner: RunnerClient | undefined;
   let loadResult: LoadResult | undefined;
   let failures = 0;
+  const memory: MemoryFigures[] = [];
+  let sampler: MemorySampler | undefined;
+  const stopSampler = async () => {
+    if (sampler) memory.push(await sampler.stop());
+    sampler = undefined;
+  };
 
   const start = async (): Promise<RunnerClient> => {
     const started = await startRunner(
@@ -57,6 +65,12 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
         threads: variant.threads,
       },
       plan.timeouts.loadSeconds * 1000,
+      {
+        onSpawn: async (client) => {
+          await stopSampler();
+          if (client.pid !== undefined) sampler = await MemorySampler.start(client.pid);
+        },
+      },
     );
     loadResult = started.loaded;
     store.updateVariant(variantId, {
@@ -77,6 +91,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
 
   const first = await start().catch((error: unknown) => error as Error);
   if (first instanceof Error) {
+    await stopSampler();
     const tail = first instanceof RunnerFailure ? first.stderrTail : null;
     fail(`runner did not load the model: ${first.message}`, tail);
     return "failed";
@@ -125,12 +140,27 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
       }
       progress.done();
     }
-    const memory = runner ? await runner.request("memory", {}, 10_000) : undefined;
+    if (!runner) runner = await start();
+    await runPerfShapes(runner, options);
+    const engine = await runner.request("memory", {}, 10_000);
+    await stopSampler();
+    const figures = combineFigures(memory);
     store.updateVariant(variantId, {
       status: "complete",
       error: null,
-      peakRssBytes: memory?.peakRss ?? null,
-      engineDeviceBytes: memory?.device?.used ?? null,
+      warmupRuns: plan.warmup,
+      peakRssBytes: figures.peakRssBytes ?? engine.peakRss ?? null,
+      engineDeviceBytes: engine.device?.used ?? null,
+      devicePeakBytes: figures.devicePeakBytes ?? null,
+      deviceIdleBytes: figures.deviceIdleBytes ?? null,
+      processDevicePeakBytes: figures.processDevicePeakBytes ?? null,
+      memorySamples: figures.samples,
+      memoryNotes: JSON.stringify({
+        ...figures.notes,
+        ...(engine.device
+          ? {}
+          : { engineDevice: "the engine reports no device memory (CPU backend)" }),
+      }),
     });
     return "complete";
   } catch (error) {
@@ -148,6 +178,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
     }
     throw error;
   } finally {
+    await stopSampler();
     await runner?.stop();
   }
 }

@@ -16,7 +16,7 @@ export interface InitializeResult {
   engine: string;
   /** Backends this runner can use on this machine. */
   backends: Backend[];
-  capabilities: Array<"generate" | "tokenize" | "evaluate" | "memory">;
+  capabilities: Array<"generate" | "tokenize" | "evaluate" | "memory" | "benchmark">;
 }
 
 export interface LoadParams {
@@ -26,6 +26,8 @@ export interface LoadParams {
   seed: number;
   /** CPU threads for evaluation; 0 lets the engine choose. */
   threads: number;
+  /** Runner-specific settings (e.g. the http runner's `baseUrl`); runners ignore what they do not know. */
+  options?: Record<string, unknown>;
 }
 
 export interface LoadResult {
@@ -104,6 +106,24 @@ export interface EvaluateResult {
   evalMs: number;
 }
 
+/** A llama-bench-style fixed shape: random prompt tokens, then greedy decode steps. */
+export interface BenchmarkParams {
+  /** Prompt tokens processed as one prefill (llama-bench -p). */
+  promptTokens: number;
+  /** Tokens generated one at a time after the prompt (llama-bench -n). */
+  generateTokens: number;
+  /** Tokens already in the context before the timed work (llama-bench -d). */
+  depth: number;
+  seed: number;
+}
+
+export interface BenchmarkResult {
+  prefillMs: number;
+  decodeMs: number;
+  promptTokens: number;
+  generatedTokens: number;
+}
+
 export interface MemoryResult {
   /** Engine-reported device memory; absent when the engine has none to report. */
   device?: { used: number; total: number };
@@ -119,6 +139,7 @@ export interface Methods {
   tokenize: { params: TokenizeParams; result: TokenizeResult };
   evaluate: { params: EvaluateParams; result: EvaluateResult };
   memory: { params: Record<string, never>; result: MemoryResult };
+  benchmark: { params: BenchmarkParams; result: BenchmarkResult };
   shutdown: { params: Record<string, never>; result: null };
 }
 
@@ -133,6 +154,14 @@ export type RunnerErrorCode =
   | "NOT_LOADED"
   | "BAD_PARAMS"
   | "BACKEND_UNAVAILABLE"
+  /** The engine or server behind the runner cannot do this (e.g. prompt log-probs over HTTP). */
+  | "UNSUPPORTED"
+  /** A server answered with an error status (after any retries). */
+  | "SERVER_ERROR"
+  /** A server refused or dropped the connection, e.g. mid-stream. */
+  | "CONNECTION_LOST"
+  /** A server did not finish one request within the runner's own per-request limit. */
+  | "REQUEST_TIMEOUT"
   | "INTERNAL";
 
 export interface RpcRequest {

@@ -227,6 +227,12 @@ export class Store {
       stderrTail: string | null;
       peakRssBytes: number | null;
       engineDeviceBytes: number | null;
+      warmupRuns: number;
+      devicePeakBytes: number | null;
+      deviceIdleBytes: number | null;
+      processDevicePeakBytes: number | null;
+      memorySamples: number;
+      memoryNotes: string;
     }>,
   ): void {
     const columns: Record<string, string> = {
@@ -240,6 +246,12 @@ export class Store {
       stderrTail: "stderr_tail",
       peakRssBytes: "peak_rss_bytes",
       engineDeviceBytes: "engine_device_bytes",
+      warmupRuns: "warmup_runs",
+      devicePeakBytes: "device_peak_bytes",
+      deviceIdleBytes: "device_idle_bytes",
+      processDevicePeakBytes: "process_device_peak_bytes",
+      memorySamples: "memory_samples",
+      memoryNotes: "memory_notes",
     };
     const entries = Object.entries(fields).filter(([key]) => key in columns);
     if (entries.length === 0) return;
@@ -320,6 +332,55 @@ export class Store {
         t.topk ? blob(t.topk.logprobs) : null,
         t.kld ? blob(t.kld) : null,
         t.sameTop ? blob(t.sameTop) : null,
+      );
+  }
+
+  /** Repeats of fixed-shape runs already stored for a variant, keyed `p/n/d/repeat`. */
+  finishedPerf(variantId: number): Set<string> {
+    const rows = this.db
+      .prepare(
+        "SELECT prompt_tokens, generate_tokens, depth, repeat FROM perf_results WHERE variant_id = ?",
+      )
+      .all(variantId) as Array<{
+      prompt_tokens: number;
+      generate_tokens: number;
+      depth: number;
+      repeat: number;
+    }>;
+    return new Set(
+      rows.map((r) => `${r.prompt_tokens}/${r.generate_tokens}/${r.depth}/${r.repeat}`),
+    );
+  }
+
+  recordPerf(
+    variantId: number,
+    r: {
+      promptTokens: number;
+      generateTokens: number;
+      depth: number;
+      repeat: number;
+      prefillMs: number;
+      decodeMs: number;
+      generated: number;
+      ipcMs: number;
+    },
+  ): void {
+    this.db
+      .prepare(
+        `INSERT INTO perf_results (variant_id, prompt_tokens, generate_tokens, depth, repeat, prefill_ms,
+           decode_ms, generated, ipc_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        variantId,
+        r.promptTokens,
+        r.generateTokens,
+        r.depth,
+        r.repeat,
+        r.prefillMs,
+        r.decodeMs,
+        r.generated,
+        r.ipcMs,
+        now(),
       );
   }
 

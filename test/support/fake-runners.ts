@@ -63,6 +63,12 @@ await serve({
     evalMs: 0,
   }),
   memory: () => ({ rss: process.memoryUsage().rss }),
+  benchmark: (params) => ({
+    prefillMs: params.promptTokens / 100,
+    decodeMs: params.generateTokens / 10,
+    promptTokens: params.promptTokens,
+    generatedTokens: params.generateTokens,
+  }),
   shutdown: () => null,
 });
 process.exit(0);
