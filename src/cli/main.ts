@@ -4,8 +4,10 @@ import { InputError, QbenchError } from "../errors.js";
 import { compareCommand } from "./compare.js";
 import { gateCommand } from "./gate.js";
 import { historyCommand } from "./history.js";
+import { inspectCommand } from "./inspect.js";
 import { mergeCommand } from "./merge.js";
 import { pplCommand } from "./ppl.js";
+import { quantizeCommand } from "./quantize.js";
 import { runCommand } from "./run.js";
 import { scoreCommand } from "./score.js";
 
@@ -41,6 +43,8 @@ try {
     .command(mergeCommand)
     .command(scoreCommand)
     .command(pplCommand)
+    .command(quantizeCommand)
+    .command(inspectCommand)
     .option("verbose", {
       type: "boolean",
       describe: "Show stacks and runner logs on errors",

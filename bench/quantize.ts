@@ -1,0 +1,338 @@
+// Speed of `qbench quantize` against llama-quantize on the same inputs, side by side: both run as
+// the CLI a user would call (process start included), on the largest shared model and on a
+// synthetic Llama-shaped F32 GGUF of about --size-mb written by qbench's own writer, so the
+// figures mean something. Also checks that the two outputs are byte-identical.
+// Run: npx tsc -p tsconfig.json && node dist/bench/quantize.js [--size-mb 300] [--types q8_0,q4_0,f16]
+//        [--repeats 2] [--llama-quantize /opt/llama.cpp-ref/build/bin/llama-quantize] [--keep]
+// Also: node dist/bench/quantize.js --make-model <out.gguf> [--preset tiny|bench] [--type f32|f16|bf16]
+// (make-reference.sh uses that to make the synthetic input of test/gguf/quantize.test.ts).
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { BF16, F16 } from "../src/gguf/quantize/float-formats.js";
+import { readGguf } from "../src/gguf/reader.js";
+import { ggufValue as v, writeGguf } from "../src/gguf/writer.js";
+
+export interface LlamaShape {
+  layers: number;
+  dim: number;
+  ffn: number;
+  heads: number;
+  kvHeads: number;
+  vocab: number;
+}
+
+/** Small enough for a test (12 layers so blk.10 sorts after blk.9; ffn 100 forces the F16 fall-back). */
+export const TINY: LlamaShape = { layers: 12, dim: 64, ffn: 100, heads: 4, kvHeads: 2, vocab: 64 };
+/** Per-layer and embedding sizes of a small real model (TinyLlama-like widths). */
+const BENCH_BASE: Omit<LlamaShape, "layers"> = {
+  dim: 1024,
+  ffn: 2816,
+  heads: 16,
+  kvHeads: 4,
+  vocab: 8192,
+};
+
+const TYPE_IDS = { f32: 0, f16: 1, bf16: 30 } as const;
+export type SourceType = keyof typeof TYPE_IDS;
+
+/** xorshift32, so a seed always gives the same file. */
+function random(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
+
+function tensorShapes(s: LlamaShape): [string, number[]][] {
+  const kv = (s.dim / s.heads) * s.kvHeads;
+  const shapes: [string, number[]][] = [
+    ["token_embd.weight", [s.dim, s.vocab]],
+    ["output_norm.weight", [s.dim]],
+    ["output.weight", [s.dim, s.vocab]],
+  ];
+  for (let i = 0; i < s.layers; i++) {
+    const b = `blk.${i}`;
+    shapes.push(
+      [`${b}.attn_norm.weight`, [s.dim]],
+      [`${b}.attn_q.weight`, [s.dim, s.dim]],
+      [`${b}.attn_k.weight`, [s.dim, kv]],
+      [`${b}.attn_v.weight`, [s.dim, kv]],
+      [`${b}.attn_output.weight`, [s.dim, s.dim]],
+      [`${b}.ffn_norm.weight`, [s.dim]],
+      [`${b}.ffn_gate.weight`, [s.dim, s.ffn]],
+      [`${b}.ffn_down.weight`, [s.ffn, s.dim]],
+      [`${b}.ffn_up.weight`, [s.dim, s.ffn]],
+    );
+  }
+  return shapes;
+}
+
+/** Weight-like values (a sum of four uniforms, so roughly normal) in chunks of whole rows. */
+async function* weights(
+  dims: number[],
+  type: SourceType,
+  next: () => number,
+  norm: boolean,
+): AsyncGenerator<Uint8Array> {
+  const elements = dims.reduce((a, b) => a * b, 1);
+  const rowLength = dims[0] ?? 1;
+  const chunk = Math.max(rowLength, Math.floor((1 << 20) / rowLength) * rowLength);
+  for (let done = 0; done < elements; done += chunk) {
+    const x = new Float32Array(Math.min(chunk, elements - done));
+    for (let i = 0; i < x.length; i++) {
+      const r = next() + next() + next() + next() - 2;
+      x[i] = norm ? 1 + 0.1 * r : 0.04 * r;
+    }
+    if (type === "f32" || norm) yield new Uint8Array(x.buffer);
+    else {
+      const out = new Uint8Array(2 * x.length);
+      (type === "f16" ? F16 : BF16).quantizeRow(x, out);
+      yield out;
+    }
+  }
+}
+
+/** A Llama-architecture GGUF with random weights (norms F32, matrices `type`), deterministic in `seed`. */
+export async function writeSyntheticLlama(
+  path: string,
+  shape: LlamaShape,
+  type: SourceType = "f32",
+  seed = 1234,
+): Promise<void> {
+  const next = random(seed);
+  const tokens = Array.from({ length: shape.vocab }, (_, i) =>
+    i < 3 ? (["<unk>", "<s>", "</s>"][i] ?? "") : `tok${i}`,
+  );
+  const fileType = { f32: 0, f16: 1, bf16: 32 }[type];
+  await writeGguf(path, {
+    metadata: {
+      "general.architecture": v.string("llama"),
+      "general.name": v.string(`synthetic-llama-${shape.layers}x${shape.dim}`),
+      "general.file_type": v.uint32(fileType),
+      "llama.context_length": v.uint32(2048),
+      "llama.embedding_length": v.uint32(shape.dim),
+      "llama.block_count": v.uint32(shape.layers),
+      "llama.feed_forward_length": v.uint32(shape.ffn),
+      "llama.rope.dimension_count": v.uint32(shape.dim / shape.heads),
+      "llama.attention.head_count": v.uint32(shape.heads),
+      "llama.attention.head_count_kv": v.uint32(shape.kvHeads),
+      "llama.attention.layer_norm_rms_epsilon": v.float32(1e-5),
+      "tokenizer.ggml.model": v.string("llama"),
+      "tokenizer.ggml.tokens": v.array("string", tokens),
+      "tokenizer.ggml.scores": v.array("float32", new Float32Array(shape.vocab)),
+      "tokenizer.ggml.token_type": v.array(
+        "int32",
+        Int32Array.from(tokens, (_, i) => (i < 3 ? 3 : 1)),
+      ),
+      "tokenizer.ggml.bos_token_id": v.uint32(1),
+      "tokenizer.ggml.eos_token_id": v.uint32(2),
+    },
+    tensors: tensorShapes(shape).map(([name, dims]) => {
+      const norm = dims.length === 1;
+      return {
+        name,
+        dims,
+        type: norm ? 0 : TYPE_IDS[type],
+        data: weights(dims, type, next, norm),
+      };
+    }),
+  });
+}
+
+/** Layers that bring a BENCH_BASE-shaped F32 file closest to `mb` megabytes (at least one). */
+function benchShape(mb: number): LlamaShape {
+  const s = { ...BENCH_BASE, layers: 0 };
+  const kv = (s.dim / s.heads) * s.kvHeads;
+  const perLayer = 4 * (2 * s.dim * s.dim + 2 * s.dim * kv + 3 * s.dim * s.ffn + 2 * s.dim);
+  const fixed = 4 * (2 * s.dim * s.vocab + s.dim);
+  return { ...s, layers: Math.max(1, Math.round((mb * 1e6 - fixed) / perLayer)) };
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+  }
+  return hash.digest("hex");
+}
+
+function timed(command: string, args: string[]): number {
+  const start = performance.now();
+  try {
+    execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"], maxBuffer: 64 << 20 });
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? "").trim();
+    throw new Error(`${command} ${args.join(" ")} failed:\n${stderr}`);
+  }
+  return (performance.now() - start) / 1000;
+}
+
+interface Row {
+  input: string;
+  type: string;
+  tool: string;
+  seconds: number;
+  tensors: number;
+  mb: number;
+}
+
+async function bench(options: {
+  sizeMb: number;
+  types: string[];
+  repeats: number;
+  llamaQuantize: string;
+  keep: boolean;
+}): Promise<void> {
+  const qbenchBin = fileURLToPath(new URL("../../bin/qbench.js", import.meta.url));
+  const models = fileURLToPath(new URL("../../../shared/models/", import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), "qbench-bench-quantize-"));
+  const haveLlama = existsSync(options.llamaQuantize);
+  const loadBefore = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
+  try {
+    const inputs: string[] = [];
+    const stories = join(models, "stories260K-f32.gguf");
+    if (existsSync(stories)) inputs.push(stories);
+    const synthetic = join(dir, "synthetic-llama-f32.gguf");
+    const shape = benchShape(options.sizeMb);
+    const made = performance.now();
+    await writeSyntheticLlama(synthetic, shape);
+    process.stderr.write(
+      `made ${synthetic}: ${shape.layers} layers × dim ${shape.dim}, ffn ${shape.ffn}, vocab ${shape.vocab}, ${(statSync(synthetic).size / 1e6).toFixed(0)} MB in ${((performance.now() - made) / 1000).toFixed(1)} s\n`,
+    );
+    inputs.push(synthetic);
+    if (!haveLlama) {
+      process.stderr.write(
+        `no llama-quantize at ${options.llamaQuantize}: qbench figures only (pass --llama-quantize)\n`,
+      );
+    }
+    const rows: Row[] = [];
+    const identical: string[] = [];
+    for (const input of inputs) {
+      const file = await readGguf(input);
+      const mb = file.fileSize / 1e6;
+      await sha256(input); // warm the page cache so neither tool pays for the first read
+      for (const type of options.types) {
+        const ours = join(dir, `qbench-${type}.gguf`);
+        const theirs = join(dir, `llama-${type}.gguf`);
+        const ourArgs = [qbenchBin, "quantize", input, "--type", type, "--out", ours];
+        const tools: [string, string, string[]][] = [
+          ["qbench quantize", process.execPath, ourArgs],
+          ["qbench quantize --threads 1", process.execPath, [...ourArgs, "--threads", "1"]],
+        ];
+        if (haveLlama) {
+          const upper = type.toUpperCase();
+          tools.push(
+            [
+              "llama-quantize, 1 thread",
+              options.llamaQuantize,
+              ["--pure", input, theirs, upper, "1"],
+            ],
+            [
+              "llama-quantize, default threads",
+              options.llamaQuantize,
+              ["--pure", input, theirs, upper],
+            ],
+          );
+        }
+        for (const [tool, command, args] of tools) {
+          let best = Number.POSITIVE_INFINITY;
+          for (let r = 0; r < options.repeats; r++) best = Math.min(best, timed(command, args));
+          rows.push({ input, type, tool, seconds: best, tensors: file.tensors.length, mb });
+        }
+        if (haveLlama) {
+          const same = (await sha256(ours)) === (await sha256(theirs));
+          identical.push(
+            `${input.split("/").pop()} ${type}: outputs identical: ${same ? "yes" : "NO"}`,
+          );
+        }
+        rmSync(ours, { force: true });
+        rmSync(theirs, { force: true });
+      }
+    }
+    const load = loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ");
+    console.log(
+      `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; load average before ${loadBefore}, after ${load}; node ${process.version}`,
+    );
+    printTable(rows);
+    for (const line of identical) console.log(line);
+  } finally {
+    if (options.keep) process.stderr.write(`kept ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const header = ["input", "type", "tool", "MB", "seconds", "tensors/s", "MB/s", "vs qbench"];
+  const lines = rows.map((r) => {
+    const ours = rows.find(
+      (o) => o.input === r.input && o.type === r.type && o.tool === "qbench quantize",
+    );
+    const ratio = ours && ours !== r ? `${(ours.seconds / r.seconds).toFixed(2)}×` : "";
+    return [
+      r.input.split("/").pop() ?? r.input,
+      r.type,
+      r.tool,
+      r.mb.toFixed(1),
+      r.seconds.toFixed(3),
+      (r.tensors / r.seconds).toFixed(0),
+      (r.mb / r.seconds).toFixed(1),
+      ratio,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 3 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join("  ");
+  console.log(fmt(header));
+  for (const l of lines) console.log(fmt(l));
+  console.log(
+    "MB/s: input file MB / wall seconds, best of the repeats, process start included. 'vs qbench': the tool's speed ÷ qbench quantize's (default threads); above 1 the tool is faster.",
+  );
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      "size-mb": { type: "string", default: "300" },
+      types: { type: "string", default: "q8_0,q4_0,f16" },
+      repeats: { type: "string", default: "2" },
+      "llama-quantize": { type: "string", default: "/opt/llama.cpp-ref/build/bin/llama-quantize" },
+      keep: { type: "boolean", default: false },
+      "make-model": { type: "string" },
+      preset: { type: "string", default: "tiny" },
+      type: { type: "string", default: "f32" },
+      seed: { type: "string", default: "1234" },
+    },
+  });
+  if (values["make-model"]) {
+    const shape = values.preset === "bench" ? benchShape(Number(values["size-mb"])) : TINY;
+    const type = values.type as SourceType;
+    if (!(type in TYPE_IDS)) throw new Error(`--type must be f32, f16 or bf16, not ${type}`);
+    await writeSyntheticLlama(values["make-model"], shape, type, Number(values.seed));
+    return;
+  }
+  await bench({
+    sizeMb: Number(values["size-mb"]),
+    types: values.types.split(",").map((t) => t.trim()),
+    repeats: Math.max(1, Number(values.repeats)),
+    llamaQuantize: values["llama-quantize"],
+    keep: values.keep,
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

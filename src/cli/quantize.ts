@@ -1,0 +1,138 @@
+import { basename, dirname, join, resolve } from "node:path";
+import type { CommandModule } from "yargs";
+import { InputError } from "../errors.js";
+import { QUANTIZE_TARGETS, quantizeTarget } from "../gguf/quantize/formats.js";
+import { type QuantizeResult, quantizeGguf } from "../gguf/quantize/quantize-file.js";
+
+interface QuantizeArgs {
+  input: string;
+  type: string;
+  out: string | undefined;
+  "allow-requantize": boolean;
+  threads: string;
+  json: boolean;
+}
+
+/** Files at least this big get progress lines on stderr. */
+export const PROGRESS_MIN_BYTES = 64 << 20;
+const MiB = 1 << 20;
+
+/**
+ * Progress on stderr: one line rewritten in place on a terminal, else a line every 2 s (CI logs).
+ * Returns the update function and `done`, which ends the line.
+ */
+export function stderrProgress(label: string): {
+  /** `final` (default: done reached total) forces a line and ends updates. */
+  update: (done: number, total: number, extra: string, final?: boolean) => void;
+  done: () => void;
+} {
+  const started = performance.now();
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  let shown = false;
+  let finished = false;
+  return {
+    update(done, total, extra, final = done >= total) {
+      const now = performance.now();
+      if (finished || (now - last < (tty ? 200 : 2000) && !final)) return;
+      last = now;
+      finished = final;
+      const seconds = Math.max((now - started) / 1000, 1e-3);
+      const line = `${label}: ${extra}${(done / MiB).toFixed(0)}/${(total / MiB).toFixed(0)} MiB, ${(done / MiB / seconds).toFixed(0)} MB/s`;
+      process.stderr.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
+      shown = true;
+    },
+    done() {
+      if (shown && tty) process.stderr.write("\n");
+    },
+  };
+}
+
+/** `<dir>/<name without .gguf>-<type>.gguf` beside the input. */
+function defaultOutput(input: string, type: string): string {
+  const name = basename(input).replace(/\.gguf$/i, "");
+  return join(dirname(input), `${name}-${type}.gguf`);
+}
+
+function summaryLine(r: QuantizeResult): string {
+  const converted = Object.entries(r.converted)
+    .map(([type, n]) => `${n} → ${type}`)
+    .join(", ");
+  const fallback =
+    r.fallbacks.length > 0
+      ? ` (${r.fallbacks.length} fell back to F16: rows not a multiple of the block size)`
+      : "";
+  return (
+    `qbench quantize: wrote ${r.output} (${r.target}): ${r.tensorCount} tensors, ${converted || "none converted"}${fallback}, ${r.copied} copied; ` +
+    `${(r.inputBytes / MiB).toFixed(2)} MiB → ${(r.outputBytes / MiB).toFixed(2)} MiB in ${r.seconds.toFixed(2)} s`
+  );
+}
+
+export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
+  command: "quantize <input>",
+  describe:
+    "Quantize an F32/F16/BF16 GGUF model; tensor data byte-identical to llama-quantize --pure",
+  builder: (y) =>
+    y
+      .positional("input", { type: "string", describe: "GGUF model file", demandOption: true })
+      .option("type", {
+        type: "string",
+        demandOption: true,
+        describe: `Target type: ${QUANTIZE_TARGETS.map((t) => t.name).join(", ")}`,
+      })
+      .option("out", {
+        type: "string",
+        describe: "Output file (default: <input without .gguf>-<type>.gguf beside the input)",
+      })
+      .option("allow-requantize", {
+        type: "boolean",
+        default: false,
+        describe: "Dequantize and re-quantize tensors that are already quantized",
+      })
+      .option("threads", {
+        type: "string",
+        default: "auto",
+        describe:
+          "Threads converting rows, or auto (the cores, up to 8, for inputs of 32 MiB or more)",
+      })
+      .option("json", {
+        type: "boolean",
+        default: false,
+        describe: "Print the result as one JSON object on stdout",
+      })
+      .example("$0 quantize model-f16.gguf --type q4_0", "writes model-f16-q4_0.gguf")
+      .example("$0 quantize model.gguf --type q8_0 --out model-q8_0.gguf", ""),
+  handler: async (args) => {
+    const target = quantizeTarget(args.type);
+    if (target === undefined) {
+      throw new InputError(
+        "BAD_USAGE",
+        `unsupported quantization type "${args.type}"; qbench quantize writes ${QUANTIZE_TARGETS.map((t) => t.name).join(", ")}`,
+      );
+    }
+    const threads = args.threads === "auto" ? undefined : Number(args.threads);
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+      throw new InputError(
+        "BAD_USAGE",
+        `--threads must be auto or a whole number from 1 to 256, not "${args.threads}"`,
+      );
+    }
+    const input = resolve(args.input);
+    const output = resolve(args.out ?? defaultOutput(input, target.name));
+    const progress = stderrProgress("qbench quantize");
+    const result = await quantizeGguf({
+      input,
+      output,
+      target,
+      allowRequantize: args["allow-requantize"],
+      threads,
+      onProgress: (p) => {
+        if (p.bytesTotal >= PROGRESS_MIN_BYTES) {
+          const extra = `tensor ${p.tensorsDone}/${p.tensorCount}, `;
+          progress.update(p.bytesDone, p.bytesTotal, extra, p.tensorsDone === p.tensorCount);
+        }
+      },
+    }).finally(() => progress.done());
+    process.stdout.write(args.json ? `${JSON.stringify(result)}\n` : `${summaryLine(result)}\n`);
+  },
+};

@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { execa } from "execa";
+import { tempDir as makeTempDir, qbench } from "../support/cli.js";
+import { MODELS, model, ROOT } from "../support/paths.js";
+
+const noModels = existsSync(MODELS) ? false : `no test models at ${MODELS}`;
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = makeTempDir("qbench-quantize-cli-");
+  dirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The files in `dir` apart from `keep`: a failed quantize must leave none (no partial output, no temporary). */
+function leftovers(dir: string, keep: string[]): string[] {
+  return readdirSync(dir).filter((f) => !keep.includes(f));
+}
+
+describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, () => {
+  test("writes a file byte-identical to the shared llama-quantize output (2 worker threads) and says what it did", async () => {
+    const dir = tempDir();
+    const out = join(dir, "q4.gguf");
+    const r = await qbench([
+      "quantize",
+      model("stories260K-f32.gguf"),
+      "--type",
+      "q4_0",
+      "--out",
+      out,
+      "--threads",
+      "2",
+    ]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /wrote .*q4\.gguf \(q4_0\): 48 tensors, 32 → Q4_0, 5 → F16 \(5 fell back to F16: .*\), 11 copied/,
+    );
+    // stories260K-q4_0.gguf in ../shared/models was made by llama-quantize --pure … Q4_0.
+    assert.ok(readFileSync(out).equals(readFileSync(model("stories260K-q4_0.gguf"))));
+    assert.deepEqual(leftovers(dir, ["q4.gguf"]), []);
+  });
+
+  test("default output name beside the input; --type is case-insensitive; --json", async () => {
+    const dir = tempDir();
+    copyFileSync(model("stories260K-f16.gguf"), join(dir, "m.gguf"));
+    const r = await qbench(["quantize", join(dir, "m.gguf"), "--type", "Q8_0", "--json"]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const result = JSON.parse(r.stdout.trim());
+    assert.equal(result.output, join(dir, "m-q8_0.gguf"));
+    assert.equal(result.tensorCount, 48);
+    assert.deepEqual(result.converted, { Q8_0: 32 });
+    assert.deepEqual(result.fallbacks.length, 5);
+    // llama-quantize --pure's output for this input, from test/fixtures/quantize/reference.json.
+    const reference = JSON.parse(
+      readFileSync(join(ROOT, "test/fixtures/quantize/reference.json"), "utf8"),
+    ) as { runs: { input: string; type: string; output: { fileSha256: string } }[] };
+    const run = reference.runs.find((x) => x.input === "stories260K-f16.gguf" && x.type === "Q8_0");
+    assert.equal(
+      createHash("sha256").update(readFileSync(result.output)).digest("hex"),
+      run?.output.fileSha256,
+    );
+  });
+
+  test("--allow-requantize dequantizes and quantizes again", async () => {
+    const dir = tempDir();
+    const out = join(dir, "rq.gguf");
+    const refused = await qbench([
+      "quantize",
+      model("stories260K-q8_0.gguf"),
+      "--type",
+      "q4_0",
+      "--out",
+      out,
+    ]);
+    assert.equal(refused.exitCode, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /stories260K-q8_0\.gguf: tensor output\.weight is already Q8_0; .*--allow-requantize/,
+    );
+    assert.deepEqual(leftovers(dir, []), []);
+    const r = await qbench([
+      "quantize",
+      model("stories260K-q8_0.gguf"),
+      "--type",
+      "q4_0",
+      "--out",
+      out,
+      "--allow-requantize",
+    ]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok(existsSync(out));
+  });
+
+  test("bad usage exits 2: unsupported type, missing --type, missing input", async () => {
+    const unsupported = await qbench(["quantize", model("stories260K-f32.gguf"), "--type", "q4_k"]);
+    assert.equal(unsupported.exitCode, 2, unsupported.stderr);
+    assert.match(
+      unsupported.stderr,
+      /unsupported quantization type "q4_k"; qbench quantize writes q8_0, q4_0/,
+    );
+    const badThreads = await qbench([
+      "quantize",
+      model("stories260K-f32.gguf"),
+      "--type",
+      "q8_0",
+      "--threads",
+      "0",
+    ]);
+    assert.equal(badThreads.exitCode, 2, badThreads.stderr);
+    assert.match(badThreads.stderr, /--threads must be auto or a whole number/);
+    const noType = await qbench(["quantize", model("stories260K-f32.gguf")]);
+    assert.equal(noType.exitCode, 2, noType.stderr);
+    assert.match(noType.stderr, /Missing required argument: type/);
+    const dir = tempDir();
+    const missing = await qbench(["quantize", join(dir, "nope.gguf"), "--type", "q8_0"]);
+    assert.equal(missing.exitCode, 2, missing.stderr);
+    assert.match(missing.stderr, /nope\.gguf: cannot open model file/);
+  });
+
+  test("a file that is not GGUF exits 2 naming it, nothing written", async () => {
+    const dir = tempDir();
+    const fake = join(dir, "fake.gguf");
+    writeFileSync(fake, "PK\u0003\u0004 not a model");
+    const r = await qbench(["quantize", fake, "--type", "q8_0"]);
+    assert.equal(r.exitCode, 2, r.stderr);
+    assert.match(r.stderr, /fake\.gguf: not a GGUF file/);
+    assert.deepEqual(leftovers(dir, ["fake.gguf"]), []);
+  });
+
+  test("a read-only destination exits 2 naming the output; nothing written", async () => {
+    // As root every directory is writable, so use sysfs, which refuses new files to everyone.
+    const rootUser = process.getuid?.() === 0;
+    const dir = tempDir();
+    let out = join(dir, "ro", "out.gguf");
+    if (rootUser) out = "/sys/qbench-quantize-test.gguf";
+    else {
+      mkdirSync(join(dir, "ro"));
+      chmodSync(join(dir, "ro"), 0o555);
+    }
+    const r = await qbench([
+      "quantize",
+      model("stories260K-f32.gguf"),
+      "--type",
+      "q8_0",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.exitCode, 2, r.stderr);
+    assert.match(r.stderr, /cannot write the output file: E(ACCES|PERM|ROFS)/);
+    assert.equal(existsSync(out), false);
+  });
+
+  test("a full destination (file size limit hit mid-write) exits 2 and leaves no partial file", async () => {
+    const dir = tempDir();
+    const out = join(dir, "full.gguf");
+    // ulimit -f makes write() fail with EFBIG once the file passes ~100 KiB; SIGXFSZ ignored so the write returns the error.
+    const r = await execa(
+      "bash",
+      [
+        "-c",
+        'trap "" XFSZ; ulimit -f 100; exec "$0" "$@"',
+        process.execPath,
+        join(ROOT, "bin/qbench.js"),
+        "quantize",
+        model("stories260K-f32.gguf"),
+        "--type",
+        "q8_0",
+        "--out",
+        out,
+      ],
+      { reject: false },
+    );
+    assert.equal(r.exitCode, 2, String(r.stderr));
+    assert.match(String(r.stderr), /full\.gguf: cannot write the output file: EFBIG/);
+    assert.deepEqual(leftovers(dir, []), []);
+  });
+});
