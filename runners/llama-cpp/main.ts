@@ -292,7 +292,9 @@ async function benchmark(params: BenchmarkParams): Promise<BenchmarkResult> {
   let prefillMs = 0;
   if (promptTokens > 0) {
     const started = performance.now();
-    await state.sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(depth, depth + promptTokens));
+    await state.sequence.evaluateWithoutGeneratingNewTokens(
+      tokens.slice(depth, depth + promptTokens),
+    );
     prefillMs = performance.now() - started;
   }
   let generated = 0;
@@ -303,7 +305,12 @@ async function benchmark(params: BenchmarkParams): Promise<BenchmarkResult> {
       if (++generated >= generateTokens) break;
     }
   }
-  return { prefillMs, decodeMs: performance.now() - started, promptTokens, generatedTokens: generated };
+  return {
+    prefillMs,
+    decodeMs: performance.now() - started,
+    promptTokens,
+    generatedTokens: generated,
+  };
 }
 
 const handlers: Handlers = {

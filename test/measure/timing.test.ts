@@ -6,7 +6,9 @@ describe("timing statistics", () => {
   it("gives n, mean and interpolated percentiles, ignoring missing values", () => {
     const d = distribution([10, null, 20, 30, 40, undefined, Number.NaN]);
     assert.ok(d);
-    const rounded = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Math.round(v * 1e9) / 1e9]));
+    const rounded = Object.fromEntries(
+      Object.entries(d).map(([k, v]) => [k, Math.round(v * 1e9) / 1e9]),
+    );
     assert.deepEqual(rounded, { n: 4, mean: 25, p50: 25, p90: 37, p99: 39.7, min: 10, max: 40 });
     assert.equal(distribution([]), undefined);
   });
