@@ -27,6 +27,12 @@ function report(error: unknown, verbose: boolean): number {
   return EXIT.failed;
 }
 
+// `qbench … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const argv = hideBin(process.argv);
 const verbose = argv.includes("--verbose");
 

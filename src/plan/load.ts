@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import type { RunnerCommand } from "../runner/client.js";
 import { resolveRunner } from "../runner/registry.js";
 import { type LoadedSuite, loadSuite } from "../suites/load.js";
-import { type Backend, Plan, type Variant } from "./schema.js";
+import { type Backend, Plan, type QuantizeType, type Variant } from "./schema.js";
 import { readYamlFile, zodToInputError } from "./yaml-source.js";
 
 /** Settings given on the command line; they override the plan file, which overrides defaults. */
@@ -22,7 +22,9 @@ export interface PlanOverrides {
 }
 
 export interface ResolvedVariant extends Variant {
+  /** The GGUF to load; for a `quantize:` variant, set once preparePlan has made it. */
   modelPath: string;
+  quantizeFrom?: { source: string; type: QuantizeType };
   backend: Backend;
   isBaseline: boolean;
   runnerCommand: RunnerCommand;
@@ -44,6 +46,10 @@ const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
 
 export function autoThreads(modelBytes: number): number {
   return modelBytes < SMALL_MODEL_BYTES ? 1 : availableParallelism();
+}
+
+function threadsFor(plan: Plan, modelBytes: number): number {
+  return plan.threads === "auto" ? autoThreads(modelBytes) : plan.threads;
 }
 
 function applyOverrides(raw: unknown, overrides: PlanOverrides): unknown {
@@ -68,49 +74,66 @@ function applyOverrides(raw: unknown, overrides: PlanOverrides): unknown {
 
 /** Reads, validates and resolves a plan and its suites. Throws InputError (exit 2) on any defect. */
 export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedPlan {
-  const source = readYamlFile(file, "BAD_PLAN");
-  if (source.value === null || typeof source.value !== "object" || Array.isArray(source.value)) {
+  const yaml = readYamlFile(file, "BAD_PLAN");
+  const locate = yaml.locate;
+  if (yaml.value === null || typeof yaml.value !== "object" || Array.isArray(yaml.value)) {
     throw new InputError("BAD_PLAN", "a plan is a YAML mapping", { location: `${file}:1` });
   }
-  const parsed = Plan.safeParse(applyOverrides(source.value, overrides));
-  if (!parsed.success) throw zodToInputError(source, parsed.error, "BAD_PLAN");
+  const parsed = Plan.safeParse(applyOverrides(yaml.value, overrides));
+  if (!parsed.success) throw zodToInputError(yaml, parsed.error, "BAD_PLAN");
   const plan = parsed.data;
   const dir = dirname(file);
   const baseline =
     plan.baseline ?? plan.variants.find((v) => v.baseline)?.name ?? plan.variants[0]?.name ?? "";
-  const variants = plan.variants.map((variant, i) => {
-    const modelPath = resolve(dir, variant.model);
-    let size = 0;
-    try {
-      size = statSync(modelPath).size;
-    } catch {
-      throw new InputError("BAD_MODEL", `model file not found: ${modelPath}`, {
-        location: source.locate(["variants", i, "model"]),
-      });
-    }
+  const source = plan.from === undefined ? undefined : resolve(dir, plan.from);
+  if (source !== undefined && !existsSync(source)) {
+    throw new InputError("BAD_MODEL", `model file not found: ${source}`, {
+      location: locate(["from"]),
+    });
+  }
+  const variants = plan.variants.map((variant, i): ResolvedVariant => {
     const backend = variant.backend ?? plan.backend;
-    return {
+    const common = {
       ...variant,
-      modelPath,
       backend,
       isBaseline: variant.name === baseline,
-      runnerCommand: resolveRunnerAt(source.locate(["variants", i]), backend, variant),
-      threads: plan.threads === "auto" ? autoThreads(size) : plan.threads,
+      runnerCommand: resolveRunnerAt(locate(["variants", i]), backend, variant),
     };
+    if (variant.quantize !== undefined && source !== undefined) {
+      // Made (or found in the cache) by preparePlan; threads follow the source's size until then.
+      const bytes = statSync(source).size;
+      return {
+        ...common,
+        modelPath: "",
+        quantizeFrom: { source, type: variant.quantize },
+        threads: threadsFor(plan, bytes),
+      };
+    }
+    const modelPath = resolve(dir, variant.model ?? "");
+    if (!existsSync(modelPath)) {
+      throw new InputError("BAD_MODEL", `model file not found: ${modelPath}`, {
+        location: locate(["variants", i, "model"]),
+      });
+    }
+    return { ...common, modelPath, threads: threadsFor(plan, statSync(modelPath).size) };
   });
   const suites = plan.suites.map((suite) => loadSuite(resolve(dir, suite)));
   const suiteIds = new Set<string>();
   suites.forEach((suite, i) => {
     if (suiteIds.has(suite.id)) {
       throw new InputError("BAD_PLAN", `two suites have the id "${suite.id}"`, {
-        location: source.locate(["suites", i]),
+        location: locate(["suites", i]),
       });
     }
     suiteIds.add(suite.id);
   });
   const hash = createHash("sha256")
     .update(JSON.stringify({ ...plan, threads: undefined, concurrency: undefined }))
-    .update(variants.map((v) => v.modelPath).join("\n"))
+    .update(
+      variants
+        .map((v) => v.modelPath || `${v.quantizeFrom?.source}:${v.quantizeFrom?.type}`)
+        .join("\n"),
+    )
     .update(suites.map((s) => s.hash).join("\n"))
     .digest("hex");
   return { file, plan, variants, suites, baseline, hash };

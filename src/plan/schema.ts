@@ -19,17 +19,60 @@ export const RunnerRef = z.union([
 ]);
 export type RunnerRef = z.infer<typeof RunnerRef>;
 
-export const Variant = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.+-]+$/, "use letters, digits and _ . + - only"),
+/** Types a plan can ask qbench to make from its `from:` model (see `qbench quantize`). */
+export const QuantizeType = z.enum(["f16", "bf16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"]);
+export type QuantizeType = z.infer<typeof QuantizeType>;
+
+/** The precision label a quantized variant gets unless the plan names one. */
+export const PRECISION_OF: Record<QuantizeType, string> = {
+  f16: "fp16",
+  bf16: "bf16",
+  q8_0: "int8",
+  q5_1: "int5",
+  q5_0: "int5",
+  q4_1: "int4",
+  q4_0: "int4",
+};
+
+const VariantObject = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.+-]+$/, "use letters, digits and _ . + - only")
+    .optional(),
   /** Path to a GGUF file, relative to the plan file. */
-  model: z.string().min(1),
+  model: z.string().min(1).optional(),
+  /** Make this variant from the plan's `from:` model with qbench's quantizer (cached). */
+  quantize: QuantizeType.optional(),
   /** A label such as fp16, int8, int4, q4_k_m. */
-  precision: z.string().min(1).default("unknown"),
+  precision: z.string().min(1).optional(),
   baseline: z.boolean().optional(),
   backend: Backend.optional(),
   runner: RunnerRef.optional(),
 });
-export type Variant = z.infer<typeof Variant>;
+
+type VariantEntry = z.infer<typeof VariantObject>;
+
+/** A resolved variant entry: it always has a name and a precision label. */
+export interface Variant extends VariantEntry {
+  name: string;
+  precision: string;
+}
+
+/** A variant: a full entry, or just a quantize type (`q4_0`) when the plan has `from:`. */
+export const Variant = z
+  .union([QuantizeType.transform((quantize): VariantEntry => ({ quantize })), VariantObject])
+  .superRefine((v, ctx) => {
+    if ((v.model === undefined) === (v.quantize === undefined)) {
+      ctx.addIssue({ code: "custom", message: "a variant names exactly one of model or quantize" });
+    }
+  })
+  .transform(
+    (v): Variant => ({
+      ...v,
+      name: v.name ?? v.quantize ?? "",
+      precision: v.precision ?? (v.quantize ? PRECISION_OF[v.quantize] : "unknown"),
+    }),
+  );
 
 export const Threads = z.union([z.literal("auto"), z.number().int().min(0)]);
 
@@ -38,6 +81,10 @@ export const Plan = z
     name: z.string().min(1).default("qbench"),
     /** The variant the others are compared with; default: the one marked baseline, else the first. */
     baseline: z.string().optional(),
+    /** The source model that `quantize:` variants are made from, relative to the plan file. */
+    from: z.string().min(1).optional(),
+    /** Where quantized variants are cached, keyed by the source's sha256 and the type. */
+    cacheDir: z.string().min(1).default(".qbench/cache"),
     variants: z.array(Variant).min(1),
     /** Suite files, relative to the plan file. */
     suites: z.array(z.string().min(1)).min(1),
@@ -79,6 +126,20 @@ export const Plan = z
   .superRefine((plan, ctx) => {
     const names = new Set<string>();
     plan.variants.forEach((variant, i) => {
+      if (variant.name === "") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["variants", i],
+          message: "a variant with a model needs a name",
+        });
+      }
+      if (variant.quantize !== undefined && plan.from === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["variants", i],
+          message: "quantize needs the plan's from: model",
+        });
+      }
       if (names.has(variant.name)) {
         ctx.addIssue({
           code: "custom",

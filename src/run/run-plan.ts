@@ -1,8 +1,10 @@
-import { dirname } from "node:path";
+import { statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import pLimit from "p-limit";
 import { InputError } from "../errors.js";
 import { type CheckedModel, checkModel } from "../plan/check-models.js";
-import { loadPlan, type PlanOverrides, type ResolvedPlan } from "../plan/load.js";
+import { autoThreads, loadPlan, type PlanOverrides, type ResolvedPlan } from "../plan/load.js";
+import { quantizedModel } from "../plan/quantize-cache.js";
 import { inShard, type Shard } from "../plan/shard.js";
 import { openDatabase } from "../store/database.js";
 import { Store } from "../store/store.js";
@@ -34,8 +36,21 @@ export interface RunOutcome {
 export async function preparePlan(
   planFile: string,
   overrides: PlanOverrides,
+  log: (line: string) => void = () => {},
 ): Promise<{ resolved: ResolvedPlan; models: Map<string, CheckedModel> }> {
   const resolved = loadPlan(planFile, overrides);
+  const cacheDir = resolve(resolved.plan.cacheDir);
+  for (const variant of resolved.variants) {
+    if (!variant.quantizeFrom) continue;
+    variant.modelPath = await quantizedModel(
+      variant.quantizeFrom.source,
+      variant.quantizeFrom.type,
+      cacheDir,
+      log,
+    );
+    if (resolved.plan.threads === "auto")
+      variant.threads = autoThreads(statSync(variant.modelPath).size);
+  }
   for (const suite of resolved.suites) {
     const ctx = suite.perplexityFile?.ctx;
     if (ctx !== undefined && ctx > resolved.plan.contextSize) {
@@ -57,7 +72,9 @@ export async function preparePlan(
 
 /** Runs (or resumes) a plan: every variant over every suite, each item stored as it finishes. */
 export async function runPlan(options: RunOptions): Promise<RunOutcome> {
-  const { resolved, models } = await preparePlan(options.planFile, options.overrides);
+  const { resolved, models } = await preparePlan(options.planFile, options.overrides, (line) =>
+    options.progress.log(line),
+  );
   const { plan } = resolved;
   const shard = options.shard ?? { index: 0, count: 1 };
   const store = new Store(openDatabase(options.dbPath));
