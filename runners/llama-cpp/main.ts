@@ -177,7 +177,8 @@ async function generate(params: GenerateParams, receivedAt: number): Promise<Gen
       break;
     }
     completion.push(token);
-    text = state.model.detokenize(completion);
+    // With the prompt as context, SentencePiece keeps the completion's leading space.
+    text = state.model.detokenize(completion, false, prompt);
     const cut = findStop(text, params.stop);
     if (cut >= 0) {
       text = text.slice(0, cut);

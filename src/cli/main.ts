@@ -10,6 +10,7 @@ import { pplCommand } from "./ppl.js";
 import { quantizeCommand } from "./quantize.js";
 import { runCommand } from "./run.js";
 import { scoreCommand } from "./score.js";
+import { sweepCommand } from "./sweep.js";
 
 /** Exit codes (contract): 0 all SHIP · 1 a NO-SHIP · 2 bad input, nothing ran · 3 could not complete. */
 export const EXIT = { ok: 0, noShip: 1, badInput: 2, failed: 3 } as const;
@@ -51,6 +52,7 @@ try {
     .command(pplCommand)
     .command(quantizeCommand)
     .command(inspectCommand)
+    .command(sweepCommand)
     .option("verbose", {
       type: "boolean",
       describe: "Show stacks and runner logs on errors",

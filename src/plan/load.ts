@@ -25,6 +25,8 @@ export interface ResolvedVariant extends Variant {
   /** The GGUF to load; for a `quantize:` variant, set once preparePlan has made it. */
   modelPath: string;
   quantizeFrom?: { source: string; type: QuantizeType };
+  /** Served over HTTP: `modelPath` is the server's model name, not a file. */
+  served?: boolean;
   backend: Backend;
   isBaseline: boolean;
   runnerCommand: RunnerCommand;
@@ -108,6 +110,10 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
         quantizeFrom: { source, type: variant.quantize },
         threads: threadsFor(plan, bytes),
       };
+    }
+    if (variant.runner === "http") {
+      // A served model: its name (or URL) goes to the server as it is, no file to check.
+      return { ...common, modelPath: variant.model ?? "", served: true, threads: 0 };
     }
     const modelPath = resolve(dir, variant.model ?? "");
     if (!existsSync(modelPath)) {

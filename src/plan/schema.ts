@@ -48,6 +48,20 @@ const VariantObject = z.strictObject({
   baseline: z.boolean().optional(),
   backend: Backend.optional(),
   runner: RunnerRef.optional(),
+  /** Settings of the http runner (baseUrl, chat, concurrency, timeoutSeconds, apiKeyEnv, …); see docs/http-runner.md. */
+  http: z.record(z.string(), z.unknown()).optional(),
+  /** A server qbench starts for this variant, waits for, and stops afterwards (e.g. vllm serve, llama-server). */
+  server: z
+    .strictObject({
+      command: z.array(z.string()).min(1),
+      /** Default: the http runner's baseUrl. */
+      url: z.string().url().optional(),
+      health: z.string().default("/health"),
+      readyTimeoutSeconds: z.number().positive().default(300),
+      stopGraceSeconds: z.number().positive().default(10),
+      env: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
 });
 
 type VariantEntry = z.infer<typeof VariantObject>;
@@ -62,6 +76,13 @@ export interface Variant extends VariantEntry {
 export const Variant = z
   .union([QuantizeType.transform((quantize): VariantEntry => ({ quantize })), VariantObject])
   .superRefine((v, ctx) => {
+    if (v.server && !v.server.url && typeof v.http?.baseUrl !== "string") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["server"],
+        message: "a managed server needs url (or http.baseUrl)",
+      });
+    }
     if ((v.model === undefined) === (v.quantize === undefined)) {
       ctx.addIssue({ code: "custom", message: "a variant names exactly one of model or quantize" });
     }

@@ -65,9 +65,10 @@ export function zodToInputError(
   code: "BAD_PLAN" | "BAD_SUITE",
   pathPrefix: ReadonlyArray<PropertyKey> = [],
 ): InputError {
-  const issue = error.issues[0];
-  if (!issue) return new InputError(code, "invalid file", { location: source.file });
-  const path = [...pathPrefix, ...issue.path];
+  const first = error.issues[0];
+  if (!first) return new InputError(code, "invalid file", { location: source.file });
+  const { issue, path: inner } = mostSpecific(first);
+  const path = [...pathPrefix, ...inner];
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0] ?? "";
     const where = field(path);
@@ -79,6 +80,26 @@ export function zodToInputError(
   return new InputError(code, `${where ? `${where}: ` : ""}${issue.message}`, {
     location: source.locate(path),
   });
+}
+
+type Issue = ZodError["issues"][number];
+
+/**
+ * A union's own issue only says "Invalid input" at the union: descend into the branch that got
+ * furthest (the longest path, e.g. the object form of a variant rather than its string form).
+ */
+function mostSpecific(issue: Issue): { issue: Issue; path: PropertyKey[] } {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0)
+    return { issue, path: [...issue.path] };
+  const candidates = issue.errors
+    .map((branch) => branch[0])
+    .filter((i): i is Issue => i !== undefined)
+    .map((i) => mostSpecific(i));
+  const score = (c: { issue: Issue; path: PropertyKey[] }) =>
+    c.path.length * 2 +
+    (c.issue.code === "invalid_type" || c.issue.code === "invalid_value" ? 0 : 1);
+  const best = candidates.reduce((a, b) => (score(b) > score(a) ? b : a));
+  return { issue: best.issue, path: [...issue.path, ...best.path] };
 }
 
 function field(path: ReadonlyArray<PropertyKey>): string {

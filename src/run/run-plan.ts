@@ -63,6 +63,7 @@ export async function preparePlan(
   }
   const models = new Map<string, CheckedModel>();
   for (const variant of resolved.variants) {
+    if (variant.served) continue;
     if (!models.has(variant.modelPath)) {
       models.set(variant.modelPath, await checkModel(variant.modelPath));
     }
@@ -115,19 +116,19 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       );
     }
     const sessions = resolved.variants.map((variant) => {
-      const model = models.get(variant.modelPath);
-      if (!model) throw new Error(`model ${variant.modelPath} was not checked`);
+      const model = variant.served ? undefined : models.get(variant.modelPath);
+      if (!model && !variant.served) throw new Error(`model ${variant.modelPath} was not checked`);
       const row = store.upsertVariant(runId, {
         name: variant.name,
         precision: variant.precision,
         isBaseline: variant.isBaseline,
         modelPath: variant.modelPath,
-        modelSha256: model.sha256,
-        modelBytes: model.summary.fileSize,
-        architecture: model.summary.architecture,
-        parameterCount: model.summary.parameterCount,
-        bitsPerWeight: model.summary.bitsPerWeight,
-        tensorTypes: model.summary.tensorTypes,
+        modelSha256: model?.sha256 ?? `served:${variant.modelPath}`,
+        modelBytes: model?.summary.fileSize ?? 0,
+        architecture: model?.summary.architecture ?? null,
+        parameterCount: model?.summary.parameterCount ?? null,
+        bitsPerWeight: model?.summary.bitsPerWeight ?? null,
+        tensorTypes: model?.summary.tensorTypes ?? {},
         backendRequested: variant.backend,
         runner: variant.runnerCommand.name,
         threads: variant.threads,

@@ -4,6 +4,7 @@ import { combineFigures, type MemoryFigures, MemorySampler } from "../measure/me
 import type { ResolvedPlan, ResolvedVariant } from "../plan/load.js";
 import { inShard, type Shard } from "../plan/shard.js";
 import type { RunnerClient } from "../runner/client.js";
+import { type ManagedServer, startManagedServer } from "../runner/managed-server.js";
 import type { GenerateParams, LoadResult } from "../runner/protocol.js";
 import { startRunner } from "../runner/start.js";
 import { nllSums, perplexityChunks } from "../scoring/perplexity.js";
@@ -63,6 +64,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
         contextSize: plan.contextSize,
         seed: plan.seed,
         threads: variant.threads,
+        ...(variant.http ? { options: variant.http } : {}),
       },
       plan.timeouts.loadSeconds * 1000,
       {
@@ -89,9 +91,23 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
     progress.log(`✗ ${variant.name} failed: ${message}`);
   };
 
+  let server: ManagedServer | undefined;
+  if (variant.server) {
+    const url = variant.server.url ?? String(variant.http?.baseUrl ?? "");
+    try {
+      server = await startManagedServer({ ...variant.server, url });
+    } catch (error) {
+      fail(
+        `its server did not start: ${(error as Error).message}`,
+        error instanceof RunnerFailure ? error.stderrTail : null,
+      );
+      return "failed";
+    }
+  }
   const first = await start().catch((error: unknown) => error as Error);
   if (first instanceof Error) {
     await stopSampler();
+    await server?.stop();
     const tail = first instanceof RunnerFailure ? first.stderrTail : null;
     fail(`runner did not load the model: ${first.message}`, tail);
     return "failed";
@@ -119,6 +135,12 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
           progress.tick();
         } catch (error) {
           if (!(error instanceof RunnerFailure)) throw error;
+          if (error.runnerCode === "UNSUPPORTED") {
+            // The engine cannot give this metric (e.g. prompt log-probs over HTTP): not measured, not failed.
+            store.addSkip(variantId, suite.id, error.message);
+            progress.log(`· ${variant.name} × ${suite.id}: skipped, ${error.message}`);
+            break;
+          }
           failures++;
           store.recordResult(variantId, {
             ...key,
@@ -180,6 +202,10 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
   } finally {
     await stopSampler();
     await runner?.stop();
+    if (server) {
+      await server.stop();
+      store.updateVariant(variantId, { serverLog: server.logTail() });
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import type { Backend } from "./protocol.js";
 /** The bundled runners, by name, as compiled scripts next to this file's tree. */
 const BUNDLED: Record<string, string> = {
   "llama-cpp": "../../runners/llama-cpp/main.js",
+  http: "../../runners/http/main.js",
 };
 
 export function bundledRunnerNames(): string[] {

@@ -233,6 +233,7 @@ export class Store {
       processDevicePeakBytes: number | null;
       memorySamples: number;
       memoryNotes: string;
+      serverLog: string;
     }>,
   ): void {
     const columns: Record<string, string> = {
@@ -252,6 +253,7 @@ export class Store {
       processDevicePeakBytes: "process_device_peak_bytes",
       memorySamples: "memory_samples",
       memoryNotes: "memory_notes",
+      serverLog: "server_log",
     };
     const entries = Object.entries(fields).filter(([key]) => key in columns);
     if (entries.length === 0) return;
@@ -333,6 +335,15 @@ export class Store {
         t.kld ? blob(t.kld) : null,
         t.sameTop ? blob(t.sameTop) : null,
       );
+  }
+
+  /** A suite this variant's engine cannot measure, with the reason (not a failure). */
+  addSkip(variantId: number, suiteId: string, reason: string): void {
+    this.db
+      .prepare(
+        "INSERT OR REPLACE INTO variant_skips (variant_id, suite_id, reason) VALUES (?, ?, ?)",
+      )
+      .run(variantId, suiteId, reason);
   }
 
   /** Repeats of fixed-shape runs already stored for a variant, keyed `p/n/d/repeat`. */

@@ -1,0 +1,101 @@
+/**
+ * The runner protocol served with pipelining: requests start as they arrive (up to a limit
+ * that `load` may raise) and their answers are written in arrival order, as the protocol
+ * requires. A client that sends several generate requests gets them served concurrently.
+ */
+import { createInterface } from "node:readline";
+import pLimit from "p-limit";
+import type { MethodName, RpcError, RpcRequest } from "../../src/runner/protocol.js";
+import { type Handlers, RunnerError } from "../shared/serve.js";
+
+function toRpcError(error: unknown): RpcError {
+  if (error instanceof RunnerError) {
+    return { code: -32000, message: error.message, data: { code: error.code } };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: -32603, message, data: { code: "INTERNAL" } };
+}
+
+/** Protocol messages own stdout; anything a library prints goes to stderr, the runner's log. */
+function claimStdout(): (line: string) => void {
+  const write = process.stdout.write.bind(process.stdout);
+  const toLog = (...args: unknown[]) => {
+    process.stderr.write(`${args.map(String).join(" ")}\n`);
+  };
+  console.log = toLog;
+  console.info = toLog;
+  console.debug = toLog;
+  return (line) => {
+    write(`${line}\n`);
+  };
+}
+
+/** Methods that change the runner's state run alone: nothing else is in flight meanwhile. */
+const EXCLUSIVE = new Set<string>(["initialize", "load", "shutdown"]);
+
+export interface PipelinedServer {
+  /** Requests served at once (generate, tokenize, evaluate, memory). */
+  setConcurrency(n: number): void;
+}
+
+/** Serves the protocol until stdin closes or after `shutdown`. */
+export async function servePipelined(
+  makeHandlers: (server: PipelinedServer) => Handlers,
+): Promise<void> {
+  const send = claimStdout();
+  const limit = pLimit(1);
+  const handlers = makeHandlers({
+    setConcurrency: (n) => {
+      limit.concurrency = n;
+    },
+  });
+  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+  // Answers leave in arrival order: each waits for the one before it.
+  let answered: Promise<void> = Promise.resolve();
+  // An exclusive request waits for everything before it; later requests wait for it.
+  let barrier: Promise<unknown> = Promise.resolve();
+  const pending = new Set<Promise<string>>();
+  for await (const line of lines) {
+    const receivedAt = performance.now();
+    if (line.trim() === "") continue;
+    let request: RpcRequest;
+    try {
+      request = JSON.parse(line) as RpcRequest;
+    } catch {
+      const error = { code: -32700, message: "parse error" };
+      answered = answered.then(() => send(JSON.stringify({ jsonrpc: "2.0", id: null, error })));
+      continue;
+    }
+    const handler = handlers[request.method as MethodName] as
+      | ((params: unknown, receivedAt: number) => unknown)
+      | undefined;
+    const run = async (): Promise<string> => {
+      if (!handler) {
+        const error = { code: -32601, message: `unknown method ${request.method}` };
+        return JSON.stringify({ jsonrpc: "2.0", id: request.id, error });
+      }
+      try {
+        const result = await handler(request.params ?? {}, receivedAt);
+        return JSON.stringify({ jsonrpc: "2.0", id: request.id, result: result ?? null });
+      } catch (error) {
+        return JSON.stringify({ jsonrpc: "2.0", id: request.id, error: toRpcError(error) });
+      }
+    };
+    let reply: Promise<string>;
+    if (EXCLUSIVE.has(request.method)) {
+      reply = Promise.allSettled([barrier, ...pending]).then(run);
+      barrier = reply;
+      pending.clear();
+    } else {
+      const concurrent = barrier.then(() => limit(run));
+      pending.add(concurrent);
+      void concurrent.finally(() => pending.delete(concurrent));
+      reply = concurrent;
+    }
+    const ready = reply;
+    answered = answered.then(async () => send(await ready));
+    if (request.method === "shutdown") break;
+  }
+  await answered;
+  lines.close();
+}
