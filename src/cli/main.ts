@@ -2,6 +2,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, QbenchError } from "../errors.js";
 import { compareCommand } from "./compare.js";
+import { doctorCommand } from "./doctor.js";
 import { gateCommand } from "./gate.js";
 import { historyCommand } from "./history.js";
 import { inspectCommand } from "./inspect.js";
@@ -53,6 +54,7 @@ try {
     .command(quantizeCommand)
     .command(inspectCommand)
     .command(sweepCommand)
+    .command(doctorCommand)
     .option("verbose", {
       type: "boolean",
       describe: "Show stacks and runner logs on errors",
