@@ -9,6 +9,7 @@ import { inspectCommand } from "./inspect.js";
 import { mergeCommand } from "./merge.js";
 import { pplCommand } from "./ppl.js";
 import { quantizeCommand } from "./quantize.js";
+import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { scoreCommand } from "./score.js";
 import { sweepCommand } from "./sweep.js";
@@ -46,6 +47,7 @@ try {
     )
     .command(runCommand)
     .command(gateCommand)
+    .command(reportCommand)
     .command(compareCommand)
     .command(historyCommand)
     .command(mergeCommand)

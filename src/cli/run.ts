@@ -11,8 +11,9 @@ import { runPlan } from "../run/run-plan.js";
 import { formatSummary } from "../run/summary.js";
 import { formatVerdicts, verdictExitCode } from "../verdict/format.js";
 import { DEFAULT_DB } from "./open-run.js";
+import { type RunReportFlags, runReportOptions, writeRunReport } from "./report.js";
 
-interface RunArgs {
+interface RunArgs extends RunReportFlags {
   plan: string | undefined;
   db: string;
   resume: boolean;
@@ -96,6 +97,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option("warmup", { type: "number", describe: "Override warm-up generations per variant" })
       .option("concurrency", { type: "number", describe: "Variants run at once" })
       .option("max-tokens", { type: "number", describe: "Override generation max tokens" })
+      .options(runReportOptions)
       .option("shard", {
         type: "string",
         describe:
@@ -128,6 +130,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     process.stdout.write(`${formatSummary(outcome.summary)}\n`);
     process.stdout.write(`stored in ${db} (run ${outcome.runId}) in ${seconds.toFixed(1)} s\n\n`);
     process.stdout.write(`${formatVerdicts(outcome.verdicts)}\n`);
+    process.stdout.write(await writeRunReport(args, outcome.runId));
     if (args.json) {
       const json = { ...outcome.summary, verdicts: outcome.verdicts, seconds, db };
       process.stdout.write(`${JSON.stringify(json)}\n`);

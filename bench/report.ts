@@ -1,0 +1,73 @@
+// Render time and size of the HTML report at scale: 10 variants × 50,000 items written straight
+// into SQLite (realistic rows: see test/report/synthetic-run.ts), then each phase timed apart.
+// Run: npx tsc -p tsconfig.json && node dist/bench/report.js [--variants 10] [--items 50000] [--db FILE]
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { assembleReportModel } from "../src/report/build-model.js";
+import { renderHtml } from "../src/report/html.js";
+import { openDatabase } from "../src/store/database.js";
+import { storedGates } from "../src/verdict/decide-run.js";
+import { readRunFacts } from "../src/verdict/facts.js";
+import { decide } from "../src/verdict/policy.js";
+import { writeSyntheticRun } from "../test/report/synthetic-run.js";
+
+const { values } = parseArgs({
+  options: {
+    variants: { type: "string", default: "10" },
+    items: { type: "string", default: "50000" },
+    db: { type: "string" },
+  },
+});
+const dir = mkdtempSync(join(tmpdir(), "qbench-bench-report-"));
+const dbPath = values.db ?? join(dir, "bench.db");
+
+const timed = <T>(label: string, f: () => T): T => {
+  const start = performance.now();
+  const result = f();
+  console.log(`${label.padEnd(44)} ${((performance.now() - start) / 1000).toFixed(2)} s`);
+  return result;
+};
+
+const db = openDatabase(dbPath);
+try {
+  const existing = db.prepare("SELECT MAX(id) AS id FROM runs").get() as { id: number | null };
+  const runId =
+    existing.id ??
+    timed(`write ${values.variants} variants × ${values.items} items`, () =>
+      writeSyntheticRun(db, { variants: Number(values.variants), items: Number(values.items) }),
+    );
+  const results = db.prepare("SELECT COUNT(*) AS n FROM results").get() as { n: number };
+  const metrics = db.prepare("SELECT COUNT(*) AS n FROM metrics").get() as { n: number };
+  console.log(
+    `database ${(statSync(dbPath).size / 2 ** 20).toFixed(0)} MiB: ${results.n} results, ${metrics.n} metric rows`,
+  );
+  const start = performance.now();
+  const facts = timed("verdict: readRunFacts (src/verdict)", () => readRunFacts(db, runId));
+  const gates = storedGates(facts.planJson);
+  const verdicts = timed("verdict: decide, paired bootstrap (src/verdict)", () =>
+    decide(facts, gates),
+  );
+  const verdictSeconds = (performance.now() - start) / 1000;
+  const reportStart = performance.now();
+  const model = timed("report: view model (SQL + disagreements)", () =>
+    assembleReportModel(db, facts, verdicts, gates),
+  );
+  const html = timed("report: HTML (handlebars, inline JSON)", () => renderHtml(model));
+  const reportSeconds = (performance.now() - reportStart) / 1000;
+  const out = join(dir, "report.html");
+  writeFileSync(out, html);
+  const kept = model.disagreements.suites.map(
+    (s) => `${s.suite} ${s.shown}/${s.regressions + s.improvements}`,
+  );
+  console.log(`disagreements kept (cap ${model.disagreements.cap} per suite): ${kept.join(", ")}`);
+  console.log(`HTML ${(Buffer.byteLength(html) / 2 ** 20).toFixed(2)} MiB (${out})`);
+  console.log(
+    `report own work ${reportSeconds.toFixed(2)} s; with the verdict it re-decides ${(verdictSeconds + reportSeconds).toFixed(2)} s`,
+  );
+} finally {
+  db.close();
+  // The synthetic database is large; the HTML stays for a look.
+  if (!values.db) for (const f of ["", "-wal", "-shm"]) rmSync(`${dbPath}${f}`, { force: true });
+}

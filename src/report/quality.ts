@@ -1,0 +1,199 @@
+import { combinePerplexity } from "../scoring/perplexity.js";
+import type { Db } from "../store/database.js";
+import type { RunFacts, VariantFacts } from "../verdict/facts.js";
+import type { Reason, Verdict } from "../verdict/policy.js";
+import { change, changeInterval, DASH, fixed, percent } from "./format.js";
+import type { StoredRun } from "./stored-run.js";
+import type { QualityCell, QualitySuite } from "./view-model.js";
+
+/** Per variant and perplexity suite: the stored sums perplexity and KLD are computed from. */
+export interface PerplexityFigures {
+  ppl: number;
+  pplError: number;
+  tokens: number;
+  /** Mean KL(P_baseline ‖ P_variant) and the share of tokens with the same top token; variants only. */
+  meanKld: number | null;
+  sameTop: number | null;
+}
+
+const METRIC_ORDER = ["exact_match", "rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1"];
+const PPL_PARTS = ["nll_sum", "nll2_sum", "tokens", "kld_sum", "same_top"];
+
+/** Gated metrics of a suite in display order: exact match, then ROUGE F1, then the rest. */
+export function suiteMetrics(facts: RunFacts, suite: string): string[] {
+  const names = new Set<string>();
+  for (const v of facts.variants) for (const m of v.quality.get(suite)?.keys() ?? []) names.add(m);
+  const rank = (m: string) => (METRIC_ORDER.includes(m) ? METRIC_ORDER.indexOf(m) : 99);
+  return [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function mean(values: Iterable<number>): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const v of values) {
+    sum += v;
+    n++;
+  }
+  return n === 0 ? null : sum / n;
+}
+
+/** Perplexity and KLD per variant × suite from the stored per-chunk sums, in SQL (failed items store no metrics). */
+export function readPerplexity(
+  db: Db,
+  run: StoredRun,
+): Map<string, Map<string, PerplexityFigures>> {
+  const first = db.prepare(
+    `SELECT 1 FROM metrics WHERE name = 'tokens' AND result_id =
+       (SELECT MIN(id) FROM results WHERE variant_id = ? AND suite_id = ?)`,
+  );
+  const sums = db.prepare(
+    `SELECT m.name, SUM(m.value) AS total FROM results r
+     JOIN metrics m ON m.result_id = r.id AND m.name IN (${PPL_PARTS.map(() => "?").join(", ")})
+     WHERE r.variant_id = ? AND r.suite_id = ? GROUP BY m.name`,
+  );
+  const out = new Map<string, Map<string, PerplexityFigures>>();
+  for (const suite of run.suites) {
+    const isPerplexity = run.variants.some((v) => first.get(v.id, suite.id) !== undefined);
+    if (!isPerplexity) continue;
+    const bySuite = new Map<string, PerplexityFigures>();
+    for (const v of run.variants) {
+      const totals = Object.fromEntries(
+        (sums.all(...PPL_PARTS, v.id, suite.id) as Array<{ name: string; total: number }>).map(
+          (r) => [r.name, r.total],
+        ),
+      ) as Record<string, number | undefined>;
+      const tokens = totals.tokens ?? 0;
+      if (tokens === 0) continue;
+      const estimate = combinePerplexity([
+        { nllSum: totals.nll_sum ?? 0, nll2Sum: totals.nll2_sum ?? 0, count: tokens },
+      ]);
+      bySuite.set(v.name, {
+        ppl: estimate.ppl,
+        pplError: estimate.pplError,
+        tokens,
+        meanKld: totals.kld_sum === undefined ? null : totals.kld_sum / tokens,
+        sameTop: totals.same_top === undefined ? null : totals.same_top / tokens,
+      });
+    }
+    out.set(suite.id, bySuite);
+  }
+  return out;
+}
+
+function formatValue(metric: string, value: number | null): string {
+  if (value === null) return DASH;
+  return metric === "exact_match" ? percent(value) : fixed(value, 3);
+}
+
+/** Three significant figures for small positive figures such as a KLD: 0.000750. */
+function small(x: number | null): string {
+  return x === null || !Number.isFinite(x) ? DASH : x.toPrecision(3);
+}
+
+function cellFromReason(value: string, reason: Reason | undefined, fallback: number | null) {
+  if (!reason) {
+    return {
+      value,
+      delta: fallback === null ? null : change(fallback),
+      interval: null,
+      status: "none",
+      title: "not gated",
+    } satisfies QualityCell;
+  }
+  const ratio = reason.value;
+  return {
+    value,
+    delta: ratio === null ? null : change(ratio - 1),
+    interval: reason.interval
+      ? changeInterval(reason.interval[0] - 1, reason.interval[1] - 1)
+      : null,
+    status: reason.status,
+    title: reason.message,
+  } satisfies QualityCell;
+}
+
+const plainCell = (value: string, title: string): QualityCell => ({
+  value,
+  delta: null,
+  interval: null,
+  status: "none",
+  title,
+});
+const baselineCell = (value: string) => plainCell(value, "baseline");
+
+/** One table per suite: a row per variant, a column per gated metric, Δ vs baseline with its interval. */
+export function qualityTables(
+  run: StoredRun,
+  facts: RunFacts,
+  verdicts: Verdict[],
+  perplexity: Map<string, Map<string, PerplexityFigures>>,
+): QualitySuite[] {
+  const factsOf = new Map<string, VariantFacts>(facts.variants.map((v) => [v.name, v]));
+  const reasonsOf = new Map(verdicts.map((v) => [v.variant, v.reasons]));
+  const baseline = run.variants.find((v) => v.isBaseline);
+  const tables: QualitySuite[] = [];
+  for (const suite of run.suites) {
+    const ppl = perplexity.get(suite.id);
+    const metrics = suiteMetrics(facts, suite.id);
+    if (metrics.length === 0 && !ppl) continue;
+    const baseFacts = baseline ? factsOf.get(baseline.name) : undefined;
+    const baseMeans = new Map(
+      metrics.map((m) => [m, mean(baseFacts?.quality.get(suite.id)?.get(m)?.values() ?? [])]),
+    );
+    const rows = run.variants.map((v) => {
+      const f = factsOf.get(v.name);
+      const reasons = reasonsOf.get(v.name) ?? [];
+      const find = (gate: string, metric: string) =>
+        reasons.find((r) => r.gate === gate && r.suite === suite.id && r.metric === metric);
+      const cells: QualityCell[] = metrics.map((metric) => {
+        const items = f?.quality.get(suite.id)?.get(metric);
+        const value = mean(items?.values() ?? []);
+        const text = formatValue(metric, value);
+        if (v.isBaseline) return baselineCell(text);
+        const base = baseMeans.get(metric) ?? null;
+        const fallback = value !== null && base ? value / base - 1 : null;
+        return cellFromReason(text, find("quality", metric), fallback);
+      });
+      let n = Math.max(0, ...metrics.map((m) => f?.quality.get(suite.id)?.get(m)?.size ?? 0));
+      if (ppl) {
+        const p = ppl.get(v.name);
+        const pplText = p ? `${fixed(p.ppl, 4)} ± ${fixed(p.pplError, 4)}` : DASH;
+        if (v.isBaseline) cells.push(baselineCell(pplText), baselineCell(DASH), baselineCell(DASH));
+        else {
+          cells.push(cellFromReason(pplText, find("perplexity", "ppl_ratio"), null));
+          const kld = find("kld", "mean_kld");
+          cells.push({
+            value: small(p?.meanKld ?? null),
+            delta: null,
+            interval: kld?.interval
+              ? `[${small(kld.interval[0])}, ${small(kld.interval[1])}]`
+              : null,
+            status: kld?.status ?? "none",
+            title: kld?.message ?? "not gated",
+          });
+          cells.push(
+            plainCell(
+              percent(p?.sameTop ?? null, 2),
+              "share of scored tokens whose most likely next token is the baseline's",
+            ),
+          );
+        }
+        n = Math.max(n, p?.tokens ?? 0);
+      }
+      return {
+        variant: v.name,
+        baseline: v.isBaseline,
+        failed: v.status === "failed",
+        n: n === 0 ? DASH : `${fixed(n, 0)}${ppl && metrics.length === 0 ? " tokens" : ""}`,
+        cells,
+      };
+    });
+    tables.push({
+      suite: suite.id,
+      description: suite.description,
+      columns: [...metrics, ...(ppl ? ["perplexity", "mean KLD", "same top token"] : [])],
+      rows,
+    });
+  }
+  return tables;
+}

@@ -1,0 +1,128 @@
+import { bytes, change, count, DASH, duration, figure, fixed, times } from "./format.js";
+import { baselineOf, saving, type Timings } from "./performance.js";
+import type { StoredRun, StoredVariant } from "./stored-run.js";
+import type { Environment, MemoryTable, PerformanceRow } from "./view-model.js";
+
+/** A stored ISO time as people read it, in UTC: "2026-01-31 07:01:43 UTC". */
+export function readableTime(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?Z$/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : iso;
+}
+
+export function performanceRows(run: StoredRun, timings: Map<string, Timings>): PerformanceRow[] {
+  const base = baselineOf(run);
+  const bt = base ? timings.get(base.name) : undefined;
+  return run.variants.map((v) => {
+    const t = timings.get(v.name);
+    const vs = (x: number | undefined, b: number | undefined) =>
+      !v.isBaseline && x !== undefined && b !== undefined && Number.isFinite(x) && b > 0
+        ? x / b
+        : null;
+    const ttftRatio = vs(t?.ttft.p50, bt?.ttft.p50);
+    const decodeRatio = vs(t?.decodeTpsP50, bt?.decodeTpsP50);
+    return {
+      variant: v.name,
+      baseline: v.isBaseline,
+      failed: v.status === "failed",
+      generations: t?.generations ? fixed(t.generations, 0) : DASH,
+      ttftP50: figure(t?.ttft.p50),
+      ttftP90: figure(t?.ttft.p90),
+      ttftP99: figure(t?.ttft.p99),
+      ttftVsBaseline: ttftRatio === null ? null : change(ttftRatio - 1),
+      prefillTps: figure(t?.prefillTpsP50),
+      decodeTps: figure(t?.decodeTpsP50),
+      decodeVsBaseline: decodeRatio === null ? null : times(decodeRatio),
+      e2eP50: figure(t?.e2e.p50),
+      e2eP90: figure(t?.e2e.p90),
+      e2eP99: figure(t?.e2e.p99),
+    };
+  });
+}
+
+export function memoryTable(run: StoredRun): MemoryTable {
+  const base = baselineOf(run);
+  const saved = (v: StoredVariant, f: (x: StoredVariant) => number | null) => {
+    if (v.isBaseline || !base) return null;
+    const s = saving(f(v), f(base));
+    return s === null ? null : `${change(-s)}`;
+  };
+  const tensorTypes = (v: StoredVariant) =>
+    Object.entries(v.tensorTypes)
+      .sort(([, a], [, b]) => b.bytes - a.bytes)
+      .map(([type, t]) => `${type} ×${t.count}`)
+      .join(", ") || DASH;
+  return {
+    hasDevicePeak: run.variants.some((v) => v.devicePeakBytes !== null),
+    hasEngineDevice: run.variants.some((v) => v.engineDeviceBytes !== null),
+    rows: run.variants.map((v) => ({
+      variant: v.name,
+      baseline: v.isBaseline,
+      failed: v.status === "failed",
+      modelSize: bytes(v.modelBytes),
+      modelSaving: saved(v, (x) => x.modelBytes),
+      bitsPerWeight: fixed(v.bitsPerWeight, 2),
+      parameters: count(v.parameterCount),
+      peakRss: bytes(v.peakRssBytes),
+      peakRssSaving: saved(v, (x) => x.peakRssBytes),
+      engineDevice: bytes(v.engineDeviceBytes),
+      engineDeviceSaving: saved(v, (x) => x.engineDeviceBytes),
+      devicePeak: bytes(v.devicePeakBytes),
+      devicePeakSaving: saved(v, (x) => x.devicePeakBytes),
+      processDevicePeak: bytes(v.processDevicePeakBytes),
+      loadTime: duration(v.loadMs),
+      tensorTypes: tensorTypes(v),
+      notes: v.memoryNotes,
+    })),
+  };
+}
+
+export function environment(run: StoredRun): Environment {
+  const p = run.provenance;
+  const text = (x: string | number | null | undefined) =>
+    x === null || x === undefined || x === "" ? DASH : String(x);
+  const shards = Number(p.shard_count ?? 1);
+  return {
+    run: [
+      { label: "plan", value: run.planName },
+      { label: "plan file", value: run.planFile },
+      { label: "plan hash", value: run.planHash.slice(0, 16) },
+      { label: "status", value: run.status },
+      { label: "started", value: readableTime(run.startedAt) },
+      { label: "finished", value: run.finishedAt ? readableTime(run.finishedAt) : DASH },
+      { label: "resumed", value: `${run.resumedCount} time${run.resumedCount === 1 ? "" : "s"}` },
+      ...(shards > 1
+        ? [{ label: "shard", value: `${Number(p.shard_index) + 1} of ${shards}` }]
+        : []),
+      { label: "host", value: text(p.host) },
+      { label: "platform", value: text(p.platform) },
+      { label: "CPU", value: `${text(p.cpu)} (${text(p.cpu_cores)} cores)` },
+      { label: "memory", value: bytes(p.memory_bytes as number | null) },
+      { label: "GPU", value: text(p.gpu) },
+      { label: "GPU driver", value: text(p.gpu_driver) },
+      { label: "Node.js", value: text(p.node_version) },
+      { label: "qbench", value: text(p.qbench_version) },
+      {
+        label: "git commit",
+        value:
+          p.git_commit === null ? DASH : `${p.git_commit}${p.git_dirty === 1 ? " (dirty)" : ""}`,
+      },
+    ],
+    variants: run.variants.map((v) => ({
+      variant: v.name,
+      status: v.status,
+      backend: v.backend
+        ? `${v.backend} (asked ${v.backendRequested})`
+        : `— (asked ${v.backendRequested})`,
+      device: text(v.device),
+      runner: `${v.runner}${v.runnerVersion ? ` ${v.runnerVersion}` : ""}`,
+      engine: text(v.engine),
+      threads: fixed(v.threads, 0),
+      context: fixed(v.contextSize, 0),
+      load: duration(v.loadMs),
+      model: v.modelPath,
+      sha256: v.modelSha256.slice(0, 12),
+      error: v.error,
+      stderrTail: v.stderrTail,
+    })),
+  };
+}

@@ -1,0 +1,92 @@
+import type { Reason, Verdict } from "../verdict/policy.js";
+import { bytes, change, changeInterval, DASH, figure, times } from "./format.js";
+import { baselineOf, type Timings } from "./performance.js";
+import type { StoredRun } from "./stored-run.js";
+import type { ReasonRow, VerdictRow } from "./view-model.js";
+
+const MARK: Record<string, string> = {
+  pass: "✓",
+  fail: "✗",
+  inconclusive: "?",
+  warn: "!",
+  info: "·",
+};
+const ORDER = ["fail", "inconclusive", "warn", "pass", "info"];
+const SHOWN_BLOCKING = 2;
+
+function reasonRow(r: Reason): ReasonRow {
+  return {
+    status: r.status,
+    mark: MARK[r.status] ?? "·",
+    gate: r.gate,
+    metric: r.metric,
+    suite: r.suite ?? null,
+    message: r.message,
+    blocking: r.blocking,
+  };
+}
+
+/** The quality or perplexity finding furthest on the bad side of the baseline. */
+function worstQuality(reasons: Reason[]): VerdictRow["worstQuality"] {
+  let worst: { loss: number; row: NonNullable<VerdictRow["worstQuality"]> } | null = null;
+  for (const r of reasons) {
+    if (r.value === null || (r.gate !== "quality" && r.gate !== "perplexity")) continue;
+    const loss = r.gate === "quality" ? 1 - r.value : r.value - 1;
+    const what = r.gate === "perplexity" ? "perplexity" : r.metric;
+    const row = {
+      what: `${what} on ${r.suite ?? DASH}`,
+      change: change(r.value - 1),
+      interval: r.interval ? changeInterval(r.interval[0] - 1, r.interval[1] - 1) : null,
+      status: r.status,
+    };
+    if (!worst || loss > worst.loss) worst = { loss, row };
+  }
+  return worst?.row ?? null;
+}
+
+export function verdictRows(run: StoredRun, verdicts: Verdict[], timings: Map<string, Timings>) {
+  const base = baselineOf(run);
+  const baseTps = base ? timings.get(base.name)?.decodeTpsP50 : undefined;
+  return run.variants.map((v): VerdictRow => {
+    const verdict = verdicts.find((x) => x.variant === v.name);
+    const reasons = verdict?.reasons ?? [];
+    const blocking = reasons.filter((r) => r.blocking).map(reasonRow);
+    const others = reasons
+      .filter((r) => !r.blocking)
+      .sort((a, b) => ORDER.indexOf(a.status) - ORDER.indexOf(b.status))
+      .map(reasonRow);
+    // The first blocking findings are enough to read; the rest wait behind a fold.
+    const folded = [...blocking.slice(SHOWN_BLOCKING), ...others];
+    const more = blocking.length - Math.min(blocking.length, SHOWN_BLOCKING);
+    const tally = [
+      ...(more > 0 ? [`${more} more that block${more === 1 ? "s" : ""}`] : []),
+      ...ORDER.map((status) => [status, others.filter((r) => r.status === status).length] as const)
+        .filter(([, n]) => n !== 0)
+        .map(([status, n]) => `${n} ${status}`),
+    ].join(" · ");
+    const tps = timings.get(v.name)?.decodeTpsP50;
+    const sizeSaving = base && !v.isBaseline ? v.modelBytes / base.modelBytes - 1 : null;
+    return {
+      variant: v.name,
+      precision: v.precision,
+      baseline: v.isBaseline,
+      verdict: verdict?.verdict ?? "NO-SHIP",
+      ship: verdict?.verdict === "SHIP",
+      failed: v.status === "failed",
+      error: v.error,
+      size: bytes(v.modelBytes),
+      sizeChange: sizeSaving === null ? null : change(sizeSaving),
+      worstQuality: v.isBaseline ? null : worstQuality(reasons),
+      speed:
+        tps !== undefined && Number.isFinite(tps)
+          ? `${figure(tps)} tok/s${!v.isBaseline && baseTps ? ` (${times(tps / baseTps)})` : ""}`
+          : null,
+      blocking,
+      others,
+      shown: blocking.slice(0, SHOWN_BLOCKING),
+      folded,
+      tally: tally || "no other findings",
+      busySeconds: (timings.get(v.name)?.busyMs ?? 0) / 1000,
+    };
+  });
+}
