@@ -4,6 +4,8 @@
  * binary scores. Seeded, so the same data always gives the same interval.
  */
 
+import { normalQuantile } from "./normal.js";
+
 /** sfc32: a small, fast, well-tested 32-bit PRNG; returns floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
   let a = 0x9e3779b9;
@@ -43,13 +45,69 @@ export interface PairedComparison {
   /** variant / baseline; undefined when the baseline's mean is 0. */
   ratio: Interval | undefined;
   confidence: number;
+  /** 0 when the interval came from the normal approximation. */
   resamples: number;
+  method: "bootstrap" | "normal";
 }
 
 export interface BootstrapOptions {
   confidence?: number;
   resamples?: number;
   seed?: number;
+  /**
+   * Above this many pairs the interval is the normal approximation (CLT; delta method for the
+   * ratio): at that size it matches the bootstrap, and resampling 50k items 2,000 times per
+   * metric would dominate a run's verdict time.
+   */
+  bootstrapMaxN?: number;
+}
+
+/** Normal-approximation intervals of the paired mean difference and of the ratio of means. */
+function pairedNormal(
+  baseline: ArrayLike<number>,
+  variant: ArrayLike<number>,
+  confidence: number,
+): Omit<PairedComparison, "confidence" | "resamples" | "method"> {
+  const n = baseline.length;
+  let mb = 0;
+  let mv = 0;
+  for (let i = 0; i < n; i++) {
+    mb += baseline[i] as number;
+    mv += variant[i] as number;
+  }
+  mb /= n;
+  mv /= n;
+  let vb = 0;
+  let vv = 0;
+  let cov = 0;
+  for (let i = 0; i < n; i++) {
+    const b = (baseline[i] as number) - mb;
+    const v = (variant[i] as number) - mv;
+    vb += b * b;
+    vv += v * v;
+    cov += b * v;
+  }
+  vb /= n - 1;
+  vv /= n - 1;
+  cov /= n - 1;
+  const z = normalQuantile(0.5 + confidence / 2);
+  const seDiff = Math.sqrt(Math.max(0, (vv + vb - 2 * cov) / n));
+  const diff = mv - mb;
+  const ratio = mb === 0 ? undefined : mv / mb;
+  const seRatio =
+    ratio === undefined
+      ? 0
+      : Math.sqrt(Math.max(0, (vv - 2 * ratio * cov + ratio * ratio * vb) / n)) / Math.abs(mb);
+  return {
+    n,
+    baselineMean: mb,
+    variantMean: mv,
+    difference: { estimate: diff, low: diff - z * seDiff, high: diff + z * seDiff },
+    ratio:
+      ratio === undefined
+        ? undefined
+        : { estimate: ratio, low: ratio - z * seRatio, high: ratio + z * seRatio },
+  };
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -72,6 +130,14 @@ export function pairedBootstrap(
     throw new RangeError(`paired samples differ in size: ${n} vs ${variant.length}`);
   if (n === 0) throw new RangeError("no paired items to compare");
   const confidence = options.confidence ?? 0.95;
+  if (n > (options.bootstrapMaxN ?? 2000)) {
+    return {
+      ...pairedNormal(baseline, variant, confidence),
+      confidence,
+      resamples: 0,
+      method: "normal",
+    };
+  }
   const resamples = options.resamples ?? 2000;
   const random = seededRandom(options.seed ?? 1);
   let sumB = 0;
@@ -116,6 +182,7 @@ export function pairedBootstrap(
           },
     confidence,
     resamples,
+    method: "bootstrap",
   };
 }
 

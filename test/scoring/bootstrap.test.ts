@@ -56,6 +56,30 @@ describe("paired bootstrap", () => {
     assert.ok(covered / trials > 0.9);
   });
 
+  it("switches to the normal approximation above bootstrapMaxN, with the same coverage (200 samples of n = 3000)", () => {
+    const random = seededRandom(11);
+    let coveredDiff = 0;
+    let coveredRatio = 0;
+    const trials = 200;
+    for (let t = 0; t < trials; t++) {
+      const base: number[] = [];
+      const variant: number[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const u = random();
+        base.push(u < 0.6 ? 1 : 0);
+        variant.push(u < 0.57 ? 1 : 0);
+      }
+      const cmp = pairedBootstrap(base, variant);
+      assert.equal(cmp.method, "normal");
+      if (cmp.difference.low <= -0.03 && -0.03 <= cmp.difference.high) coveredDiff++;
+      if (cmp.ratio && cmp.ratio.low <= 0.95 && 0.95 <= cmp.ratio.high) coveredRatio++;
+    }
+    console.log(
+      `normal-approximation coverage: difference ${((coveredDiff / trials) * 100).toFixed(1)} %, ratio ${((coveredRatio / trials) * 100).toFixed(1)} % of ${trials}`,
+    );
+    assert.ok(coveredDiff / trials > 0.91 && coveredRatio / trials > 0.91);
+  });
+
   it("is deterministic for a seed and exact for identical samples", () => {
     const a = [1, 0, 1, 1, 0, 1];
     const b = [1, 1, 0, 1, 0, 0];
