@@ -75,7 +75,7 @@ export function readRunFacts(db: Db, runId: number): RunFacts {
     `SELECT r.suite_id, r.item_id, m.name, AVG(m.value) AS value
      FROM results r JOIN metrics m ON m.result_id = r.id
      WHERE r.variant_id = ? AND r.status = 'ok'
-       AND (m.name = 'exact_match' OR (m.name LIKE 'rouge%' AND m.name LIKE '%_f1' ESCAPE ''))
+       AND (m.name = 'exact_match' OR m.name GLOB 'rouge*_f1')
      GROUP BY r.suite_id, r.item_id, m.name
      ORDER BY r.suite_id, r.item_id, m.name`,
   );
