@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { BF16, F16 } from "../src/gguf/quantize/float-formats.js";
-import { readGguf } from "../src/gguf/reader.js";
+import { type GgufValue, readGguf } from "../src/gguf/reader.js";
 import { ggufValue as v, writeGguf } from "../src/gguf/writer.js";
 
 export interface LlamaShape {
@@ -108,6 +108,8 @@ export async function writeSyntheticLlama(
   shape: LlamaShape,
   type: SourceType = "f32",
   seed = 1234,
+  /** tokenizer.* metadata of a real model to use instead of the placeholder one (shape.vocab must match). */
+  tokenizer?: Map<string, GgufValue>,
 ): Promise<void> {
   const next = random(seed);
   const tokens = Array.from({ length: shape.vocab }, (_, i) =>
@@ -136,6 +138,7 @@ export async function writeSyntheticLlama(
       ),
       "tokenizer.ggml.bos_token_id": v.uint32(1),
       "tokenizer.ggml.eos_token_id": v.uint32(2),
+      ...Object.fromEntries(tokenizer ?? []),
     },
     tensors: tensorShapes(shape).map(([name, dims]) => {
       const norm = dims.length === 1;

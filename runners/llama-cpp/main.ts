@@ -97,12 +97,17 @@ async function load(params: LoadParams): Promise<LoadResult> {
   } catch (error) {
     throw new RunnerError("BAD_MODEL", `cannot load ${params.model}: ${(error as Error).message}`);
   }
-  const context = await model.createContext({
+  const contextOptions = {
     contextSize: params.contextSize,
     batchSize: params.contextSize,
     sequences: 1,
     ...(params.threads > 0 ? { threads: params.threads } : {}),
-  });
+  };
+  // Flash attention, as llama.cpp's own tools default to ("auto" → on where supported): the
+  // same kernels llama-bench and llama-perplexity measure, and faster; off where unsupported.
+  const context = await model
+    .createContext({ ...contextOptions, flashAttention: true })
+    .catch(() => model.createContext(contextOptions));
   const addBos = model.tokens.shouldPrependBosToken && model.tokens.bos != null;
   loaded = {
     llama,
