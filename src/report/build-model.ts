@@ -16,6 +16,7 @@ import {
   suiteMetrics,
 } from "./quality.js";
 import { readStoredRun, type StoredRun } from "./stored-run.js";
+import { readSweepLevels, sweepChart } from "./sweeps.js";
 import { environment, memoryTable, performanceRows, readableTime } from "./tables.js";
 import { verdictRows } from "./verdict-rows.js";
 import type { ReportModel } from "./view-model.js";
@@ -84,6 +85,8 @@ export function assembleReportModel(
     keyMetrics: keyMetrics(run, facts, perplexity),
     history,
   });
+  const sweep = sweepChart(readSweepLevels(db, run));
+  if (sweep) charts.push(sweep);
   return {
     run: {
       id: run.id,
