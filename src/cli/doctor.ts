@@ -69,6 +69,11 @@ async function nodeLlamaCpp(): Promise<Check[]> {
         name: `backend ${name}`,
         ok: true,
         detail: `llama.cpp ${llama.llamaCppRelease.release} (${llama.buildType})${devices.length ? ` on ${devices.join(", ")}` : ""}`,
+        ...(name === "cpu" && llama.buildType === "prebuilt"
+          ? {
+              hint: "portable prebuilt kernels; for this CPU's native speed: npx --no node-llama-cpp source download --gpu false (see docs/performance.md)",
+            }
+          : {}),
       });
       await llama.dispose();
     } catch (error) {
@@ -166,7 +171,7 @@ export const doctorCommand: CommandModule<object, { json: boolean }> = {
     } else {
       for (const c of checks) {
         process.stdout.write(`${c.ok ? "✓" : "✗"} ${c.name.padEnd(16)} ${c.detail}\n`);
-        if (!c.ok && c.hint) process.stdout.write(`  ${"".padEnd(16)} → ${c.hint}\n`);
+        if (c.hint) process.stdout.write(`  ${"".padEnd(16)} → ${c.hint}\n`);
       }
       process.stdout.write(
         cpuOk
