@@ -23,7 +23,7 @@ describe("load sweeps in the report", () => {
       ["not-a-variant", runId],
     ] as const) {
       const id = Number(sweep.run(run, variant).lastInsertRowid);
-      [1, 2, 4].forEach((c, i) => level.run(id, i, c, 500 * c, 10 * c));
+      for (const [i, c] of [1, 2, 4].entries()) level.run(id, i, c, 500 * c, 10 * c);
     }
     const chart = buildReportModel(db, runId).charts.find((c) => c.id === "load-sweep");
     assert.ok(chart, "a load-sweep chart");

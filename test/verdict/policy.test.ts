@@ -41,7 +41,7 @@ describe("verdict policy on synthetic paired scores", () => {
     const random = seededRandom(3);
     const base = Array.from({ length: 30 }, () => (random() < 0.6 ? 1 : 0));
     const other = [...base];
-    const right = other.findIndex((x) => x === 1);
+    const right = other.indexOf(1);
     other[right] = 0;
     const statuses = new Set<string>();
     for (let seed = 1; seed <= 40; seed++) {
