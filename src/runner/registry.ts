@@ -7,6 +7,7 @@ import type { Backend } from "./protocol.js";
 const BUNDLED: Record<string, string> = {
   "llama-cpp": "../../runners/llama-cpp/main.js",
   http: "../../runners/http/main.js",
+  webgpu: "../../runners/webgpu/main.js",
 };
 
 export function bundledRunnerNames(): string[] {

@@ -1,0 +1,250 @@
+/**
+ * The Llama forward pass on the GPU: weights, KV cache and scratch allocated once at load, bind
+ * groups built once, and per call one uniform write, one command buffer and one small readback
+ * (the greedy token, or per-row log-probabilities and top-K).
+ */
+import type { FileHandle } from "node:fs/promises";
+import { BufferPool, Readback } from "./buffers.js";
+import type { Gpu } from "./device.js";
+import {
+  dispatch,
+  encodeParams,
+  KernelCache,
+  type KernelSource,
+  PARAMS_BYTES,
+  type PassParams,
+} from "./kernels/kernel.js";
+import { argmaxKernel, scoreKernel } from "./kernels/logits.js";
+import type { LlamaConfig, LlamaModel } from "./model-config.js";
+import { buildSteps, STORAGE, type Step } from "./steps.js";
+
+export interface ScoreRequest {
+  /** Row-major [nOut][S] token ids whose log-probabilities are wanted. */
+  targets: Uint32Array;
+  S: number;
+  K: number;
+}
+
+export class LlamaGraph {
+  readonly pool: BufferPool;
+  readonly config: LlamaConfig;
+  readonly contextSize: number;
+  /** Most tokens one forward call takes; longer inputs go through in chunks. */
+  readonly maxBatch: number;
+  private readonly device: GPUDevice;
+  /** A CPU-emulated adapter, for which some kernels take other workgroup sizes. */
+  private readonly software: boolean;
+  private readonly kernels: KernelCache;
+  private readonly readback: Readback;
+  private readonly paramsBuffer: GPUBuffer;
+  private readonly paramsData = new Uint32Array(PARAMS_BYTES / 4);
+  private readonly tokenBuffer: GPUBuffer;
+  private readonly logits: GPUBuffer;
+  private readonly argmaxOut: GPUBuffer;
+  private readonly argmaxStep: Step;
+  private readonly layerSteps: Step[] = [];
+  private readonly outputSteps: Step[] = [];
+  private scoreStep: { step: Step; targets: GPUBuffer; out: GPUBuffer } | undefined;
+
+  private constructor(gpu: Gpu, config: LlamaConfig, contextSize: number, maxBatch: number) {
+    this.device = gpu.device;
+    this.software = gpu.software;
+    this.pool = new BufferPool(gpu.device);
+    this.kernels = new KernelCache(gpu.device);
+    this.readback = new Readback(this.pool);
+    this.config = config;
+    this.contextSize = contextSize;
+    this.maxBatch = maxBatch;
+    this.paramsBuffer = this.pool.create(
+      "params",
+      PARAMS_BYTES,
+      GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    );
+    this.tokenBuffer = this.pool.create("tokens", maxBatch * 4, STORAGE());
+    this.logits = this.pool.create("logits", maxBatch * config.nVocab * 4, STORAGE());
+    this.argmaxOut = this.pool.create("argmax", 4, STORAGE());
+    this.argmaxStep = {
+      kernel: argmaxKernel(config.nVocab),
+      group: this.bindGroup(argmaxKernel(config.nVocab), {
+        logits: this.logits,
+        out: this.argmaxOut,
+      }),
+      size: () => [1, 1],
+    };
+  }
+
+  /** Uploads the model's weights and allocates the KV cache and scratch for `maxBatch` tokens. */
+  static async load(
+    gpu: Gpu,
+    model: LlamaModel,
+    fh: FileHandle,
+    dataOffset: number,
+    options: { contextSize: number; maxBatch: number },
+  ): Promise<LlamaGraph> {
+    const graph = new LlamaGraph(gpu, model.config, options.contextSize, options.maxBatch);
+    gpu.device.pushErrorScope("validation");
+    gpu.device.pushErrorScope("out-of-memory");
+    await graph.build(model, fh, dataOffset);
+    const oom = await gpu.device.popErrorScope();
+    const invalid = await gpu.device.popErrorScope();
+    if (oom || invalid) {
+      graph.dispose();
+      const error = (oom ?? invalid) as GPUError;
+      throw Object.assign(new Error(error.message), { oom: oom !== null });
+    }
+    return graph;
+  }
+
+  private bindGroup(kernel: KernelSource, buffers: Record<string, GPUBuffer>): GPUBindGroup {
+    return this.kernels.bind(kernel, { P: this.paramsBuffer, ...buffers });
+  }
+
+  private async build(model: LlamaModel, fh: FileHandle, dataOffset: number): Promise<void> {
+    const { layerSteps, outputSteps } = await buildSteps(
+      {
+        pool: this.pool,
+        bind: (kernel, buffers) => this.bindGroup(kernel, buffers),
+        config: this.config,
+        contextSize: this.contextSize,
+        maxBatch: this.maxBatch,
+        software: this.software,
+        tokenBuffer: this.tokenBuffer,
+        logits: this.logits,
+      },
+      model,
+      fh,
+      dataOffset,
+    );
+    this.layerSteps.push(...layerSteps);
+    this.outputSteps.push(...outputSteps);
+    // Compile every variant now, so the first request does not pay for it.
+    for (const step of [...this.layerSteps, ...this.outputSteps, this.argmaxStep]) {
+      const k = step.kernel;
+      if ("one" in k) {
+        this.kernels.compile(k.one);
+        this.kernels.compile(k.many);
+      } else this.kernels.compile(k);
+    }
+    this.ensureScore(1, 1);
+  }
+
+  /** The score kernel's buffers, grown (only) when a request needs more room. */
+  private ensureScore(rowsTimesS: number, rowsTimesStride: number) {
+    const current = this.scoreStep;
+    if (
+      current &&
+      current.targets.size >= rowsTimesS * 4 &&
+      current.out.size >= rowsTimesStride * 4
+    ) {
+      return current;
+    }
+    if (current) {
+      this.pool.destroy(current.targets);
+      this.pool.destroy(current.out);
+    }
+    const kernel = scoreKernel(this.config.nVocab);
+    const targets = this.pool.create("score targets", rowsTimesS * 4, STORAGE());
+    const out = this.pool.create("scores", rowsTimesStride * 4, STORAGE());
+    this.scoreStep = {
+      step: {
+        kernel,
+        group: this.bindGroup(kernel, { logits: this.logits, targets, out }),
+        size: (n) => [n, 1],
+      },
+      targets,
+      out,
+    };
+    return this.scoreStep;
+  }
+
+  private encode(pass: GPUComputePassEncoder, steps: Step[], rows: number): void {
+    for (const step of steps) {
+      const k = step.kernel;
+      const source = "one" in k ? (rows === 1 ? k.one : k.many) : k;
+      const [x, y] = step.size(rows);
+      dispatch(pass, this.kernels.compile(source), step.group, x, y);
+    }
+  }
+
+  private validate(tokens: ArrayLike<number>, pos0: number): void {
+    if (tokens.length < 1 || tokens.length > this.maxBatch) {
+      throw new RangeError(`a forward call takes 1…${this.maxBatch} tokens, got ${tokens.length}`);
+    }
+    if (pos0 + tokens.length > this.contextSize) {
+      throw new RangeError(
+        `positions up to ${pos0 + tokens.length} exceed the context of ${this.contextSize}`,
+      );
+    }
+  }
+
+  private submit(
+    tokens: ArrayLike<number>,
+    params: PassParams,
+    tail: (pass: GPUComputePassEncoder, encoder: GPUCommandEncoder) => void,
+  ): void {
+    this.validate(tokens, params.pos0);
+    const ids = Uint32Array.from(tokens);
+    this.device.queue.writeBuffer(this.tokenBuffer, 0, ids);
+    this.device.queue.writeBuffer(this.paramsBuffer, 0, encodeParams(params, this.paramsData));
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    this.encode(pass, this.layerSteps, tokens.length);
+    if (params.nOut > 0) this.encode(pass, this.outputSteps, params.nOut);
+    tail(pass, encoder);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Runs `tokens` at positions pos0… into the KV cache; returns the greedy next token. */
+  async nextToken(tokens: ArrayLike<number>, pos0: number): Promise<number> {
+    const target = this.readback.target(4);
+    this.submit(
+      tokens,
+      { T: tokens.length, pos0, nOut: 1, tOut0: tokens.length - 1 },
+      (pass, encoder) => {
+        this.encode(pass, [this.argmaxStep], 1);
+        pass.end();
+        encoder.copyBufferToBuffer(this.argmaxOut, 0, target, 0, 4);
+      },
+    );
+    return new Uint32Array(await this.readback.read(4))[0] as number;
+  }
+
+  /** Resolves once the GPU has finished everything submitted so far. */
+  finished(): Promise<void> {
+    return this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Runs `tokens` at positions pos0… into the KV cache and returns nothing (context only). */
+  prefill(tokens: ArrayLike<number>, pos0: number): void {
+    this.submit(tokens, { T: tokens.length, pos0, nOut: 0, tOut0: 0 }, (pass) => pass.end());
+  }
+
+  /**
+   * Runs `tokens` at positions pos0… and, for the nOut positions from tOut0 on, returns per row
+   * S log-probabilities of `request.targets` followed by K (id, log-probability) pairs.
+   */
+  async score(
+    tokens: ArrayLike<number>,
+    pos0: number,
+    tOut0: number,
+    nOut: number,
+    request: ScoreRequest,
+  ): Promise<Float32Array> {
+    const stride = request.S + 2 * request.K;
+    const score = this.ensureScore(Math.max(1, nOut * request.S), Math.max(1, nOut * stride));
+    if (request.S > 0) this.device.queue.writeBuffer(score.targets, 0, request.targets);
+    const bytes = nOut * stride * 4;
+    const target = this.readback.target(Math.max(4, bytes));
+    const params = { T: tokens.length, pos0, nOut, tOut0, S: request.S, K: request.K };
+    this.submit(tokens, params, (pass, encoder) => {
+      this.encode(pass, [score.step], nOut);
+      pass.end();
+      if (bytes > 0) encoder.copyBufferToBuffer(score.out, 0, target, 0, bytes);
+    });
+    return new Float32Array(await this.readback.read(Math.max(4, bytes)), 0, nOut * stride);
+  }
+
+  dispose(): void {
+    this.pool.destroyAll();
+  }
+}

@@ -1,0 +1,29 @@
+/** Token embedding lookup: X[t] = dequantize(E[tokens[t]]), in the embedding's GGUF type. */
+import { BindingList, type KernelSource } from "./kernel.js";
+import { addWeight, load4Fn, UNPACK_I8, type WeightShape } from "./weight-code.js";
+
+export const EMBED_WG = 64;
+
+/** Bindings: tokens (u32), e, x (array<vec4f>). Dispatch (⌈k/4/64⌉, T). */
+export function embedKernel(e: WeightShape): KernelSource {
+  const list = new BindingList();
+  list.add("tokens", "read", "array<u32>");
+  addWeight(list, "e", e.type);
+  list.add("x", "rw", "array<vec4f>");
+  const code = `${list.wgsl}
+const K4 = ${e.k / 4}u;
+${UNPACK_I8}
+${load4Fn("e", e)}
+@compute @workgroup_size(${EMBED_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let k4 = gid.x;
+  let t = gid.y;
+  if (k4 >= K4 || t >= P.T) { return; }
+  x[t * K4 + k4] = load4_e(tokens[t], k4);
+}`;
+  return {
+    label: `embed ${e.type} ${e.k}`,
+    code,
+    bindings: list.entries,
+  };
+}
