@@ -5,30 +5,8 @@
  */
 import { createInterface } from "node:readline";
 import pLimit from "p-limit";
-import type { MethodName, RpcError, RpcRequest } from "../../src/runner/protocol.js";
-import { type Handlers, RunnerError } from "../shared/serve.js";
-
-function toRpcError(error: unknown): RpcError {
-  if (error instanceof RunnerError) {
-    return { code: -32000, message: error.message, data: { code: error.code } };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: -32603, message, data: { code: "INTERNAL" } };
-}
-
-/** Protocol messages own stdout; anything a library prints goes to stderr, the runner's log. */
-function claimStdout(): (line: string) => void {
-  const write = process.stdout.write.bind(process.stdout);
-  const toLog = (...args: unknown[]) => {
-    process.stderr.write(`${args.map(String).join(" ")}\n`);
-  };
-  console.log = toLog;
-  console.info = toLog;
-  console.debug = toLog;
-  return (line) => {
-    write(`${line}\n`);
-  };
-}
+import type { MethodName, RpcRequest } from "../../src/runner/protocol.js";
+import { claimStdout, type Handlers, toRpcError } from "../shared/serve.js";
 
 /** Methods that change the runner's state run alone: nothing else is in flight meanwhile. */
 const EXCLUSIVE = new Set<string>(["initialize", "load", "shutdown"]);

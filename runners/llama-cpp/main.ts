@@ -29,6 +29,7 @@ import type {
 } from "../../src/runner/protocol.js";
 import { PROTOCOL_VERSION } from "../../src/runner/protocol.js";
 import { type Handlers, RunnerError, readPeakRss, serve } from "../shared/serve.js";
+import { findStop } from "../shared/stop.js";
 import { engineVersion, runnerVersion } from "./versions.js";
 
 interface Loaded {
@@ -141,16 +142,6 @@ function tokenize(state: Loaded, text: string, addBos: boolean): Token[] {
   const tokens = state.model.tokenize(text, false);
   const bos = state.model.tokens.bos;
   return addBos && state.addBos && bos != null ? [bos, ...tokens] : tokens;
-}
-
-/** Earliest stop string in `text`, as the index where the completion must be cut. */
-function findStop(text: string, stop: string[]): number {
-  let cut = -1;
-  for (const s of stop) {
-    const at = s === "" ? -1 : text.indexOf(s);
-    if (at >= 0 && (cut < 0 || at < cut)) cut = at;
-  }
-  return cut;
 }
 
 async function generate(params: GenerateParams, receivedAt: number): Promise<GenerateResult> {

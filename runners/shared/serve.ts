@@ -29,7 +29,7 @@ export type Handlers = { [M in Exclude<MethodName, OptionalMethod>]: Handler<M> 
 };
 
 /** Protocol messages own stdout; anything a library prints goes to stderr, the runner's log. */
-function claimStdout(): (line: string) => void {
+export function claimStdout(): (line: string) => void {
   const write = process.stdout.write.bind(process.stdout);
   const toLog = (...args: unknown[]) => {
     process.stderr.write(`${args.map(String).join(" ")}\n`);
@@ -42,7 +42,7 @@ function claimStdout(): (line: string) => void {
   };
 }
 
-function toRpcError(error: unknown): RpcError {
+export function toRpcError(error: unknown): RpcError {
   if (error instanceof RunnerError) {
     return { code: -32000, message: error.message, data: { code: error.code } };
   }

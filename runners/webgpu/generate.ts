@@ -1,17 +1,8 @@
 /** The protocol's `generate`: greedy decoding with stop strings, timed inside the runner. */
 import type { GenerateParams, GenerateResult } from "../../src/runner/protocol.js";
 import { RunnerError } from "../shared/serve.js";
+import { findStop } from "../shared/stop.js";
 import { prefill, type Session } from "./session.js";
-
-/** Earliest stop string in `text`, as the index where the completion must be cut. */
-function findStop(text: string, stop: string[]): number {
-  let cut = -1;
-  for (const s of stop) {
-    const at = s === "" ? -1 : text.indexOf(s);
-    if (at >= 0 && (cut < 0 || at < cut)) cut = at;
-  }
-  return cut;
-}
 
 export async function generate(
   state: Session,
