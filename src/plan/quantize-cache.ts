@@ -4,7 +4,7 @@ import { LLAMA_FILE_TYPES } from "../gguf/ggml-types.js";
 import { quantizeTarget } from "../gguf/quantize/formats.js";
 import { quantizeGguf } from "../gguf/quantize/quantize-file.js";
 import { readGguf } from "../gguf/reader.js";
-import { checkModel } from "./check-models.js";
+import { type CheckedModel, checkModel } from "./check-models.js";
 import type { QuantizeType } from "./schema.js";
 
 /**
@@ -16,10 +16,12 @@ export async function quantizedModel(
   type: QuantizeType,
   cacheDir: string,
   log: (line: string) => void,
+  /** Reads and hashes a model; a caller that checks several variants passes one that remembers. */
+  check: (path: string) => Promise<CheckedModel> = checkModel,
 ): Promise<string> {
   const target = quantizeTarget(type);
   if (!target) throw new Error(`no quantizer for ${type}`);
-  const checked = await checkModel(source);
+  const checked = await check(source);
   if (checked.summary.fileType === LLAMA_FILE_TYPES.get(target.fileType)?.name) return source;
   const out = join(cacheDir, checked.sha256, `${type}.gguf`);
   if (existsSync(out)) {

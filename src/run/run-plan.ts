@@ -40,6 +40,13 @@ export async function preparePlan(
 ): Promise<{ resolved: ResolvedPlan; models: Map<string, CheckedModel> }> {
   const resolved = loadPlan(planFile, overrides);
   const cacheDir = resolve(resolved.plan.cacheDir);
+  // Each file is read and hashed once, though it may be a source and a variant both.
+  const models = new Map<string, CheckedModel>();
+  const check = async (path: string): Promise<CheckedModel> => {
+    const known = models.get(path) ?? (await checkModel(path));
+    models.set(path, known);
+    return known;
+  };
   for (const variant of resolved.variants) {
     if (!variant.quantizeFrom) continue;
     variant.modelPath = await quantizedModel(
@@ -47,6 +54,7 @@ export async function preparePlan(
       variant.quantizeFrom.type,
       cacheDir,
       log,
+      check,
     );
     if (resolved.plan.threads === "auto")
       variant.threads = autoThreads(statSync(variant.modelPath).size);
@@ -61,12 +69,8 @@ export async function preparePlan(
       );
     }
   }
-  const models = new Map<string, CheckedModel>();
   for (const variant of resolved.variants) {
-    if (variant.served) continue;
-    if (!models.has(variant.modelPath)) {
-      models.set(variant.modelPath, await checkModel(variant.modelPath));
-    }
+    if (!variant.served) await check(variant.modelPath);
   }
   return { resolved, models };
 }
