@@ -108,3 +108,80 @@ describe("McNemar's exact test", () => {
     assert.equal(mcnemarExact([1, 0, 1], [0, 1, 1]).pValue, 1);
   });
 });
+
+/** The generator and resampling loop as first written (a closure call per draw): the reference. */
+function referenceRandom(seed: number): () => number {
+  let a = 0x9e3779b9;
+  let b = 0x243f6a88;
+  let c = 0xb7e15162;
+  let d = seed >>> 0;
+  const next = () => {
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
+    let t = (a + b) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    d = (d + 1) | 0;
+    t = (t + d) | 0;
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return next;
+}
+
+/** As pairedBootstrap computes it, last bits included. */
+const ALPHA = (1 - 0.95) / 2;
+
+function referenceDifferences(base: number[], variant: number[], resamples: number, seed: number) {
+  const random = referenceRandom(seed);
+  const n = base.length;
+  const diffs = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let b = 0;
+    let v = 0;
+    for (let k = 0; k < n; k++) {
+      const i = Math.floor(random() * n);
+      b += base[i] as number;
+      v += variant[i] as number;
+    }
+    diffs[r] = (v - b) / n;
+  }
+  return diffs.sort();
+}
+
+describe("the inlined generator", () => {
+  it("draws exactly what the reference sfc32 draws, for any seed", () => {
+    for (const seed of [0, 1, 7, 2024, 0xffffffff, -5]) {
+      const ours = seededRandom(seed);
+      const reference = referenceRandom(seed);
+      for (let i = 0; i < 10_000; i++) assert.equal(ours(), reference(), `seed ${seed} draw ${i}`);
+    }
+  });
+
+  it("gives the paired bootstrap the very intervals the closure-per-draw loop gave", () => {
+    const random = seededRandom(3);
+    for (const n of [1, 5, 60, 1999]) {
+      const base = Array.from({ length: n }, () => Math.round(random()));
+      const variant = base.map((b) => (random() < 0.1 ? 1 - b : b));
+      for (const seed of [1, 99]) {
+        const got = pairedBootstrap(base, variant, { resamples: 500, seed });
+        const diffs = referenceDifferences(base, variant, 500, seed);
+        const q = (p: number) => {
+          const at = p * (diffs.length - 1);
+          const i = Math.floor(at);
+          const w = at - i;
+          return (
+            (1 - w) * (diffs[i] as number) +
+            w * (diffs[Math.min(i + 1, diffs.length - 1)] as number)
+          );
+        };
+        assert.equal(got.difference.low, q(ALPHA), `n=${n} seed=${seed}`);
+        assert.equal(got.difference.high, q(1 - ALPHA), `n=${n} seed=${seed}`);
+      }
+    }
+  });
+});
