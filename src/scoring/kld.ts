@@ -6,6 +6,8 @@
  * KLD, equal to it when the tail is negligible (it is at K = 512 for a 512-token vocabulary).
  */
 
+import { valuesAtRanks } from "./select.js";
+
 /** Entries this far below certainty (ln p < −16) are dropped, as llama.cpp's KLD ignores them. */
 export const MIN_LOGPROB = -16;
 
@@ -79,22 +81,39 @@ export function summarizeKld(kld: ArrayLike<number>, sameTop: ArrayLike<number>)
     sum2 += v * v;
     same += sameTop[i] ? 1 : 0;
   }
-  const sorted = Float64Array.from(kld).sort();
   const [meanKld, meanKldError] = meanAndError(sum, sum2, n);
   const p = n > 0 ? same / n : Number.NaN;
+  // Interpolated percentiles need the values at two neighbouring ranks each.
+  const fractions = [0.5, 0.9, 0.95, 0.99];
+  const ranks = fractions.flatMap((f) => {
+    const at = Math.floor(f * (n - 1));
+    return [at, at + 1];
+  });
+  const ranked = valuesAtRanks(Float64Array.from(kld), [
+    ...ranks,
+    Math.floor((n - 1) / 2),
+    Math.floor(n / 2),
+    n - 1,
+  ]);
+  const rank = (k: number) => ranked.get(Math.max(0, Math.min(k, n - 1))) as number;
+  const interpolated = (fraction: number) => {
+    if (n === 0) return Number.NaN;
+    const at = fraction * (n - 1);
+    const i = Math.floor(at);
+    const w = at - i;
+    return (1 - w) * rank(i) + w * rank(i + 1);
+  };
   const median =
-    n % 2 === 0
-      ? 0.5 * ((sorted[n / 2] ?? 0) + (sorted[n / 2 - 1] ?? 0))
-      : (sorted[(n - 1) / 2] ?? 0);
+    n % 2 === 0 ? 0.5 * (rank(n / 2) + rank(n / 2 - 1)) : rank(Math.floor((n - 1) / 2));
   return {
     n,
     meanKld,
     meanKldError,
     medianKld: n > 0 ? median : Number.NaN,
-    p90Kld: percentile(sorted, 0.9),
-    p95Kld: percentile(sorted, 0.95),
-    p99Kld: percentile(sorted, 0.99),
-    maxKld: n > 0 ? (sorted[n - 1] as number) : Number.NaN,
+    p90Kld: interpolated(0.9),
+    p95Kld: interpolated(0.95),
+    p99Kld: interpolated(0.99),
+    maxKld: n > 0 ? rank(n - 1) : Number.NaN,
     sameTopPct: 100 * p,
     sameTopError: n > 1 ? 100 * Math.sqrt((p * (1 - p)) / (n - 1)) : 0,
   };
