@@ -74,7 +74,7 @@ export function assembleReportModel(
 ): ReportModel {
   const run = readStoredRun(db, facts.runId);
   const perplexity = readPerplexity(db, run);
-  const timings = readTimings(db, run, facts);
+  const timings = readTimings(run, facts);
   const history = readHistory(db, run, facts, perplexity, options.historyRuns ?? 10);
   const rows = verdictRows(run, verdicts, timings);
   const started = Date.parse(run.startedAt);

@@ -1,6 +1,7 @@
 import { pairedBootstrap } from "../scoring/bootstrap.js";
 import { comparePerplexity } from "../scoring/kld.js";
 import type { VariantFacts } from "./facts.js";
+import { pairValues } from "./item-column.js";
 import { normalQuantile } from "./stats.js";
 
 /** How one metric of one variant moved between two runs, on the items both runs scored. */
@@ -44,14 +45,7 @@ export function compareVariantRuns(
     for (const [metric, items] of metrics) {
       const next = after.quality.get(suite)?.get(metric);
       if (!next) continue;
-      const a: number[] = [];
-      const b: number[] = [];
-      for (const [item, value] of items) {
-        const v = next.get(item);
-        if (v === undefined) continue;
-        a.push(value);
-        b.push(v);
-      }
+      const { first: a, second: b } = pairValues(items, next);
       if (a.length === 0) continue;
       const cmp = pairedBootstrap(a, b, options);
       const { low, high, estimate } = cmp.difference;

@@ -1,12 +1,17 @@
 import type { Db } from "../store/database.js";
 import { typed } from "../store/store.js";
+import {
+  type ResultFacts,
+  readDigest,
+  resultsStamp,
+  storeDigest,
+  type TokenFacts,
+} from "./facts-digest.js";
+import { ItemTables } from "./item-column.js";
 
-/** Per-token figures of one variant on one perplexity suite, keyed by item for pairing. */
-export interface TokenFacts {
-  items: Map<string, { logprobs: Float32Array; kld?: Float32Array; sameTop?: Uint8Array }>;
-}
+export type { ResultFacts, TokenFacts } from "./facts-digest.js";
 
-export interface VariantFacts {
+export interface VariantFacts extends ResultFacts {
   id: number;
   name: string;
   precision: string;
@@ -15,14 +20,6 @@ export interface VariantFacts {
   error: string | null;
   modelBytes: number;
   peakRssBytes: number | null;
-  failedItems: number;
-  /** suite → metric → item → value (mean over repeats). */
-  quality: Map<string, Map<string, Map<string, number>>>;
-  /** suite → item → mean completion tokens. */
-  completionTokens: Map<string, Map<string, number>>;
-  ttftMs: number[];
-  decodeTps: number[];
-  perplexity: Map<string, TokenFacts>;
 }
 
 export interface RunFacts {
@@ -48,7 +45,10 @@ function nested<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
-/** Everything the verdict policy needs about one stored run, read from the database alone. */
+/**
+ * Everything the verdict policy needs about one stored run, read from the database alone. A
+ * variant's result rows are read once; later readers take the digest kept from that read.
+ */
 export function readRunFacts(db: Db, runId: number): RunFacts {
   const run = db
     .prepare("SELECT id, plan_name, plan_json, status, started_at FROM runs WHERE id = ?")
@@ -71,82 +71,13 @@ export function readRunFacts(db: Db, runId: number): RunFacts {
     model_bytes: number;
     peak_rss_bytes: number | null;
   }>;
-  const metricRows = db.prepare(
-    `SELECT r.suite_id, r.item_id, m.name, AVG(m.value) AS value
-     FROM results r JOIN metrics m ON m.result_id = r.id
-     WHERE r.variant_id = ? AND r.status = 'ok'
-       AND (m.name = 'exact_match' OR m.name GLOB 'rouge*_f1')
-     GROUP BY r.suite_id, r.item_id, m.name
-     ORDER BY r.suite_id, r.item_id, m.name`,
-  );
-  const generationRows = db.prepare(
-    `SELECT suite_id, item_id, completion_tokens, ttft_ms, decode_ms FROM results
-     WHERE variant_id = ? AND status = 'ok' AND completion_tokens IS NOT NULL
-     ORDER BY suite_id, item_id, repeat`,
-  );
-  const failed = db.prepare(
-    "SELECT COUNT(*) AS n FROM results WHERE variant_id = ? AND status = 'error'",
-  );
-  const tokenRows = db.prepare(
-    `SELECT r.suite_id, r.item_id, t.logprobs, t.kld, t.same_top
-     FROM token_scores t JOIN results r ON r.id = t.result_id
-     WHERE r.variant_id = ? AND r.status = 'ok' ORDER BY r.suite_id, r.item_id`,
-  );
+  const tables = new ItemTables();
   const variants = rows.map((v): VariantFacts => {
-    const quality = new Map<string, Map<string, Map<string, number>>>();
-    for (const m of metricRows.all(v.id) as Array<{
-      suite_id: string;
-      item_id: string;
-      name: string;
-      value: number;
-    }>) {
-      if (!isGatedMetric(m.name)) continue;
-      nested(
-        nested(quality, m.suite_id, () => new Map()),
-        m.name,
-        () => new Map(),
-      ).set(m.item_id, m.value);
-    }
-    const lengths = new Map<string, Map<string, number[]>>();
-    const ttftMs: number[] = [];
-    const decodeTps: number[] = [];
-    for (const g of generationRows.all(v.id) as Array<{
-      suite_id: string;
-      item_id: string;
-      completion_tokens: number;
-      ttft_ms: number | null;
-      decode_ms: number | null;
-    }>) {
-      nested(
-        nested(lengths, g.suite_id, () => new Map()),
-        g.item_id,
-        () => [],
-      ).push(g.completion_tokens);
-      if (g.ttft_ms !== null) ttftMs.push(g.ttft_ms);
-      if (g.completion_tokens > 1 && g.decode_ms)
-        decodeTps.push(((g.completion_tokens - 1) * 1000) / g.decode_ms);
-    }
-    const completionTokens = new Map<string, Map<string, number>>();
-    for (const [suite, items] of lengths) {
-      const means = new Map<string, number>();
-      for (const [item, values] of items)
-        means.set(item, values.reduce((a, b) => a + b, 0) / values.length);
-      completionTokens.set(suite, means);
-    }
-    const perplexity = new Map<string, TokenFacts>();
-    for (const t of tokenRows.all(v.id) as Array<{
-      suite_id: string;
-      item_id: string;
-      logprobs: Buffer;
-      kld: Buffer | null;
-      same_top: Buffer | null;
-    }>) {
-      const facts = nested(perplexity, t.suite_id, () => ({ items: new Map() }));
-      facts.items.set(t.item_id, {
-        logprobs: typed(t.logprobs, Float32Array),
-        ...(t.kld ? { kld: typed(t.kld, Float32Array) } : {}),
-        ...(t.same_top ? { sameTop: typed(t.same_top, Uint8Array) } : {}),
-      });
+    const stamp = resultsStamp(db, v.id);
+    let results = readDigest(db, v.id, stamp, tables);
+    if (!results) {
+      results = readResultFacts(db, v.id);
+      storeDigest(db, v.id, stamp, results);
     }
     return {
       id: v.id,
@@ -157,12 +88,7 @@ export function readRunFacts(db: Db, runId: number): RunFacts {
       error: v.error,
       modelBytes: v.model_bytes,
       peakRssBytes: v.peak_rss_bytes,
-      failedItems: (failed.get(v.id) as { n: number }).n,
-      quality,
-      completionTokens,
-      ttftMs,
-      decodeTps,
-      perplexity,
+      ...results,
     };
   });
   return {
@@ -173,4 +99,118 @@ export function readRunFacts(db: Db, runId: number): RunFacts {
     startedAt: run.started_at,
     variants,
   };
+}
+
+/** The per-item figures from every result and metric row of a variant: what the digest spares. */
+export function readResultFacts(db: Db, variantId: number): ResultFacts {
+  const metricRows = db.prepare(
+    `SELECT r.suite_id, r.item_id, m.name, AVG(m.value) AS value
+     FROM results r JOIN metrics m ON m.result_id = r.id
+     WHERE r.variant_id = ? AND r.status = 'ok'
+       AND (m.name = 'exact_match' OR m.name GLOB 'rouge*_f1')
+     GROUP BY r.suite_id, r.item_id, m.name
+     ORDER BY r.suite_id, r.item_id, m.name`,
+  );
+  const resultRows = db.prepare(
+    `SELECT suite_id, item_id, prompt_tokens, completion_tokens, ttft_ms, tokenize_ms, decode_ms,
+       total_ms, COALESCE(ipc_ms, total_ms) AS e2e_ms
+     FROM results WHERE variant_id = ? AND status = 'ok'
+     ORDER BY suite_id, item_id, repeat`,
+  );
+  const failed = db.prepare(
+    "SELECT COUNT(*) AS n FROM results WHERE variant_id = ? AND status = 'error'",
+  );
+  const quality = new Map<string, Map<string, Map<string, number>>>();
+  for (const m of metricRows.all(variantId) as Array<{
+    suite_id: string;
+    item_id: string;
+    name: string;
+    value: number;
+  }>) {
+    if (!isGatedMetric(m.name)) continue;
+    nested(
+      nested(quality, m.suite_id, () => new Map()),
+      m.name,
+      () => new Map(),
+    ).set(m.item_id, m.value);
+  }
+  const lengths = new Map<string, Map<string, number[]>>();
+  const facts = {
+    ttftMs: [] as number[],
+    decodeTps: [] as number[],
+    prefillTps: [] as number[],
+    e2eMs: [] as number[],
+    busyMs: 0,
+  };
+  for (const g of resultRows.all(variantId) as Array<{
+    suite_id: string;
+    item_id: string;
+    prompt_tokens: number | null;
+    completion_tokens: number | null;
+    ttft_ms: number | null;
+    tokenize_ms: number | null;
+    decode_ms: number | null;
+    total_ms: number | null;
+    e2e_ms: number | null;
+  }>) {
+    if (g.total_ms !== null) facts.busyMs += g.total_ms;
+    if (g.completion_tokens === null) continue;
+    nested(
+      nested(lengths, g.suite_id, () => new Map()),
+      g.item_id,
+      () => [],
+    ).push(g.completion_tokens);
+    if (g.completion_tokens > 1 && g.decode_ms)
+      facts.decodeTps.push(((g.completion_tokens - 1) * 1000) / g.decode_ms);
+    if (g.ttft_ms === null) continue;
+    facts.ttftMs.push(g.ttft_ms);
+    if (g.e2e_ms !== null) facts.e2eMs.push(g.e2e_ms);
+    const prefillMs = g.ttft_ms - (g.tokenize_ms ?? 0);
+    if (g.prompt_tokens !== null && prefillMs > 0)
+      facts.prefillTps.push((g.prompt_tokens * 1000) / prefillMs);
+  }
+  const completionTokens = new Map<string, Map<string, number>>();
+  for (const [suite, items] of lengths) {
+    const means = new Map<string, number>();
+    for (const [item, values] of items)
+      means.set(item, values.reduce((a, b) => a + b, 0) / values.length);
+    completionTokens.set(suite, means);
+  }
+  const ascending = (values: number[]) => Float64Array.from(values).sort();
+  return {
+    failedItems: (failed.get(variantId) as { n: number }).n,
+    quality,
+    completionTokens,
+    ttftMs: ascending(facts.ttftMs),
+    decodeTps: ascending(facts.decodeTps),
+    prefillTps: ascending(facts.prefillTps),
+    e2eMs: ascending(facts.e2eMs),
+    busyMs: facts.busyMs,
+    perplexity: readTokenFacts(db, variantId),
+  };
+}
+
+function readTokenFacts(db: Db, variantId: number): Map<string, TokenFacts> {
+  const perplexity = new Map<string, TokenFacts>();
+  for (const t of db
+    .prepare(
+      `SELECT r.suite_id, r.item_id, t.logprobs, t.kld, t.same_top
+       FROM token_scores t JOIN results r ON r.id = t.result_id
+       WHERE r.variant_id = ? AND r.status = 'ok' ORDER BY r.suite_id, r.item_id`,
+    )
+    .all(variantId) as Array<{
+    suite_id: string;
+    item_id: string;
+    logprobs: Buffer;
+    kld: Buffer | null;
+    same_top: Buffer | null;
+  }>) {
+    const facts = nested(perplexity, t.suite_id, () => ({ items: new Map() }));
+    facts.items.set(t.item_id, {
+      logprobs: typed(t.logprobs, Float32Array),
+      ...(t.kld ? { kld: typed(t.kld, Float32Array) } : {}),
+      ...(t.same_top ? { sameTop: typed(t.same_top, Uint8Array) } : {}),
+    });
+  }
+  return perplexity;
 }

@@ -2,13 +2,8 @@ import { mcnemarExact, pairedBootstrap } from "../scoring/bootstrap.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import type { RunFacts, TokenFacts, VariantFacts } from "./facts.js";
 import type { Gates } from "./gates.js";
-import {
-  type Judgement,
-  judgeAtLeast,
-  judgeAtMost,
-  normalQuantile,
-  percentileOf,
-} from "./stats.js";
+import { pairValues } from "./item-column.js";
+import { type Judgement, judgeAtLeast, judgeAtMost, normalQuantile, percentile } from "./stats.js";
 
 export type ReasonStatus = Judgement | "warn" | "info";
 
@@ -95,15 +90,10 @@ function qualityGates(
       );
       if (rule?.ignore) continue;
       const minRatio = rule?.minRatio ?? gates.quality.minRatio;
-      const items = variant.quality.get(suite)?.get(metric) ?? new Map<string, number>();
-      const b: number[] = [];
-      const v: number[] = [];
-      for (const [item, value] of baseItems) {
-        const other = items.get(item);
-        if (other === undefined) continue;
-        b.push(value);
-        v.push(other);
-      }
+      const { first: b, second: v } = pairValues(
+        baseItems,
+        variant.quality.get(suite)?.get(metric),
+      );
       if (b.length === 0) {
         judge.add({
           gate: "quality",
@@ -235,12 +225,10 @@ function lengthGate(
   const b: number[] = [];
   const v: number[] = [];
   for (const [suite, items] of baseline.completionTokens) {
-    const other = variant.completionTokens.get(suite);
-    for (const [item, tokens] of items) {
-      const t = other?.get(item);
-      if (t === undefined) continue;
-      b.push(tokens);
-      v.push(t);
+    const paired = pairValues(items, variant.completionTokens.get(suite));
+    for (let i = 0; i < paired.first.length; i++) {
+      b.push(paired.first[i] as number);
+      v.push(paired.second[i] as number);
     }
   }
   const cmp =
@@ -275,8 +263,8 @@ function budgetGates(
   baseline: VariantFacts | undefined,
 ): void {
   const budgets = gates.budgets;
-  const ttftP90 = percentileOf(variant.ttftMs, 0.9);
-  const tps = percentileOf(variant.decodeTps, 0.5);
+  const ttftP90 = percentile(variant.ttftMs, 0.9);
+  const tps = percentile(variant.decodeTps, 0.5);
   const check = (
     metric: string,
     value: number | null,
@@ -311,7 +299,7 @@ function budgetGates(
   check("peak_rss_bytes", variant.peakRssBytes, budgets.maxPeakRssBytes, true, "peak RSS (bytes)");
   check("model_bytes", variant.modelBytes, budgets.maxModelBytes, true, "model size (bytes)");
   if (!baseline || variant === baseline) return;
-  const baseTps = percentileOf(baseline.decodeTps, 0.5);
+  const baseTps = percentile(baseline.decodeTps, 0.5);
   if (Number.isFinite(tps) && Number.isFinite(baseTps) && tps < baseTps * 0.95) {
     const status = budgets.slowerThanBaseline === "fail" ? "fail" : "warn";
     judge.add({

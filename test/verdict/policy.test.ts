@@ -19,8 +19,11 @@ function variant(name: string, isBaseline: boolean, scores: number[]): VariantFa
     failedItems: 0,
     quality: new Map([["qa", new Map([["exact_match", items]])]]),
     completionTokens: new Map(),
-    ttftMs: [],
-    decodeTps: [],
+    ttftMs: new Float64Array(),
+    decodeTps: new Float64Array(),
+    prefillTps: new Float64Array(),
+    e2eMs: new Float64Array(),
+    busyMs: 0,
     perplexity: new Map(),
   };
 }

@@ -1,0 +1,240 @@
+import type { Db } from "../store/database.js";
+import { ItemColumn, ItemTables } from "./item-column.js";
+
+/** Per-token figures of one variant on one perplexity suite, keyed by item for pairing. */
+export interface TokenFacts {
+  items: Map<string, { logprobs: Float32Array; kld?: Float32Array; sameTop?: Uint8Array }>;
+}
+
+/** What the verdict and the report read of one variant's result rows: the part a digest keeps. */
+export interface ResultFacts {
+  failedItems: number;
+  /** suite → metric → item → value (mean over repeats). */
+  quality: Map<string, Map<string, ReadonlyMap<string, number>>>;
+  /** suite → item → mean completion tokens. */
+  completionTokens: Map<string, ReadonlyMap<string, number>>;
+  /** Per generation, each sorted ascending (only percentiles are read from them). */
+  ttftMs: Float64Array;
+  decodeTps: Float64Array;
+  /** promptTokens / (TTFT − tokenization). */
+  prefillTps: Float64Array;
+  /** What the harness waited for a generation, IPC included (runner time where not recorded). */
+  e2eMs: Float64Array;
+  /** Summed time of every stored result (generation and scoring). */
+  busyMs: number;
+  perplexity: Map<string, TokenFacts>;
+}
+
+/** Bump when what readResultFacts reads changes (a metric newly gated, a figure added). */
+const FORMAT = 1;
+
+interface Header {
+  failedItems: number;
+  busyMs: number;
+  /** Suites in SQL order, each with its items in SQL order: every map's keys follow it. */
+  suites: Array<{ id: string; items: string[]; metrics: string[]; tokens: boolean }>;
+  timings: { ttft: number; decode: number; prefill: number; e2e: number };
+  /** Per perplexity suite, its items and the lengths of their arrays (0: absent). */
+  perplexity: Array<{
+    id: string;
+    items: string[];
+    logprobs: number[];
+    kld: number[];
+    sameTop: number[];
+  }>;
+}
+
+/** Names the exact set of result rows: results are only ever added, or an error row replaced. */
+export function resultsStamp(db: Db, variantId: number): string {
+  // COUNT, MAX and SUM of ids come from the (variant_id, …) index alone, without the rows.
+  const row = db
+    .prepare(
+      `SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS max, COALESCE(SUM(id), 0) AS sum
+       FROM results WHERE variant_id = ?`,
+    )
+    .get(variantId) as { n: number; max: number; sum: number };
+  return `${FORMAT}:${row.n}:${row.max}:${row.sum}`;
+}
+
+/** The stored digest when it was made from exactly these results, else undefined. */
+export function readDigest(
+  db: Db,
+  variantId: number,
+  stamp: string,
+  tables = new ItemTables(),
+): ResultFacts | undefined {
+  const row = db
+    .prepare("SELECT stamp, digest FROM variant_facts WHERE variant_id = ?")
+    .get(variantId) as { stamp: string; digest: Buffer } | undefined;
+  return row?.stamp === stamp ? decodeDigest(row.digest, tables) : undefined;
+}
+
+/**
+ * Keeps the digest for the next reader. Best effort: a read-only file or another process holding
+ * the write lock leaves the database as it was, and the next reader reads the rows again.
+ */
+export function storeDigest(db: Db, variantId: number, stamp: string, facts: ResultFacts): void {
+  const items = new Map<string, string[]>();
+  for (const row of db
+    .prepare(
+      `SELECT DISTINCT suite_id, item_id FROM results
+       WHERE variant_id = ? AND status = 'ok' ORDER BY suite_id, item_id`,
+    )
+    .raw()
+    .iterate(variantId) as Iterable<[string, string]>) {
+    const list = items.get(row[0]);
+    if (list) list.push(row[1]);
+    else items.set(row[0], [row[1]]);
+  }
+  try {
+    db.prepare(
+      "INSERT OR REPLACE INTO variant_facts (variant_id, stamp, digest) VALUES (?, ?, ?)",
+    ).run(variantId, stamp, encodeDigest(facts, items));
+  } catch {
+    // Derived data only: not keeping it costs the next reader time, never a wrong figure.
+  }
+}
+
+/** Typed sections laid out float64 first, then float32, then bytes, so each view is aligned. */
+class Sections {
+  readonly f64: Float64Array[] = [];
+  readonly f32: Float32Array[] = [];
+  readonly u8: Uint8Array[] = [];
+
+  static bytes(list: ArrayBufferView[]): number {
+    return list.reduce((sum, a) => sum + a.byteLength, 0);
+  }
+}
+
+/**
+ * Packs the facts as a JSON header (suites, their items, which metrics, array lengths) and typed
+ * columns: per suite × metric one float64 column aligned with the suite's items (NaN where an
+ * item has no value). `items` lists every suite's items in the order the rows were read, so
+ * decoding restores every map in its original order.
+ */
+export function encodeDigest(facts: ResultFacts, items: Map<string, string[]>): Buffer {
+  const sections = new Sections();
+  const column = (list: string[], values: ReadonlyMap<string, number>) => {
+    const out = new Float64Array(list.length).fill(Number.NaN);
+    list.forEach((item, i) => {
+      const value = values.get(item);
+      if (value !== undefined) out[i] = value;
+    });
+    sections.f64.push(out);
+  };
+  const header: Header = {
+    failedItems: facts.failedItems,
+    busyMs: facts.busyMs,
+    suites: [],
+    timings: {
+      ttft: facts.ttftMs.length,
+      decode: facts.decodeTps.length,
+      prefill: facts.prefillTps.length,
+      e2e: facts.e2eMs.length,
+    },
+    perplexity: [],
+  };
+  for (const [suite, list] of items) {
+    const metrics = facts.quality.get(suite);
+    const tokens = facts.completionTokens.get(suite);
+    if (!metrics && !tokens) continue;
+    const names = [...(metrics?.keys() ?? [])];
+    header.suites.push({ id: suite, items: list, metrics: names, tokens: !!tokens });
+    for (const values of metrics?.values() ?? []) column(list, values);
+    if (tokens) column(list, tokens);
+  }
+  sections.f64.push(facts.ttftMs, facts.decodeTps, facts.prefillTps, facts.e2eMs);
+  for (const [suite, { items: scored }] of facts.perplexity) {
+    const entry = {
+      id: suite,
+      items: [...scored.keys()],
+      logprobs: [] as number[],
+      kld: [] as number[],
+      sameTop: [] as number[],
+    };
+    for (const f of scored.values()) {
+      entry.logprobs.push(f.logprobs.length);
+      entry.kld.push(f.kld?.length ?? 0);
+      entry.sameTop.push(f.sameTop?.length ?? 0);
+      sections.f32.push(f.logprobs);
+      if (f.kld) sections.f32.push(f.kld);
+      if (f.sameTop) sections.u8.push(f.sameTop);
+    }
+    header.perplexity.push(entry);
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const dataStart = Math.ceil((4 + json.length) / 8) * 8;
+  const all = [...sections.f64, ...sections.f32, ...sections.u8];
+  const out = Buffer.alloc(dataStart + Sections.bytes(all));
+  out.writeUInt32LE(json.length, 0);
+  json.copy(out, 4);
+  let offset = dataStart;
+  for (const a of all) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
+    offset += a.byteLength;
+  }
+  return out;
+}
+
+/** The facts a digest packs; item lists equal to ones in `tables` share their table. */
+export function decodeDigest(data: Buffer, tables = new ItemTables()): ResultFacts {
+  // One aligned copy; every array below is a view into it.
+  const buffer = new ArrayBuffer(data.byteLength);
+  new Uint8Array(buffer).set(data);
+  const length = data.readUInt32LE(0);
+  const header = JSON.parse(data.toString("utf8", 4, 4 + length)) as Header;
+  let offset = Math.ceil((4 + length) / 8) * 8;
+  const take = <T>(
+    Type: new (b: ArrayBuffer, o: number, n: number) => T,
+    n: number,
+    size: number,
+  ) => {
+    const view = new Type(buffer, offset, n);
+    offset += n * size;
+    return view;
+  };
+  const f64 = (n: number) => take(Float64Array, n, 8);
+  const quality: ResultFacts["quality"] = new Map();
+  const completionTokens: ResultFacts["completionTokens"] = new Map();
+  for (const suite of header.suites) {
+    const table = tables.intern(suite.id, suite.items);
+    const column = () => new ItemColumn(table, f64(suite.items.length));
+    if (suite.metrics.length > 0)
+      quality.set(suite.id, new Map(suite.metrics.map((metric) => [metric, column()])));
+    if (suite.tokens) completionTokens.set(suite.id, column());
+  }
+  const { timings } = header;
+  const ttftMs = f64(timings.ttft);
+  const decodeTps = f64(timings.decode);
+  const prefillTps = f64(timings.prefill);
+  const e2eMs = f64(timings.e2e);
+  const perplexity = new Map<string, TokenFacts>();
+  for (const suite of header.perplexity) {
+    const scored: TokenFacts["items"] = new Map();
+    suite.items.forEach((item, i) => {
+      const kld = suite.kld[i] ?? 0;
+      const logprobs = take(Float32Array, suite.logprobs[i] ?? 0, 4);
+      scored.set(item, { logprobs, ...(kld > 0 ? { kld: take(Float32Array, kld, 4) } : {}) });
+    });
+    perplexity.set(suite.id, { items: scored });
+  }
+  for (const suite of header.perplexity) {
+    const scored = perplexity.get(suite.id)?.items;
+    suite.items.forEach((item, i) => {
+      const n = suite.sameTop[i] ?? 0;
+      const facts = scored?.get(item);
+      if (n > 0 && facts) facts.sameTop = take(Uint8Array, n, 1);
+    });
+  }
+  return {
+    failedItems: header.failedItems,
+    busyMs: header.busyMs,
+    quality,
+    completionTokens,
+    ttftMs,
+    decodeTps,
+    prefillTps,
+    e2eMs,
+    perplexity,
+  };
+}
