@@ -74,7 +74,9 @@ try {
   console.log(`report in process ${seconds.toFixed(2)} s (the verdict re-decided included)`);
   // The command a user runs, start-up and file writing included.
   const cli = performance.now();
-  execFileSync(process.execPath, [BIN, "report", "--db", dbPath, "--out", join(dir, "cli.html")]);
+  execFileSync(process.execPath, [BIN, "report", "--db", dbPath, "--out", join(dir, "cli.html")], {
+    stdio: "pipe",
+  });
   console.log(
     `qbench report --db … --out …: ${((performance.now() - cli) / 1000).toFixed(2)} s wall`,
   );
