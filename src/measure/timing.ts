@@ -62,18 +62,28 @@ export interface GenerationTimings {
   overheadMs?: Distribution;
 }
 
+/** (completion tokens − 1) / decode time, per second; undefined where it is not defined. */
+export function decodeTpsOf(
+  r: Pick<GenerationRow, "completion_tokens" | "decode_ms">,
+): number | undefined {
+  return r.completion_tokens !== null && r.completion_tokens > 1 && r.decode_ms
+    ? ((r.completion_tokens - 1) * 1000) / r.decode_ms
+    : undefined;
+}
+
+/** Prompt tokens / (TTFT − tokenization), per second; undefined where it is not defined. */
+export function prefillTpsOf(
+  r: Pick<GenerationRow, "prompt_tokens" | "ttft_ms" | "tokenize_ms">,
+): number | undefined {
+  if (!r.prompt_tokens || r.ttft_ms === null) return undefined;
+  const ms = r.ttft_ms - (r.tokenize_ms ?? 0);
+  return ms > 0 ? (r.prompt_tokens * 1000) / ms : undefined;
+}
+
 /** The DESIGN.md definitions applied to stored generations. */
 export function generationTimings(rows: readonly GenerationRow[]): GenerationTimings {
-  const decode = rows.map((r) =>
-    r.completion_tokens !== null && r.completion_tokens > 1 && r.decode_ms
-      ? ((r.completion_tokens - 1) * 1000) / r.decode_ms
-      : undefined,
-  );
-  const prefill = rows.map((r) => {
-    if (!r.prompt_tokens || r.ttft_ms === null) return undefined;
-    const ms = r.ttft_ms - (r.tokenize_ms ?? 0);
-    return ms > 0 ? (r.prompt_tokens * 1000) / ms : undefined;
-  });
+  const decode = rows.map(decodeTpsOf);
+  const prefill = rows.map(prefillTpsOf);
   const out: GenerationTimings = {};
   const set = (key: keyof GenerationTimings, d: Distribution | undefined) => {
     if (d) out[key] = d;

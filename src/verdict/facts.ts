@@ -1,3 +1,4 @@
+import { decodeTpsOf, type GenerationRow, prefillTpsOf } from "../measure/timing.js";
 import type { Db } from "../store/database.js";
 import { typed } from "../store/store.js";
 import {
@@ -113,7 +114,7 @@ export function readResultFacts(db: Db, variantId: number): ResultFacts {
   );
   const resultRows = db.prepare(
     `SELECT suite_id, item_id, prompt_tokens, completion_tokens, ttft_ms, tokenize_ms, decode_ms,
-       total_ms, COALESCE(ipc_ms, total_ms) AS e2e_ms
+       total_ms, ipc_ms
      FROM results WHERE variant_id = ? AND status = 'ok'
      ORDER BY suite_id, item_id, repeat`,
   );
@@ -142,17 +143,9 @@ export function readResultFacts(db: Db, variantId: number): ResultFacts {
     e2eMs: [] as number[],
     busyMs: 0,
   };
-  for (const g of resultRows.all(variantId) as Array<{
-    suite_id: string;
-    item_id: string;
-    prompt_tokens: number | null;
-    completion_tokens: number | null;
-    ttft_ms: number | null;
-    tokenize_ms: number | null;
-    decode_ms: number | null;
-    total_ms: number | null;
-    e2e_ms: number | null;
-  }>) {
+  for (const g of resultRows.all(variantId) as Array<
+    GenerationRow & { suite_id: string; item_id: string }
+  >) {
     if (g.total_ms !== null) facts.busyMs += g.total_ms;
     if (g.completion_tokens === null) continue;
     nested(
@@ -160,14 +153,15 @@ export function readResultFacts(db: Db, variantId: number): ResultFacts {
       g.item_id,
       () => [],
     ).push(g.completion_tokens);
-    if (g.completion_tokens > 1 && g.decode_ms)
-      facts.decodeTps.push(((g.completion_tokens - 1) * 1000) / g.decode_ms);
+    const decode = decodeTpsOf(g);
+    if (decode !== undefined) facts.decodeTps.push(decode);
     if (g.ttft_ms === null) continue;
     facts.ttftMs.push(g.ttft_ms);
-    if (g.e2e_ms !== null) facts.e2eMs.push(g.e2e_ms);
-    const prefillMs = g.ttft_ms - (g.tokenize_ms ?? 0);
-    if (g.prompt_tokens !== null && prefillMs > 0)
-      facts.prefillTps.push((g.prompt_tokens * 1000) / prefillMs);
+    // What the harness waited for, IPC included; the runner's own time where IPC was not recorded.
+    const e2e = g.ipc_ms ?? g.total_ms;
+    if (e2e !== null) facts.e2eMs.push(e2e);
+    const prefill = prefillTpsOf(g);
+    if (prefill !== undefined) facts.prefillTps.push(prefill);
   }
   const completionTokens = new Map<string, Map<string, number>>();
   for (const [suite, items] of lengths) {
