@@ -6,27 +6,15 @@
 
 import { normalQuantile } from "./normal.js";
 
-/** sfc32's state after seeding and its 12 warm-up draws. */
-function sfc32Start(seed: number): [number, number, number, number] {
+/** sfc32: a small, fast, well-tested 32-bit PRNG; returns floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  // The state is kept as int32 (`| 0`), not uint32: the same bits, but small integers that need
+  // no heap number per draw, for the bootstrap's n × resamples draws.
   let a = 0x9e3779b9 | 0;
   let b = 0x243f6a88 | 0;
   let c = 0xb7e15162 | 0;
   let d = seed | 0;
-  for (let i = 0; i < 12; i++) {
-    const t = (((a + b) | 0) + ((d + 1) | 0)) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    c = (c + t) | 0;
-  }
-  return [a, b, c, d];
-}
-
-/** sfc32: a small, fast, well-tested 32-bit PRNG; returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let [a, b, c, d] = sfc32Start(seed);
-  return () => {
+  const next = () => {
     let t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;
@@ -36,6 +24,8 @@ export function seededRandom(seed: number): () => number {
     c = (c + t) | 0;
     return (t >>> 0) / 4294967296;
   };
+  for (let i = 0; i < 12; i++) next();
+  return next;
 }
 
 export interface Interval {
@@ -147,6 +137,7 @@ export function pairedBootstrap(
     };
   }
   const resamples = options.resamples ?? 2000;
+  // Typed copies keep the n × resamples loop on one fast element kind, whatever the caller passed.
   const base = Float64Array.from(baseline);
   const other = Float64Array.from(variant);
   let sumB = 0;
@@ -158,20 +149,12 @@ export function pairedBootstrap(
   const diffs = new Float64Array(resamples);
   const ratios = new Float64Array(resamples);
   let finiteRatios = 0;
-  // seededRandom's sfc32 steps inlined: the same draws, without a call per draw (n × resamples).
-  let [sa, sb, sc, sd] = sfc32Start(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   for (let r = 0; r < resamples; r++) {
     let b = 0;
     let v = 0;
     for (let k = 0; k < n; k++) {
-      let t = (sa + sb) | 0;
-      sa = sb ^ (sb >>> 9);
-      sb = (sc + (sc << 3)) | 0;
-      sc = (sc << 21) | (sc >>> 11);
-      sd = (sd + 1) | 0;
-      t = (t + sd) | 0;
-      sc = (sc + t) | 0;
-      const i = Math.floor(((t >>> 0) / 4294967296) * n);
+      const i = Math.floor(random() * n);
       b += base[i] as number;
       v += other[i] as number;
     }

@@ -83,37 +83,30 @@ export function summarizeKld(kld: ArrayLike<number>, sameTop: ArrayLike<number>)
   }
   const [meanKld, meanKldError] = meanAndError(sum, sum2, n);
   const p = n > 0 ? same / n : Number.NaN;
-  // Interpolated percentiles need the values at two neighbouring ranks each.
-  const fractions = [0.5, 0.9, 0.95, 0.99];
-  const ranks = fractions.flatMap((f) => {
+  // Only the ranks the median, the percentiles (two neighbours each) and the maximum read:
+  // selected, not sorted, then read through `percentile` as if the whole array were sorted.
+  const ranks = [0.9, 0.95, 0.99].flatMap((f) => {
     const at = Math.floor(f * (n - 1));
     return [at, at + 1];
   });
-  const ranked = valuesAtRanks(Float64Array.from(kld), [
-    ...ranks,
-    Math.floor((n - 1) / 2),
-    Math.floor(n / 2),
-    n - 1,
-  ]);
-  const rank = (k: number) => ranked.get(Math.max(0, Math.min(k, n - 1))) as number;
-  const interpolated = (fraction: number) => {
-    if (n === 0) return Number.NaN;
-    const at = fraction * (n - 1);
-    const i = Math.floor(at);
-    const w = at - i;
-    return (1 - w) * rank(i) + w * rank(i + 1);
-  };
+  ranks.push(Math.floor((n - 1) / 2), Math.floor(n / 2), n - 1);
+  const sorted: ArrayLike<number> = Object.assign(
+    { length: n },
+    Object.fromEntries(valuesAtRanks(Float64Array.from(kld), ranks)),
+  );
   const median =
-    n % 2 === 0 ? 0.5 * (rank(n / 2) + rank(n / 2 - 1)) : rank(Math.floor((n - 1) / 2));
+    n % 2 === 0
+      ? 0.5 * ((sorted[n / 2] ?? 0) + (sorted[n / 2 - 1] ?? 0))
+      : (sorted[(n - 1) / 2] ?? 0);
   return {
     n,
     meanKld,
     meanKldError,
     medianKld: n > 0 ? median : Number.NaN,
-    p90Kld: interpolated(0.9),
-    p95Kld: interpolated(0.95),
-    p99Kld: interpolated(0.99),
-    maxKld: n > 0 ? rank(n - 1) : Number.NaN,
+    p90Kld: percentile(sorted, 0.9),
+    p95Kld: percentile(sorted, 0.95),
+    p99Kld: percentile(sorted, 0.99),
+    maxKld: n > 0 ? (sorted[n - 1] as number) : Number.NaN,
     sameTopPct: 100 * p,
     sameTopError: n > 1 ? 100 * Math.sqrt((p * (1 - p)) / (n - 1)) : 0,
   };

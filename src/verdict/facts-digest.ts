@@ -73,36 +73,19 @@ export function readDigest(
  * Keeps the digest for the next reader. Best effort: a read-only file or another process holding
  * the write lock leaves the database as it was, and the next reader reads the rows again.
  */
-export function storeDigest(db: Db, variantId: number, stamp: string, facts: ResultFacts): void {
-  const items = new Map<string, string[]>();
-  for (const row of db
-    .prepare(
-      `SELECT DISTINCT suite_id, item_id FROM results
-       WHERE variant_id = ? AND status = 'ok' ORDER BY suite_id, item_id`,
-    )
-    .raw()
-    .iterate(variantId) as Iterable<[string, string]>) {
-    const list = items.get(row[0]);
-    if (list) list.push(row[1]);
-    else items.set(row[0], [row[1]]);
-  }
+export function storeDigest(
+  db: Db,
+  variantId: number,
+  stamp: string,
+  facts: ResultFacts,
+  items: Map<string, string[]>,
+): void {
   try {
     db.prepare(
       "INSERT OR REPLACE INTO variant_facts (variant_id, stamp, digest) VALUES (?, ?, ?)",
     ).run(variantId, stamp, encodeDigest(facts, items));
   } catch {
     // Derived data only: not keeping it costs the next reader time, never a wrong figure.
-  }
-}
-
-/** Typed sections laid out float64 first, then float32, then bytes, so each view is aligned. */
-class Sections {
-  readonly f64: Float64Array[] = [];
-  readonly f32: Float32Array[] = [];
-  readonly u8: Uint8Array[] = [];
-
-  static bytes(list: ArrayBufferView[]): number {
-    return list.reduce((sum, a) => sum + a.byteLength, 0);
   }
 }
 
@@ -113,7 +96,12 @@ class Sections {
  * decoding restores every map in its original order.
  */
 export function encodeDigest(facts: ResultFacts, items: Map<string, string[]>): Buffer {
-  const sections = new Sections();
+  // float64 first, then float32, then bytes: every view decodeDigest makes is aligned.
+  const sections = {
+    f64: [] as Float64Array[],
+    f32: [] as Float32Array[],
+    u8: [] as Uint8Array[],
+  };
   const column = (list: string[], values: ReadonlyMap<string, number>) => {
     const out = new Float64Array(list.length).fill(Number.NaN);
     list.forEach((item, i) => {
@@ -165,7 +153,7 @@ export function encodeDigest(facts: ResultFacts, items: Map<string, string[]>): 
   const json = Buffer.from(JSON.stringify(header));
   const dataStart = Math.ceil((4 + json.length) / 8) * 8;
   const all = [...sections.f64, ...sections.f32, ...sections.u8];
-  const out = Buffer.alloc(dataStart + Sections.bytes(all));
+  const out = Buffer.alloc(all.reduce((size, a) => size + a.byteLength, dataStart));
   out.writeUInt32LE(json.length, 0);
   json.copy(out, 4);
   let offset = dataStart;
@@ -208,23 +196,27 @@ export function decodeDigest(data: Buffer, tables = new ItemTables()): ResultFac
   const decodeTps = f64(timings.decode);
   const prefillTps = f64(timings.prefill);
   const e2eMs = f64(timings.e2e);
+  // The bytes (same-top flags) follow every float32 array.
+  const floats = header.perplexity.reduce(
+    (sum, suite) => suite.logprobs.concat(suite.kld).reduce((a, b) => a + b, sum),
+    0,
+  );
+  let bytesAt = offset + floats * 4;
   const perplexity = new Map<string, TokenFacts>();
   for (const suite of header.perplexity) {
     const scored: TokenFacts["items"] = new Map();
     suite.items.forEach((item, i) => {
       const kld = suite.kld[i] ?? 0;
+      const sameTop = suite.sameTop[i] ?? 0;
       const logprobs = take(Float32Array, suite.logprobs[i] ?? 0, 4);
-      scored.set(item, { logprobs, ...(kld > 0 ? { kld: take(Float32Array, kld, 4) } : {}) });
+      scored.set(item, {
+        logprobs,
+        ...(kld > 0 ? { kld: take(Float32Array, kld, 4) } : {}),
+        ...(sameTop > 0 ? { sameTop: new Uint8Array(buffer, bytesAt, sameTop) } : {}),
+      });
+      bytesAt += sameTop;
     });
     perplexity.set(suite.id, { items: scored });
-  }
-  for (const suite of header.perplexity) {
-    const scored = perplexity.get(suite.id)?.items;
-    suite.items.forEach((item, i) => {
-      const n = suite.sameTop[i] ?? 0;
-      const facts = scored?.get(item);
-      if (n > 0 && facts) facts.sameTop = take(Uint8Array, n, 1);
-    });
   }
   return {
     failedItems: header.failedItems,

@@ -77,8 +77,9 @@ export function readRunFacts(db: Db, runId: number): RunFacts {
     const stamp = resultsStamp(db, v.id);
     let results = readDigest(db, v.id, stamp, tables);
     if (!results) {
-      results = readResultFacts(db, v.id);
-      storeDigest(db, v.id, stamp, results);
+      const read = readRows(db, v.id);
+      results = read.facts;
+      storeDigest(db, v.id, stamp, read.facts, read.items);
     }
     return {
       id: v.id,
@@ -104,6 +105,11 @@ export function readRunFacts(db: Db, runId: number): RunFacts {
 
 /** The per-item figures from every result and metric row of a variant: what the digest spares. */
 export function readResultFacts(db: Db, variantId: number): ResultFacts {
+  return readRows(db, variantId).facts;
+}
+
+/** The facts, and each suite's items in the order the rows came (the order a digest keeps). */
+function readRows(db: Db, variantId: number): { facts: ResultFacts; items: Map<string, string[]> } {
   const metricRows = db.prepare(
     `SELECT r.suite_id, r.item_id, m.name, AVG(m.value) AS value
      FROM results r JOIN metrics m ON m.result_id = r.id
@@ -135,6 +141,7 @@ export function readResultFacts(db: Db, variantId: number): ResultFacts {
       () => new Map(),
     ).set(m.item_id, m.value);
   }
+  const items = new Map<string, string[]>();
   const lengths = new Map<string, Map<string, number[]>>();
   const facts = {
     ttftMs: [] as number[],
@@ -146,6 +153,8 @@ export function readResultFacts(db: Db, variantId: number): ResultFacts {
   for (const g of resultRows.all(variantId) as Array<
     GenerationRow & { suite_id: string; item_id: string }
   >) {
+    const list = nested(items, g.suite_id, () => []);
+    if (list.at(-1) !== g.item_id) list.push(g.item_id);
     if (g.total_ms !== null) facts.busyMs += g.total_ms;
     if (g.completion_tokens === null) continue;
     nested(
@@ -172,15 +181,18 @@ export function readResultFacts(db: Db, variantId: number): ResultFacts {
   }
   const ascending = (values: number[]) => Float64Array.from(values).sort();
   return {
-    failedItems: (failed.get(variantId) as { n: number }).n,
-    quality,
-    completionTokens,
-    ttftMs: ascending(facts.ttftMs),
-    decodeTps: ascending(facts.decodeTps),
-    prefillTps: ascending(facts.prefillTps),
-    e2eMs: ascending(facts.e2eMs),
-    busyMs: facts.busyMs,
-    perplexity: readTokenFacts(db, variantId),
+    items,
+    facts: {
+      failedItems: (failed.get(variantId) as { n: number }).n,
+      quality,
+      completionTokens,
+      ttftMs: ascending(facts.ttftMs),
+      decodeTps: ascending(facts.decodeTps),
+      prefillTps: ascending(facts.prefillTps),
+      e2eMs: ascending(facts.e2eMs),
+      busyMs: facts.busyMs,
+      perplexity: readTokenFacts(db, variantId),
+    },
   };
 }
 

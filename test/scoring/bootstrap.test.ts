@@ -109,7 +109,7 @@ describe("McNemar's exact test", () => {
   });
 });
 
-/** The generator and resampling loop as first written (a closure call per draw): the reference. */
+/** The generator and resampling loop as first written (over the caller's arrays): the reference. */
 function referenceRandom(seed: number): () => number {
   let a = 0x9e3779b9;
   let b = 0x243f6a88;
@@ -153,7 +153,7 @@ function referenceDifferences(base: number[], variant: number[], resamples: numb
   return diffs.sort();
 }
 
-describe("the inlined generator", () => {
+describe("the seeded generator and the bootstrap's typed-array loop", () => {
   it("draws exactly what the reference sfc32 draws, for any seed", () => {
     for (const seed of [0, 1, 7, 2024, 0xffffffff, -5]) {
       const ours = seededRandom(seed);
@@ -162,7 +162,7 @@ describe("the inlined generator", () => {
     }
   });
 
-  it("gives the paired bootstrap the very intervals the closure-per-draw loop gave", () => {
+  it("gives the paired bootstrap the very intervals the loop over the caller's arrays gave", () => {
     const random = seededRandom(3);
     for (const n of [1, 5, 60, 1999]) {
       const base = Array.from({ length: n }, () => Math.round(random()));
