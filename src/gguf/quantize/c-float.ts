@@ -29,3 +29,9 @@ export function toInt8(x: number): number {
 export function toUint8(x: number): number {
   return x & 0xff;
 }
+
+/** MIN(max, (int8_t)x) as an unsigned byte: the q4/q5 quantizers' clamp of a rounded value. */
+export function toInt8AtMost(x: number, max: number): number {
+  const q = toInt8(x);
+  return (q < max ? q : max) & 0xff;
+}

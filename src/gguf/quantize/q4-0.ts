@@ -1,16 +1,10 @@
 import { fp32ToFp16 } from "../fp16.js";
-import { toInt8 } from "./c-float.js";
+import { toInt8AtMost } from "./c-float.js";
 import { findInvalidHalfBlock, halfAt, putHalf } from "./fp16-scales.js";
 import type { BlockFormat } from "./types.js";
 
 const QK = 32;
 const TYPE_SIZE = 18; // fp16 d, qs[16] (two 4-bit values a byte)
-
-/** MIN(15, (int8_t)v) as an unsigned byte. */
-function nibble(v: number): number {
-  const q = toInt8(v);
-  return (q < 15 ? q : 15) & 0xff;
-}
 
 /** quantize_row_q4_0_ref: d = max / -8 (max = the signed value of largest magnitude, first wins), q = MIN(15, (int8_t)(x / d + 8.5)). */
 function quantizeRow(x: Float32Array, out: Uint8Array): void {
@@ -34,8 +28,8 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
     for (let j = 0; j < QK / 2; j++) {
       const x0 = Math.fround((x[base + j] ?? 0) * id);
       const x1 = Math.fround((x[base + QK / 2 + j] ?? 0) * id);
-      const xi0 = nibble(Math.fround(x0 + 8.5));
-      const xi1 = nibble(Math.fround(x1 + 8.5));
+      const xi0 = toInt8AtMost(Math.fround(x0 + 8.5), 15);
+      const xi1 = toInt8AtMost(Math.fround(x1 + 8.5), 15);
       out[o + 2 + j] = (xi0 | (xi1 << 4)) & 0xff;
     }
   }

@@ -1,16 +1,11 @@
 import { fp32ToFp16 } from "../fp16.js";
-import { toInt8 } from "./c-float.js";
+import { toInt8AtMost } from "./c-float.js";
 import { findInvalidHalfBlock, halfAt, putHalf } from "./fp16-scales.js";
 import type { BlockFormat } from "./types.js";
 
 const QK = 32;
 const TYPE_SIZE = 20; // fp16 d, fp16 m, qs[16]
 const FLT_MAX = 3.4028234663852886e38;
-
-function nibble(v: number): number {
-  const q = toInt8(v);
-  return (q < 15 ? q : 15) & 0xff;
-}
 
 /** quantize_row_q4_1_ref: d = (max - min) / 15, m = min, q = MIN(15, (int8_t)((x - min) / d + 0.5)). */
 function quantizeRow(x: Float32Array, out: Uint8Array): void {
@@ -32,8 +27,8 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
     for (let j = 0; j < QK / 2; j++) {
       const x0 = Math.fround(Math.fround((x[base + j] ?? 0) - min) * id);
       const x1 = Math.fround(Math.fround((x[base + QK / 2 + j] ?? 0) - min) * id);
-      const xi0 = nibble(Math.fround(x0 + 0.5));
-      const xi1 = nibble(Math.fround(x1 + 0.5));
+      const xi0 = toInt8AtMost(Math.fround(x0 + 0.5), 15);
+      const xi1 = toInt8AtMost(Math.fround(x1 + 0.5), 15);
       out[o + 4 + j] = (xi0 | (xi1 << 4)) & 0xff;
     }
   }

@@ -1,16 +1,11 @@
 import { fp32ToFp16 } from "../fp16.js";
-import { toInt8 } from "./c-float.js";
+import { getU32, putU32 } from "./block-bytes.js";
+import { toInt8AtMost } from "./c-float.js";
 import { findInvalidHalfBlock, halfAt, putHalf } from "./fp16-scales.js";
 import type { BlockFormat } from "./types.js";
 
 const QK = 32;
 const TYPE_SIZE = 22; // fp16 d, qh[4] (fifth bits, little-endian u32), qs[16]
-
-/** MIN(31, (int8_t)v) as an unsigned byte. */
-function quint(v: number): number {
-  const q = toInt8(v);
-  return (q < 31 ? q : 31) & 0xff;
-}
 
 /** quantize_row_q5_0_ref: d = max / -16, q = MIN(31, (int8_t)(x / d + 16.5)); low nibbles in qs, fifth bits in qh. */
 function quantizeRow(x: Float32Array, out: Uint8Array): void {
@@ -35,27 +30,14 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
     for (let j = 0; j < QK / 2; j++) {
       const x0 = Math.fround((x[base + j] ?? 0) * id);
       const x1 = Math.fround((x[base + QK / 2 + j] ?? 0) * id);
-      const xi0 = quint(Math.fround(x0 + 16.5));
-      const xi1 = quint(Math.fround(x1 + 16.5));
+      const xi0 = toInt8AtMost(Math.fround(x0 + 16.5), 31);
+      const xi1 = toInt8AtMost(Math.fround(x1 + 16.5), 31);
       out[o + 6 + j] = (xi0 & 0x0f) | ((xi1 & 0x0f) << 4);
       qh |= ((xi0 & 0x10) >>> 4) << j;
       qh |= ((xi1 & 0x10) >>> 4) << (j + QK / 2);
     }
-    out[o + 2] = qh & 0xff;
-    out[o + 3] = (qh >>> 8) & 0xff;
-    out[o + 4] = (qh >>> 16) & 0xff;
-    out[o + 5] = (qh >>> 24) & 0xff;
+    putU32(out, o + 2, qh);
   }
-}
-
-function readQh(q: Uint8Array, at: number): number {
-  return (
-    ((q[at] ?? 0) |
-      ((q[at + 1] ?? 0) << 8) |
-      ((q[at + 2] ?? 0) << 16) |
-      ((q[at + 3] ?? 0) << 24)) >>>
-    0
-  );
 }
 
 /** dequantize_row_q5_0: y = (q - 16) * d. */
@@ -64,7 +46,7 @@ function dequantizeRow(q: Uint8Array, y: Float32Array): void {
   for (let i = 0; i < nb; i++) {
     const o = i * TYPE_SIZE;
     const d = halfAt(q, o);
-    const qh = readQh(q, o + 2);
+    const qh = getU32(q, o + 2);
     for (let j = 0; j < QK / 2; j++) {
       const b = q[o + 6 + j] ?? 0;
       const xh0 = ((qh >>> j) << 4) & 0x10;

@@ -1,4 +1,5 @@
 import { fp32ToFp16 } from "../fp16.js";
+import { getU32, putU32 } from "./block-bytes.js";
 import { toUint8 } from "./c-float.js";
 import { findInvalidHalfBlock, halfAt, putHalf } from "./fp16-scales.js";
 import type { BlockFormat } from "./types.js";
@@ -34,21 +35,8 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
       qh |= ((xi0 & 0x10) >>> 4) << j;
       qh |= ((xi1 & 0x10) >>> 4) << (j + QK / 2);
     }
-    out[o + 4] = qh & 0xff;
-    out[o + 5] = (qh >>> 8) & 0xff;
-    out[o + 6] = (qh >>> 16) & 0xff;
-    out[o + 7] = (qh >>> 24) & 0xff;
+    putU32(out, o + 4, qh);
   }
-}
-
-function readQh(q: Uint8Array, at: number): number {
-  return (
-    ((q[at] ?? 0) |
-      ((q[at + 1] ?? 0) << 8) |
-      ((q[at + 2] ?? 0) << 16) |
-      ((q[at + 3] ?? 0) << 24)) >>>
-    0
-  );
 }
 
 /** dequantize_row_q5_1: y = q * d + m. */
@@ -58,7 +46,7 @@ function dequantizeRow(q: Uint8Array, y: Float32Array): void {
     const o = i * TYPE_SIZE;
     const d = halfAt(q, o);
     const m = halfAt(q, o + 2);
-    const qh = readQh(q, o + 4);
+    const qh = getU32(q, o + 4);
     for (let j = 0; j < QK / 2; j++) {
       const b = q[o + 8 + j] ?? 0;
       const xh0 = ((qh >>> j) << 4) & 0x10;
