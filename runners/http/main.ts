@@ -103,7 +103,9 @@ async function load(params: LoadParams, server: PipelinedServer): Promise<LoadRe
     parameterCount: facts.parameterCount ?? 0,
     tensorTypes: {},
     loadMs: performance.now() - started,
-    contextSize: facts.contextSize ?? params.contextSize,
+    // The plan's size is enforced by the harness on what the server reports it used.
+    contextSize: Math.min(params.contextSize, facts.contextSize ?? params.contextSize),
+    ...(facts.contextSize === undefined ? {} : { allocatedContextSize: facts.contextSize }),
     vocabularySize: facts.vocabularySize ?? 0,
     addBos,
     bos: state.bos,

@@ -110,13 +110,15 @@ async function load(params: LoadParams): Promise<LoadResult> {
     .createContext({ ...contextOptions, flashAttention: true })
     .catch(() => model.createContext(contextOptions));
   const addBos = model.tokens.shouldPrependBosToken && model.tokens.bos != null;
+  // llama.cpp rounds the context up (to 256 at least); the plan's size is the one enforced.
+  const contextSize = Math.min(params.contextSize, context.contextSize);
   loaded = {
     llama,
     model,
     context,
     sequence: context.getSequence(),
     addBos,
-    contextSize: context.contextSize,
+    contextSize,
     seed: params.seed,
   };
   const { types, params: parameterCount } = tensorHistogram(model);
@@ -131,7 +133,8 @@ async function load(params: LoadParams): Promise<LoadResult> {
     parameterCount,
     tensorTypes: types,
     loadMs: performance.now() - started,
-    contextSize: context.contextSize,
+    contextSize,
+    allocatedContextSize: context.contextSize,
     vocabularySize: model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0,
     addBos,
     bos: model.tokens.bos,

@@ -136,6 +136,7 @@ async function load(params: LoadParams): Promise<LoadResult> {
     tensorTypes,
     loadMs: performance.now() - started,
     contextSize,
+    allocatedContextSize: contextSize,
     vocabularySize: model.config.nVocab,
     addBos: tokenizer.addBos,
     bos: tokenizer.bos,

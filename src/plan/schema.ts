@@ -185,5 +185,15 @@ export const Plan = z
         message: "more than one variant is marked baseline",
       });
     }
+    plan.perf.forEach((shape, i) => {
+      const needs = shape.depth + shape.prompt + shape.generate + 1;
+      if (needs > plan.contextSize) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["perf", i],
+          message: `depth ${shape.depth} + prompt ${shape.prompt} + generate ${shape.generate} + 1 = ${needs} tokens do not fit the contextSize ${plan.contextSize}`,
+        });
+      }
+    });
   });
 export type Plan = z.infer<typeof Plan>;

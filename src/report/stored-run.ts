@@ -37,6 +37,8 @@ export interface StoredVariant {
   engine: string | null;
   threads: number;
   contextSize: number;
+  /** What the engine allocated; null on databases from before it was recorded. */
+  engineContextSize: number | null;
   loadMs: number | null;
   peakRssBytes: number | null;
   engineDeviceBytes: number | null;
@@ -88,7 +90,12 @@ export function readStoredRun(db: Db, runId: number): StoredRun {
   const variants = (
     db
       .prepare(
-        `SELECT *, ${["device_peak_bytes", "process_device_peak_bytes", "memory_notes"]
+        `SELECT *, ${[
+          "device_peak_bytes",
+          "process_device_peak_bytes",
+          "memory_notes",
+          "engine_context_size",
+        ]
           .map((c) => optional(variantColumns, c))
           .join(", ")}
          FROM variants WHERE run_id = ? ORDER BY is_baseline DESC, id`,
@@ -117,6 +124,7 @@ export function readStoredRun(db: Db, runId: number): StoredRun {
       engine: v.engine as string | null,
       threads: v.threads as number,
       contextSize: v.context_size as number,
+      engineContextSize: v.engine_context_size as number | null,
       loadMs: v.load_ms as number | null,
       peakRssBytes: v.peak_rss_bytes as number | null,
       engineDeviceBytes: v.engine_device_bytes as number | null,

@@ -117,7 +117,10 @@ export function environment(run: StoredRun): Environment {
       runner: `${v.runner}${v.runnerVersion ? ` ${v.runnerVersion}` : ""}`,
       engine: text(v.engine),
       threads: fixed(v.threads, 0),
-      context: fixed(v.contextSize, 0),
+      context:
+        v.engineContextSize === null || v.engineContextSize === v.contextSize
+          ? fixed(v.contextSize, 0)
+          : `${fixed(v.contextSize, 0)} (engine allocated ${fixed(v.engineContextSize, 0)})`,
       load: duration(v.loadMs),
       model: v.modelPath,
       sha256: v.modelSha256.slice(0, 12),

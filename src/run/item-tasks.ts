@@ -43,18 +43,41 @@ function generationParams(
   };
 }
 
-/** Warm-up generations on the first prompt: they load caches and code paths, and are not stored. */
-export async function warmUp(runner: RunnerClient, { resolved }: SessionOptions): Promise<void> {
-  const suite = resolved.suites.find((s) => s.metrics.some(isGenerationMetric));
-  const item = suite?.items[0];
-  if (!suite || !item) return;
-  for (let i = 0; i < resolved.plan.warmup; i++) {
-    await runner.request(
-      "generate",
-      generationParams(suite, resolved.plan, item.prompt),
-      resolved.plan.timeouts.itemSeconds * 1000,
-    );
+/** The shortest prompt of the generation suites: the one most likely to fit the context. */
+function warmUpPrompt(resolved: ResolvedPlan): { suite: LoadedSuite; prompt: string } | undefined {
+  let best: { suite: LoadedSuite; prompt: string } | undefined;
+  for (const suite of resolved.suites) {
+    if (!suite.metrics.some(isGenerationMetric)) continue;
+    for (const item of suite.items) {
+      if (!best || item.prompt.length < best.prompt.length) best = { suite, prompt: item.prompt };
+    }
   }
+  return best;
+}
+
+/**
+ * Warm-up generations: they load caches and code paths, and are not stored. A warm-up never
+ * costs the variant: if it fails, the reason is returned and the items run without it.
+ */
+export async function warmUp(
+  runner: RunnerClient,
+  { resolved }: SessionOptions,
+): Promise<RunnerFailure | undefined> {
+  const chosen = warmUpPrompt(resolved);
+  if (!chosen) return undefined;
+  for (let i = 0; i < resolved.plan.warmup; i++) {
+    try {
+      await runner.request(
+        "generate",
+        generationParams(chosen.suite, resolved.plan, chosen.prompt),
+        resolved.plan.timeouts.itemSeconds * 1000,
+      );
+    } catch (error) {
+      if (error instanceof RunnerFailure) return error;
+      throw error;
+    }
+  }
+  return undefined;
 }
 
 export async function suiteTasks(
@@ -124,6 +147,7 @@ export async function suiteTasks(
               generationParams(suite, plan, item.prompt),
               item.reference ?? "",
               timeout,
+              plan.contextSize,
             ),
         });
       }
@@ -146,10 +170,19 @@ async function generateItem(
   params: GenerateParams,
   reference: string,
   timeout: number,
+  contextSize: number,
 ): Promise<Omit<ResultRow, "suiteId" | "itemId" | "repeat">> {
   const sentAt = performance.now();
   const out = await runner.request("generate", params, timeout);
   const ipcMs = performance.now() - sentAt;
+  // Held to the plan's context whatever the runner allowed (a server may have a larger one).
+  if (out.promptTokens + out.completionTokens > contextSize) {
+    throw new RunnerFailure(
+      "error",
+      `prompt ${out.promptTokens} + completion ${out.completionTokens} tokens exceed the plan's contextSize ${contextSize}`,
+      { runnerCode: "CONTEXT_OVERFLOW" },
+    );
+  }
   return {
     status: "ok",
     output: out.text,

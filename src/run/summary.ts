@@ -23,6 +23,8 @@ export interface RunSummary {
   runId: number;
   plan: string;
   status: string;
+  /** The slice this run holds, when the plan was split with --shard (0-based index). */
+  shard: { index: number; count: number } | undefined;
   variants: VariantSummary[];
 }
 
@@ -30,8 +32,10 @@ const PPL_PARTS = new Set(["nll_sum", "nll2_sum", "tokens"]);
 
 /** Aggregates a stored run per variant × suite, in SQL, from the database alone. */
 export function summarizeRun(db: Db, runId: number): RunSummary {
-  const run = db.prepare("SELECT id, plan_name, status FROM runs WHERE id = ?").get(runId) as
-    | { id: number; plan_name: string; status: string }
+  const run = db
+    .prepare("SELECT id, plan_name, status, shard_index, shard_count FROM runs WHERE id = ?")
+    .get(runId) as
+    | { id: number; plan_name: string; status: string; shard_index: number; shard_count: number }
     | undefined;
   if (!run) throw new Error(`run ${runId} not found`);
   const variants = db
@@ -65,6 +69,7 @@ export function summarizeRun(db: Db, runId: number): RunSummary {
     runId: run.id,
     plan: run.plan_name,
     status: run.status,
+    shard: run.shard_count > 1 ? { index: run.shard_index, count: run.shard_count } : undefined,
     variants: variants.map((v) => {
       const bySuite = new Map<string, SuiteFigures>(
         suiteIds.map((s) => [s, { suite: s, n: 0, failed: 0, metrics: {} }]),
@@ -125,7 +130,8 @@ export function headlineMetrics(figures: SuiteFigures): Array<[string, number]> 
 
 /** A plain-text table of the run for the terminal. */
 export function formatSummary(summary: RunSummary): string {
-  const lines = [`run ${summary.runId} (${summary.plan}): ${summary.status}`];
+  const shard = summary.shard ? `, shard ${summary.shard.index + 1}/${summary.shard.count}` : "";
+  const lines = [`run ${summary.runId} (${summary.plan}${shard}): ${summary.status}`];
   for (const v of summary.variants) {
     const tag = v.baseline ? " [baseline]" : "";
     const size = `${(v.modelBytes / 1024 / 1024).toFixed(2)} MiB`;

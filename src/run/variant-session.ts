@@ -24,6 +24,19 @@ export interface SessionOptions {
 
 class VariantFailed extends Error {}
 
+/** Failed items named one by one on the console before the rest are only counted. */
+const LOGGED_FAILURES = 10;
+
+/** A runner failure outside any one item (e.g. tokenizing a perplexity file) names its suite. */
+function inSuite(error: unknown, suiteId: string): unknown {
+  if (!(error instanceof RunnerFailure)) return error;
+  return new RunnerFailure(error.kind, `suite ${suiteId}: ${error.message}`, {
+    ...(error.runnerCode ? { runnerCode: error.runnerCode } : {}),
+    stderrTail: error.stderrTail,
+    cause: error,
+  });
+}
+
 /**
  * Runs one variant over every suite in its own runner process. A crash or hang costs the item
  * in flight (stored as failed with the runner's stderr) and a runner restart; past the plan's
@@ -70,6 +83,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
       runnerVersion: started.init.version,
       engine: started.init.engine,
       loadMs: started.loaded.loadMs,
+      engineContextSize: started.loaded.allocatedContextSize ?? started.loaded.contextSize,
     });
     return started.client;
   };
@@ -103,12 +117,19 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
   runner = first;
 
   try {
-    await warmUp(first, options);
+    const warmUpFailure = await warmUp(first, options);
+    if (warmUpFailure) {
+      progress.log(`· ${variant.name}: warm-up skipped, ${warmUpFailure.message}`);
+      // A crash or hang leaves no usable runner: the first item starts a new one.
+      if (warmUpFailure.kind !== "error") runner = undefined;
+    }
     for (const suite of resolved.suites) {
       if (!runner) runner = await start();
       const tasks = shardTasks(
         suite.id,
-        await suiteTasks(runner, suite, options, loadResult),
+        await suiteTasks(runner, suite, options, loadResult).catch((error: unknown) => {
+          throw inSuite(error, suite.id);
+        }),
         options.shard,
       );
       const todo = tasks.filter((t) => !finished.has(resultKey(t.suite.id, t.itemId, t.repeat)));
@@ -130,6 +151,14 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
             break;
           }
           failures++;
+          const where = `${task.suite.id} item ${task.itemId}`;
+          if (failures <= LOGGED_FAILURES) {
+            progress.log(
+              `✗ ${variant.name} × ${where}: ${error.runnerCode ?? error.kind}: ${error.message}`,
+            );
+          } else if (failures === LOGGED_FAILURES + 1) {
+            progress.log(`✗ ${variant.name}: more items failed; the report lists each`);
+          }
           store.recordResult(variantId, {
             ...key,
             status: "error",
@@ -142,7 +171,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
           if (error.kind !== "error") runner = undefined;
           if (failures > plan.maxFailedItems) {
             throw new VariantFailed(
-              `${failures} items failed, over the limit of ${plan.maxFailedItems}; last: ${error.message}`,
+              `${failures} items failed, over the limit of ${plan.maxFailedItems}; last: ${where}: ${error.message}`,
               { cause: error },
             );
           }

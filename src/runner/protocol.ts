@@ -37,7 +37,10 @@ export interface LoadResult {
   parameterCount: number;
   tensorTypes: Record<string, number>;
   loadMs: number;
+  /** The context the runner enforces: the requested size, or less where the engine has less. */
   contextSize: number;
+  /** The context the engine allocated (llama.cpp rounds up; a server has its own), if known. */
+  allocatedContextSize?: number;
   vocabularySize: number;
   /** Whether the model's tokenizer prepends BOS, as llama.cpp decides it. */
   addBos: boolean;

@@ -223,6 +223,7 @@ export class Store {
       runnerVersion: string;
       engine: string;
       loadMs: number;
+      engineContextSize: number | null;
       error: string | null;
       stderrTail: string | null;
       peakRssBytes: number | null;
@@ -243,6 +244,7 @@ export class Store {
       runnerVersion: "runner_version",
       engine: "engine",
       loadMs: "load_ms",
+      engineContextSize: "engine_context_size",
       error: "error",
       stderrTail: "stderr_tail",
       peakRssBytes: "peak_rss_bytes",

@@ -36,6 +36,10 @@ describe("shards and merge (real runs on stories260K)", () => {
     for (const [i, db] of shardDbs.entries()) {
       const out = await qbench(["run", plan, "--db", db, "--quiet", "--shard", `${i + 1}/3`]);
       assert.ok(out.exitCode === 0 || out.exitCode === 1, out.stderr);
+      assert.match(
+        out.stdout,
+        new RegExp(`^run \\d+ \\(test-plan, shard ${i + 1}/3\\): complete`, "m"),
+      );
       sizes.push(storedResults(db).length);
     }
     const merged = join(dir, "merged.db");
