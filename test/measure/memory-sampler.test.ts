@@ -17,7 +17,10 @@ describe("memory sampler on real processes", () => {
   it("sees a child that allocates 300 MiB in its peak RSS (VmHWM), within tolerance", async () => {
     const child = execa(
       process.execPath,
-      ["-e", "const b = Buffer.alloc(300 * 1024 * 1024, 1); setTimeout(() => b.length, 1500);"],
+      [
+        "-e",
+        "const b = Buffer.alloc(300 * 1024 * 1024, 1); console.log('allocated'); setTimeout(() => b.length, 1500);",
+      ],
       { reject: false },
     );
     assert.ok(child.pid);
@@ -25,7 +28,9 @@ describe("memory sampler on real processes", () => {
       intervalMs: 50,
       nvidiaSmi: "/nonexistent/nvidia-smi",
     });
-    await sleep(1000);
+    // On a loaded machine the child may take over a second to start: wait for its allocation.
+    await new Promise<void>((done) => child.stdout?.once("data", () => done()));
+    await sleep(300);
     const figures = await sampler.stop();
     await child;
     const peak = figures.peakRssBytes ?? 0;
