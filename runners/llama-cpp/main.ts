@@ -224,16 +224,15 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
     const next = tokens[i + 1];
     if (i < scoreFrom - 1 || next === undefined) return token as Token;
     const extra = (targets?.[i - scoreFrom + 1] ?? []) as Token[];
-    // node-llama-cpp ignores includeMax when includeTop is 0, and the normaliser needs the max.
-    const filter = {
-      tokens: [next as Token, ...extra],
-      includeTop: Math.max(topK, 1),
-      includeMax: true,
-    };
-    return [token as Token, { generateNext: { logits: { filter }, totalLogitWeight: true } }] as [
-      Token,
-      { generateNext: { logits: { filter: typeof filter }; totalLogitWeight: boolean } },
-    ];
+    // The normaliser needs the maximum logit. Greedy sampling selects it without sorting the
+    // vocabulary, so plain perplexity asks for the selected token; only a top-K needs the sort
+    // (node-llama-cpp ignores includeMax when includeTop is 0).
+    const filter =
+      topK === 0 && extra.length === 0
+        ? { tokens: [next as Token], includeSelected: true }
+        : { tokens: [next as Token, ...extra], includeTop: Math.max(topK, 1), includeMax: true };
+    const generateNext = { logits: { filter }, totalLogitWeight: true, options: GREEDY };
+    return [token as Token, { generateNext }] as [Token, { generateNext: typeof generateNext }];
   });
   const outputs = await state.sequence.controlledEvaluate(input);
   const scored: ScoredToken[] = [];
@@ -241,12 +240,12 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
     const next = outputs[i]?.next;
     const logits = next?.logits;
     const weight = next?.totalLogitWeight;
-    const first = logits?.entries().next().value;
     const actual = logits?.get(tokens[i + 1] as Token);
-    if (!logits || weight === undefined || !first || actual === undefined) {
+    if (!logits || weight === undefined || logits.size === 0 || actual === undefined) {
       throw new RunnerError("INTERNAL", `no logits returned for position ${i}`);
     }
-    const logZ = first[1] + Math.log(weight);
+    // The returned logits come sorted, the maximum first; the weight is Σ exp(logit − max).
+    const logZ = (logits.values().next().value as number) + Math.log(weight);
     const entry: ScoredToken = { logprob: actual - logZ };
     if (topK > 0) {
       entry.top = [];
@@ -261,6 +260,9 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
   }
   return { scored, evalMs: performance.now() - started };
 }
+
+/** Greedy selection is the argmax: the maximum logit without a sort of the vocabulary. */
+const GREEDY = { temperature: 0 };
 
 /** Deterministic pseudo-random token ids (mulberry32), as llama-bench feeds random tokens. */
 function randomTokens(count: number, vocabulary: number, seed: number): Token[] {
