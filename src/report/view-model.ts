@@ -157,13 +157,16 @@ export interface MemoryRow {
   processDevicePeak: string;
   loadTime: string;
   tensorTypes: string;
-  notes: string | null;
+  /** Why a figure is missing, one sentence per reason ("device peak: no NVIDIA GPU here"). */
+  notes: string[];
 }
 
 export interface MemoryTable {
   rows: MemoryRow[];
   /** Whether any variant has a device peak stored (nvidia-smi sampling): the column is shown then. */
   hasDevicePeak: boolean;
+  /** Some variant has a figure it could not measure, with the reason. */
+  hasNotes: boolean;
   hasEngineDevice: boolean;
 }
 
