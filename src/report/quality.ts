@@ -103,7 +103,13 @@ function cellFromReason(value: string, reason: Reason | undefined, fallback: num
   const rel = reason.value === null ? null : relativeChange(reason.value, reason.interval);
   return {
     value,
-    delta: rel?.identical ? "no change" : (rel?.change ?? null),
+    delta: rel
+      ? rel.identical
+        ? "no change"
+        : rel.change
+      : reason.n === 0
+        ? "no paired items"
+        : "no ratio: the baseline scores 0",
     interval: rel?.interval ?? null,
     status: reason.status,
     title: reason.message,
