@@ -76,7 +76,8 @@ export function assembleReportModel(
   const perplexity = readPerplexity(db, run);
   const timings = readTimings(run, facts);
   const history = readHistory(db, run, facts, perplexity, options.historyRuns ?? 10);
-  const rows = verdictRows(run, verdicts, timings);
+  const confidence = percent(gates.confidence, 0);
+  const rows = verdictRows(run, verdicts, timings, confidence);
   const started = Date.parse(run.startedAt);
   const finished = run.finishedAt ? Date.parse(run.finishedAt) : Number.NaN;
   const charts = buildCharts({
@@ -107,7 +108,7 @@ export function assembleReportModel(
       noShip: rows.filter((r) => r.verdict === "NO-SHIP").length,
       failed: rows.filter((r) => r.failed).length,
     },
-    confidence: percent(gates.confidence, 0),
+    confidence,
     verdicts: rows,
     quality: qualityTables(run, facts, verdicts, perplexity),
     performance: performanceRows(run, timings),

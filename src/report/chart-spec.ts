@@ -87,10 +87,14 @@ export function toChartConfig(spec: ChartSpec, options: { responsive: boolean })
       scales: {
         x: {
           ...axis(spec.x),
-          ...(spec.kind === "scatter" ? { type: "linear" } : { beginAtZero: false }),
+          // Room at the ends of a scatter's axis, so no point sits on the plot's edge.
+          ...(spec.kind === "scatter" ? { type: "linear", grace: "5%" } : { beginAtZero: false }),
           ...(spec.kind === "line" ? { offset: true } : {}),
         },
-        y: axis(spec.y, spec.y1 ? "left" : undefined),
+        y: {
+          ...axis(spec.y, spec.y1 ? "left" : undefined),
+          ...(spec.kind === "scatter" ? { grace: "5%" } : {}),
+        },
         ...(spec.y1 ? { y1: axis(spec.y1, "right") } : {}),
       },
     },

@@ -40,6 +40,26 @@ function unitFor(bytes: number): { name: string; scale: number } {
   return bytes >= 2 ** 30 ? { name: "GiB", scale: 2 ** 30 } : { name: "MiB", scale: 2 ** 20 };
 }
 
+/** A suite id as part of a file name (the PNG's): lower-case letters, digits and hyphens. */
+export function fileSlug(text: string): string {
+  const slug = text
+    .normalize("NFKD")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 60)
+    .replace(/-+$/, "");
+  return slug || "suite";
+}
+
+/** `id`, or `id-2`, `id-3`…: two suites whose slugs agree still get a file each. */
+function uniqueId(id: string, taken: Set<string>): string {
+  let unique = id;
+  for (let n = 2; taken.has(unique); n++) unique = `${id}-${n}`;
+  taken.add(unique);
+  return unique;
+}
+
 const hasData = (spec: ChartSpec) =>
   spec.datasets.some((d) => (d.data as Array<number | null | ChartPoint>).some((x) => x !== null));
 
@@ -133,10 +153,11 @@ export function buildCharts({ run, timings, keyMetrics, history }: ChartInputs):
     x: { title: "variant" },
     y: { title: unit.name },
   });
-  for (const [index, s] of history.entries()) {
+  const ids = new Set<string>();
+  for (const s of history) {
     if (s.runs.length < 2) continue;
     charts.push({
-      id: `history-${index + 1}`,
+      id: uniqueId(`history-${fileSlug(s.suite)}`, ids),
       title: `History: ${s.metric} on ${s.suite}`,
       caption: `${s.metric} of each variant over the last ${s.runs.length} complete runs of plan ${run.planName} (this run last).`,
       kind: "line",

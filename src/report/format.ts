@@ -46,6 +46,24 @@ export function changeInterval(low: number, high: number, digits = 1): string {
   return `[${change(low, digits)}, ${change(high, digits)}]`;
 }
 
+/**
+ * A ratio to the baseline (variant / baseline) as a signed change with its interval; exactly 1
+ * with a zero-width interval is said as "no change", not "0.0 % [0.0 %, 0.0 %]".
+ */
+export function relativeChange(
+  ratio: number,
+  interval?: readonly [number, number],
+): { change: string; interval: string | null; identical: boolean } {
+  if (ratio === 1 && interval?.[0] === 1 && interval[1] === 1) {
+    return { change: "no change (identical on every item)", interval: null, identical: true };
+  }
+  return {
+    change: change(ratio - 1),
+    interval: interval ? changeInterval(interval[0] - 1, interval[1] - 1) : null,
+    identical: false,
+  };
+}
+
 /** A speed ratio: 1.934 → "×1.93". */
 export function times(x: number | null | undefined): string {
   return isNumber(x) ? `×${fixed(x, 2)}` : DASH;

@@ -1,5 +1,5 @@
 import { clip } from "./format.js";
-import type { ReportModel } from "./view-model.js";
+import type { ReportModel, VerdictRow } from "./view-model.js";
 
 /**
  * Text for a Markdown table cell: pipes and line breaks would end the cell, and job pages render
@@ -15,6 +15,9 @@ export function markdownCell(text: string): string {
     .trim();
 }
 
+const deciding = (d: VerdictRow["deciding"]) =>
+  d ? `${d.what}: ${d.figure}${d.interval ? ` (${d.interval})` : ""} — ${d.outcome}` : "—";
+
 const ICON = { SHIP: "✅ SHIP", "NO-SHIP": "❌ NO-SHIP" } as const;
 
 /** A short verdict table with the key deltas, for a CI job page ($GITHUB_STEP_SUMMARY) or a PR comment. */
@@ -22,7 +25,7 @@ export function renderMarkdown(model: ReportModel, options: { reportName?: strin
   const lines = [
     `### qbench · ${markdownCell(model.run.plan)} · run ${model.run.id}: ${model.counts.ship} of ${markdownCell(model.counts.variantsLabel)} ship`,
     "",
-    "| variant | verdict | model size | weakest quality vs baseline | decode p50 | why |",
+    "| variant | verdict | model size | deciding figure | decode p50 | why |",
     "| --- | --- | --- | --- | --- | --- |",
   ];
   for (const v of model.verdicts) {
@@ -36,7 +39,7 @@ export function renderMarkdown(model: ReportModel, options: { reportName?: strin
       why = `${clip(first, 160)}${more}`;
     } else why = v.baseline ? "baseline" : `passes (${v.tally})`;
     lines.push(
-      `| ${name} | ${ICON[v.verdict]} | ${markdownCell(size)} | ${markdownCell(v.worstQuality ? `${v.worstQuality.what}: ${v.worstQuality.change} ${v.worstQuality.interval ?? ""}`.trim() : "—")} | ${markdownCell(v.speed ?? "—")} | ${markdownCell(why)} |`,
+      `| ${name} | ${ICON[v.verdict]} | ${markdownCell(size)} | ${markdownCell(deciding(v.deciding))} | ${markdownCell(v.speed ?? "—")} | ${markdownCell(why)} |`,
     );
   }
   lines.push("");

@@ -2,7 +2,7 @@ import { combinePerplexity } from "../scoring/perplexity.js";
 import type { Db } from "../store/database.js";
 import type { RunFacts, VariantFacts } from "../verdict/facts.js";
 import type { Reason, Verdict } from "../verdict/policy.js";
-import { change, changeInterval, DASH, fixed, percent } from "./format.js";
+import { change, DASH, fixed, percent, relativeChange } from "./format.js";
 import type { StoredRun } from "./stored-run.js";
 import type { QualityCell, QualitySuite } from "./view-model.js";
 
@@ -100,13 +100,17 @@ function cellFromReason(value: string, reason: Reason | undefined, fallback: num
       title: "not gated",
     } satisfies QualityCell;
   }
-  const ratio = reason.value;
+  const rel = reason.value === null ? null : relativeChange(reason.value, reason.interval);
   return {
     value,
-    delta: ratio === null ? null : change(ratio - 1),
-    interval: reason.interval
-      ? changeInterval(reason.interval[0] - 1, reason.interval[1] - 1)
-      : null,
+    delta: rel
+      ? rel.identical
+        ? "no change"
+        : rel.change
+      : reason.n === 0
+        ? "no paired items"
+        : "no ratio: the baseline scores 0",
+    interval: rel?.interval ?? null,
     status: reason.status,
     title: reason.message,
   } satisfies QualityCell;

@@ -39,6 +39,34 @@ export function performanceRows(run: StoredRun, timings: Map<string, Timings>): 
   });
 }
 
+const NOTE_LABELS: Record<string, string> = {
+  peakRss: "peak RSS",
+  engineDevice: "engine device memory",
+  device: "device peak",
+  processDevice: "process device peak",
+};
+
+/**
+ * Why figures are missing, as sentences: the stored notes are a JSON object (figure → reason),
+ * and figures that share a reason share a line ("device peak, process device peak: no GPU here").
+ */
+export function memoryNotes(stored: string | null): string[] {
+  if (!stored) return [];
+  let notes: unknown;
+  try {
+    notes = JSON.parse(stored);
+  } catch {
+    return [stored];
+  }
+  if (typeof notes !== "object" || notes === null || Array.isArray(notes)) return [stored];
+  const byReason = new Map<string, string[]>();
+  for (const [key, reason] of Object.entries(notes)) {
+    const text = typeof reason === "string" ? reason : JSON.stringify(reason);
+    byReason.set(text, [...(byReason.get(text) ?? []), NOTE_LABELS[key] ?? key]);
+  }
+  return [...byReason].map(([reason, figures]) => `${figures.join(", ")}: ${reason}`);
+}
+
 export function memoryTable(run: StoredRun): MemoryTable {
   const base = baselineOf(run);
   const saved = (v: StoredVariant, f: (x: StoredVariant) => number | null) => {
@@ -51,8 +79,10 @@ export function memoryTable(run: StoredRun): MemoryTable {
       .sort(([, a], [, b]) => b.bytes - a.bytes)
       .map(([type, t]) => `${type} ×${t.count}`)
       .join(", ") || DASH;
+  const notes = new Map(run.variants.map((v) => [v.name, memoryNotes(v.memoryNotes)]));
   return {
     hasDevicePeak: run.variants.some((v) => v.devicePeakBytes !== null),
+    hasNotes: [...notes.values()].some((n) => n.length > 0),
     hasEngineDevice: run.variants.some((v) => v.engineDeviceBytes !== null),
     rows: run.variants.map((v) => ({
       variant: v.name,
@@ -71,7 +101,7 @@ export function memoryTable(run: StoredRun): MemoryTable {
       processDevicePeak: bytes(v.processDevicePeakBytes),
       loadTime: duration(v.loadMs),
       tensorTypes: tensorTypes(v),
-      notes: v.memoryNotes,
+      notes: notes.get(v.name) ?? [],
     })),
   };
 }

@@ -1,5 +1,6 @@
 import type { Reason, Verdict } from "../verdict/policy.js";
-import { bytes, change, changeInterval, DASH, figure, times } from "./format.js";
+import { decidingFigure } from "./deciding-figure.js";
+import { bytes, change, figure, times } from "./format.js";
 import { baselineOf, type Timings } from "./performance.js";
 import type { StoredRun } from "./stored-run.js";
 import type { ReasonRow, VerdictRow } from "./view-model.js";
@@ -26,25 +27,12 @@ function reasonRow(r: Reason): ReasonRow {
   };
 }
 
-/** The quality or perplexity finding furthest on the bad side of the baseline. */
-function worstQuality(reasons: Reason[]): VerdictRow["worstQuality"] {
-  let worst: { loss: number; row: NonNullable<VerdictRow["worstQuality"]> } | null = null;
-  for (const r of reasons) {
-    if (r.value === null || (r.gate !== "quality" && r.gate !== "perplexity")) continue;
-    const loss = r.gate === "quality" ? 1 - r.value : r.value - 1;
-    const what = r.gate === "perplexity" ? "perplexity" : r.metric;
-    const row = {
-      what: `${what} on ${r.suite ?? DASH}`,
-      change: change(r.value - 1),
-      interval: r.interval ? changeInterval(r.interval[0] - 1, r.interval[1] - 1) : null,
-      status: r.status,
-    };
-    if (!worst || loss > worst.loss) worst = { loss, row };
-  }
-  return worst?.row ?? null;
-}
-
-export function verdictRows(run: StoredRun, verdicts: Verdict[], timings: Map<string, Timings>) {
+export function verdictRows(
+  run: StoredRun,
+  verdicts: Verdict[],
+  timings: Map<string, Timings>,
+  confidence: string,
+) {
   const base = baselineOf(run);
   const baseTps = base ? timings.get(base.name)?.decodeTpsP50 : undefined;
   return run.variants.map((v): VerdictRow => {
@@ -76,7 +64,7 @@ export function verdictRows(run: StoredRun, verdicts: Verdict[], timings: Map<st
       error: v.error,
       size: bytes(v.modelBytes),
       sizeChange: sizeSaving === null ? null : change(sizeSaving),
-      worstQuality: v.isBaseline ? null : worstQuality(reasons),
+      deciding: v.isBaseline ? null : decidingFigure(reasons, confidence),
       speed:
         tps !== undefined && Number.isFinite(tps)
           ? `${figure(tps)} tok/s${!v.isBaseline && baseTps ? ` (${times(tps / baseTps)})` : ""}`

@@ -67,13 +67,8 @@ export interface VerdictRow {
   error: string | null;
   size: string;
   sizeChange: string | null;
-  /** The quality finding furthest on the bad side of the baseline, with the interval it was judged on. */
-  worstQuality: {
-    what: string;
-    change: string;
-    interval: string | null;
-    status: ReasonStatus;
-  } | null;
+  /** The figure that decides: the first finding that blocks, else the weakest quality finding. */
+  deciding: DecidingFigure | null;
   speed: string | null;
   /** Every finding that makes the variant NO-SHIP. */
   blocking: ReasonRow[];
@@ -87,6 +82,19 @@ export interface VerdictRow {
   tally: string;
   /** Summed time of the variant's stored results, in seconds (JUnit's time). */
   busySeconds: number;
+}
+
+export interface DecidingFigure {
+  /** "exact_match on qa", "perplexity on wiki", "completion length". */
+  what: string;
+  /** "−12.0 % vs baseline", "no change (identical on every item)", "0.107 (limit ≤ 0.0500)". */
+  figure: string;
+  /** "95 % CI [−18.0 %, −6.0 %]", or why there is none; null when the gate has no interval. */
+  interval: string | null;
+  /** "blocks", "inconclusive, blocks", "passes", "warning". */
+  outcome: string;
+  /** The finding's status, which colours the figure. */
+  status: ReasonStatus;
 }
 
 export interface QualityCell {
@@ -149,13 +157,16 @@ export interface MemoryRow {
   processDevicePeak: string;
   loadTime: string;
   tensorTypes: string;
-  notes: string | null;
+  /** Why a figure is missing, one sentence per reason ("device peak: no NVIDIA GPU here"). */
+  notes: string[];
 }
 
 export interface MemoryTable {
   rows: MemoryRow[];
   /** Whether any variant has a device peak stored (nvidia-smi sampling): the column is shown then. */
   hasDevicePeak: boolean;
+  /** Some variant has a figure it could not measure, with the reason. */
+  hasNotes: boolean;
   hasEngineDevice: boolean;
 }
 

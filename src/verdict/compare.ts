@@ -2,6 +2,7 @@ import { pairedBootstrap } from "../scoring/bootstrap.js";
 import { comparePerplexity } from "../scoring/kld.js";
 import type { VariantFacts } from "./facts.js";
 import { pairValues } from "./item-column.js";
+import { MIN_PAIRED_ITEMS } from "./policy.js";
 import { normalQuantile } from "./stats.js";
 
 /** How one metric of one variant moved between two runs, on the items both runs scored. */
@@ -14,7 +15,7 @@ export interface MetricDelta {
   /** Interval of `delta` (paired bootstrap; for perplexity, from the paired ln-ratio error). */
   interval: [number, number];
   n: number;
-  /** The interval excludes 0: a real move, not noise. */
+  /** The interval excludes 0 and rests on at least MIN_PAIRED_ITEMS pairs: a real move, not noise. */
   moved: boolean;
 }
 
@@ -57,7 +58,7 @@ export function compareVariantRuns(
         delta: estimate,
         interval: [low, high],
         n: cmp.n,
-        moved: low > 0 || high < 0,
+        moved: cmp.n >= MIN_PAIRED_ITEMS && (low > 0 || high < 0),
       });
     }
   }
@@ -74,7 +75,9 @@ export function compareVariantRuns(
       b.push(u.logprobs);
     }
     if (a.length === 0) continue;
-    const cmp = comparePerplexity(concat(b), concat(a));
+    const baseTokens = concat(a);
+    const cmp = comparePerplexity(concat(b), baseTokens);
+    const tokens = baseTokens.length;
     const low = cmp.baselinePpl * (Math.exp(cmp.lnRatio - z * cmp.lnRatioError) - 1);
     const high = cmp.baselinePpl * (Math.exp(cmp.lnRatio + z * cmp.lnRatioError) - 1);
     deltas.push({
@@ -84,8 +87,8 @@ export function compareVariantRuns(
       after: cmp.ppl,
       delta: cmp.delta,
       interval: [low, high],
-      n: concat(a).length,
-      moved: low > 0 || high < 0,
+      n: tokens,
+      moved: tokens >= MIN_PAIRED_ITEMS && (low > 0 || high < 0),
     });
   }
   return deltas;
@@ -101,6 +104,8 @@ export function formatDelta(d: MetricDelta): string {
       : d.delta < 0
         ? "worse"
         : "better"
-    : "same";
+    : d.n < MIN_PAIRED_ITEMS
+      ? "too few pairs to tell"
+      : "same";
   return `${d.suite.padEnd(18)} ${d.metric.padEnd(14)} ${d.before.toFixed(4)} → ${d.after.toFixed(4)}  ${sign(d.delta)} (CI ${sign(d.interval[0])}…${sign(d.interval[1])}, n=${d.n})  ${mark}`;
 }

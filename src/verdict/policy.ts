@@ -77,6 +77,34 @@ class Judge {
   }
 }
 
+/**
+ * Fewer paired items than this cannot support an interval: a bootstrap over so few pairs
+ * resamples the same handful of values, so one pair gives a zero-width interval however the
+ * variant behaves. Below it every interval gate is inconclusive, never a pass or a fail.
+ */
+export const MIN_PAIRED_ITEMS = 5;
+
+const level = (gates: Gates) => `${Math.round(gates.confidence * 100)} % CI`;
+
+/**
+ * A finding judged on an interval, unless the interval rests on fewer than MIN_PAIRED_ITEMS
+ * pairs (or tokens): then it is inconclusive, says why, and keeps no interval that looks certain.
+ */
+function judgeInterval(
+  reason: Omit<Reason, "blocking" | "status" | "message"> & { n: number },
+  status: Judgement,
+  message: { judged: (status: Judgement) => string; tooFew: string },
+  unit = "paired items",
+): Omit<Reason, "blocking"> {
+  if (reason.n >= MIN_PAIRED_ITEMS) return { ...reason, status, message: message.judged(status) };
+  const { interval: _, ...rest } = reason;
+  return {
+    ...rest,
+    status: "inconclusive",
+    message: `${message.tooFew} — too few ${unit} for an interval (at least ${MIN_PAIRED_ITEMS}): inconclusive`,
+  };
+}
+
 function qualityGates(
   judge: Judge,
   gates: Gates,
@@ -112,42 +140,51 @@ function qualityGates(
         resamples: gates.resamples,
         seed: gates.seed,
       });
-      const level = `${Math.round(gates.confidence * 100)} % CI`;
-      if (!cmp.ratio) {
+      const what = `${metric} on ${suite}`;
+      const ratio = cmp.ratio;
+      if (!ratio) {
+        // A ratio to 0 cannot show a loss: whatever the variant scores, this suite is no evidence.
         judge.add(
           {
             gate: "quality",
             suite,
             metric,
-            status: "pass",
-            value: cmp.variantMean,
+            status: "inconclusive",
+            value: null,
             threshold: minRatio,
             n: cmp.n,
-            message: `${metric} on ${suite}: the baseline scores 0, so any score is ≥ ${pct(minRatio)} of it (variant ${num(cmp.variantMean, 3)}, n=${cmp.n})`,
+            message:
+              cmp.variantMean === 0
+                ? `${what}: the baseline scores 0 on all ${cmp.n} items, and so does the variant — no evidence either way: inconclusive`
+                : `${what}: the baseline scores 0 on all ${cmp.n} items (variant ${num(cmp.variantMean, 3)}) — a ratio to 0 cannot show a loss, so no evidence: inconclusive`,
           },
           rule?.inconclusive,
         );
         continue;
       }
-      const status = judgeAtLeast(cmp.ratio.low, cmp.ratio.high, minRatio);
       const mcnemar = metric === "exact_match" ? mcnemarExact(b, v) : undefined;
       const extra = mcnemar
         ? `; McNemar p=${mcnemar.pValue.toPrecision(3)} (${mcnemar.baselineOnly} only baseline right, ${mcnemar.variantOnly} only variant right)`
         : "";
+      const point = `${pct(ratio.estimate)} of baseline (${num(cmp.variantMean, 3)} vs ${num(cmp.baselineMean, 3)}`;
       judge.add(
-        {
-          gate: "quality",
-          suite,
-          metric,
-          status,
-          value: cmp.ratio.estimate,
-          threshold: minRatio,
-          interval: [cmp.ratio.low, cmp.ratio.high],
-          n: cmp.n,
-          message:
-            `${metric} on ${suite}: ${pct(cmp.ratio.estimate)} of baseline (${num(cmp.variantMean, 3)} vs ${num(cmp.baselineMean, 3)}; ` +
-            `${level} ${pct(cmp.ratio.low)}–${pct(cmp.ratio.high)}, n=${cmp.n}) vs ≥ ${pct(minRatio)}: ${status}${extra}`,
-        },
+        judgeInterval(
+          {
+            gate: "quality",
+            suite,
+            metric,
+            value: ratio.estimate,
+            threshold: minRatio,
+            interval: [ratio.low, ratio.high],
+            n: cmp.n,
+          },
+          judgeAtLeast(ratio.low, ratio.high, minRatio),
+          {
+            judged: (status) =>
+              `${what}: ${point}; ${level(gates)} ${pct(ratio.low)}–${pct(ratio.high)}, n=${cmp.n}) vs ≥ ${pct(minRatio)}: ${status}${extra}`,
+            tooFew: `${what}: ${point}; n=${cmp.n})`,
+          },
+        ),
         rule?.inconclusive,
       );
     }
@@ -171,34 +208,52 @@ function perplexityGates(
     const low = Math.exp(cmp.lnRatio - z * cmp.lnRatioError);
     const high = Math.exp(cmp.lnRatio + z * cmp.lnRatioError);
     const max = gates.perplexity.maxRatio;
-    const status = judgeAtMost(low, high, max);
-    judge.add({
-      gate: "perplexity",
-      suite,
-      metric: "ppl_ratio",
-      status,
-      value: cmp.ratio,
-      threshold: max,
-      interval: [low, high],
-      n: v.length,
-      message: `perplexity on ${suite}: ${num(cmp.ppl)} vs baseline ${num(cmp.baselinePpl)}, ratio ${num(cmp.ratio)} (CI ${num(low)}–${num(high)}, ${v.length} tokens) vs ≤ ${max}: ${status}`,
-    });
+    const point = `perplexity on ${suite}: ${num(cmp.ppl)} vs baseline ${num(cmp.baselinePpl)}, ratio ${num(cmp.ratio)}`;
+    judge.add(
+      judgeInterval(
+        {
+          gate: "perplexity",
+          suite,
+          metric: "ppl_ratio",
+          value: cmp.ratio,
+          threshold: max,
+          interval: [low, high],
+          n: v.length,
+        },
+        judgeAtMost(low, high, max),
+        {
+          judged: (status) =>
+            `${point} (CI ${num(low)}–${num(high)}, ${v.length} tokens) vs ≤ ${max}: ${status}`,
+          tooFew: `${point} (${v.length} tokens)`,
+        },
+        "tokens",
+      ),
+    );
     if (paired.kld.length === 0) continue;
     const kld = summarizeKld(flat(paired.kld, Float32Array), flat(paired.same, Uint8Array));
     const kLow = kld.meanKld - z * kld.meanKldError;
     const kHigh = kld.meanKld + z * kld.meanKldError;
-    const kStatus = judgeAtMost(kLow, kHigh, gates.kld.maxMean);
-    judge.add({
-      gate: "kld",
-      suite,
-      metric: "mean_kld",
-      status: kStatus,
-      value: kld.meanKld,
-      threshold: gates.kld.maxMean,
-      interval: [kLow, kHigh],
-      n: kld.n,
-      message: `KLD on ${suite}: mean ${num(kld.meanKld, 6)} (CI ${num(kLow, 6)}–${num(kHigh, 6)}, p99 ${num(kld.p99Kld, 5)}, same top token ${kld.sameTopPct.toFixed(2)} %, ${kld.n} tokens) vs ≤ ${gates.kld.maxMean}: ${kStatus}`,
-    });
+    const tail = `p99 ${num(kld.p99Kld, 5)}, same top token ${kld.sameTopPct.toFixed(2)} %, ${kld.n} tokens`;
+    judge.add(
+      judgeInterval(
+        {
+          gate: "kld",
+          suite,
+          metric: "mean_kld",
+          value: kld.meanKld,
+          threshold: gates.kld.maxMean,
+          interval: [kLow, kHigh],
+          n: kld.n,
+        },
+        judgeAtMost(kLow, kHigh, gates.kld.maxMean),
+        {
+          judged: (status) =>
+            `KLD on ${suite}: mean ${num(kld.meanKld, 6)} (CI ${num(kLow, 6)}–${num(kHigh, 6)}, ${tail}) vs ≤ ${gates.kld.maxMean}: ${status}`,
+          tooFew: `KLD on ${suite}: mean ${num(kld.meanKld, 6)} (${tail})`,
+        },
+        "tokens",
+      ),
+    );
     if (gates.kld.maxP99 !== undefined) {
       const pStatus = kld.p99Kld <= gates.kld.maxP99 ? "pass" : "fail";
       judge.add({
@@ -240,20 +295,29 @@ function lengthGate(
         })
       : undefined;
   if (!cmp?.ratio) return;
+  const { ratio } = cmp;
   const tol = gates.length.tolerance;
-  const inside = cmp.ratio.low >= 1 - tol && cmp.ratio.high <= 1 + tol;
-  const outside = cmp.ratio.high < 1 - tol || cmp.ratio.low > 1 + tol;
-  const status: Judgement = inside ? "pass" : outside ? "fail" : "inconclusive";
-  judge.add({
-    gate: "length",
-    metric: "completion_tokens",
-    status,
-    value: cmp.ratio.estimate,
-    threshold: tol,
-    interval: [cmp.ratio.low, cmp.ratio.high],
-    n: cmp.n,
-    message: `mean completion length: ${pct(cmp.ratio.estimate)} of baseline (${num(cmp.variantMean, 1)} vs ${num(cmp.baselineMean, 1)} tokens; CI ${pct(cmp.ratio.low)}–${pct(cmp.ratio.high)}, n=${cmp.n}) vs within ±${pct(tol)}: ${status}${status === "fail" && cmp.ratio.estimate < 1 ? " — it writes less, so its speed is not comparable" : ""}`,
-  });
+  const inside = ratio.low >= 1 - tol && ratio.high <= 1 + tol;
+  const outside = ratio.high < 1 - tol || ratio.low > 1 + tol;
+  const point = `mean completion length: ${pct(ratio.estimate)} of baseline (${num(cmp.variantMean, 1)} vs ${num(cmp.baselineMean, 1)} tokens`;
+  judge.add(
+    judgeInterval(
+      {
+        gate: "length",
+        metric: "completion_tokens",
+        value: ratio.estimate,
+        threshold: tol,
+        interval: [ratio.low, ratio.high],
+        n: cmp.n,
+      },
+      inside ? "pass" : outside ? "fail" : "inconclusive",
+      {
+        judged: (status) =>
+          `${point}; CI ${pct(ratio.low)}–${pct(ratio.high)}, n=${cmp.n}) vs within ±${pct(tol)}: ${status}${status === "fail" && ratio.estimate < 1 ? " — it writes less, so its speed is not comparable" : ""}`,
+        tooFew: `${point}; n=${cmp.n})`,
+      },
+    ),
+  );
 }
 
 function budgetGates(

@@ -73,7 +73,7 @@ describe("qbench run: bad input exits 2 naming file and line, and writes nothing
 describe("qbench run: success", () => {
   it("exits 0 and prints a machine-readable summary with --json", async () => {
     const dir = tempDir();
-    const suite = writeClozeSuite(dir, 3);
+    const suite = writeClozeSuite(dir, 5);
     const plan = writePlan(
       dir,
       [{ name: "fp16" }, { name: "int8", file: "stories260K-q8_0.gguf" }],

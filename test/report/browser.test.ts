@@ -154,8 +154,8 @@ describe("the HTML report in a real headless Chromium (real runs on stories260K)
         "chart-speed",
         "chart-latency",
         "chart-memory",
-        "chart-history-1",
-        "chart-history-2",
+        "chart-history-cloze",
+        "chart-history-stories-ppl",
       ],
     );
     for (const c of canvases) assert.ok(c.drawn > 5000, `${c.id}: ${c.drawn} pixels drawn`);

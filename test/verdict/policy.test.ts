@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { seededRandom } from "../../src/scoring/bootstrap.js";
 import type { RunFacts, VariantFacts } from "../../src/verdict/facts.js";
 import { Gates } from "../../src/verdict/gates.js";
-import { decide } from "../../src/verdict/policy.js";
+import { decide, MIN_PAIRED_ITEMS } from "../../src/verdict/policy.js";
 
 function variant(name: string, isBaseline: boolean, scores: number[]): VariantFacts {
   const items = new Map(scores.map((s, i) => [`i${i}`, s]));
@@ -86,5 +86,48 @@ describe("verdict policy on synthetic paired scores", () => {
     v.error = "runner crashed";
     const [, failed] = decide(f, Gates.parse({ maxFailedItems: 5 }));
     assert.match(failed?.reasons[0]?.message ?? "", /the variant failed: runner crashed/);
+  });
+
+  it(`fewer than ${MIN_PAIRED_ITEMS} paired items are inconclusive, never a certain-looking pass or fail`, () => {
+    assert.equal(MIN_PAIRED_ITEMS, 5);
+    const judged = (base: number[], other: number[]) => {
+      const [, v] = decide(facts(base, other), Gates.parse({ inconclusive: "ship" }));
+      return v?.reasons.find((r) => r.gate === "quality");
+    };
+    // n = 1: a single pair resamples to a zero-width interval that looked certain.
+    const one = judged([1], [0]);
+    assert.equal(one?.status, "inconclusive");
+    assert.equal(one?.interval, undefined, "no interval from one pair");
+    assert.match(
+      one?.message ?? "",
+      /n=1\) — too few paired items for an interval \(at least 5\): inconclusive/,
+    );
+    assert.doesNotMatch(one?.message ?? "", /CI/);
+    assert.equal(judged([1, 1, 1, 1], [0, 0, 0, 0])?.status, "inconclusive");
+    assert.equal(judged([1, 0, 1, 1], [1, 0, 1, 1])?.status, "inconclusive");
+    // n = 5: judged on its interval again, both ways.
+    assert.equal(judged([1, 1, 1, 1, 1], [0, 0, 0, 0, 0])?.status, "fail");
+    assert.equal(judged([1, 0, 1, 1, 1], [1, 0, 1, 1, 1])?.status, "pass");
+  });
+
+  it("a baseline that scores 0 is no evidence: inconclusive with no ratio, never a pass", () => {
+    for (const other of [
+      [0, 0, 0, 0, 0, 0],
+      [1, 0, 0, 1, 0, 0],
+    ]) {
+      const [, v] = decide(facts([0, 0, 0, 0, 0, 0], other), Gates.parse({}));
+      const q = v?.reasons.find((r) => r.gate === "quality");
+      assert.equal(q?.status, "inconclusive");
+      assert.equal(q?.value, null, "a score is not a ratio");
+      assert.equal(q?.interval, undefined);
+      assert.match(q?.message ?? "", /the baseline scores 0 on all 6 items/);
+      assert.doesNotMatch(q?.message ?? "", /any score/);
+      assert.equal(v?.verdict, "NO-SHIP", "inconclusive blocks by default");
+    }
+    const [, both] = decide(facts([0, 0, 0, 0, 0], [0, 0, 0, 0, 0]), Gates.parse({}));
+    assert.match(
+      both?.reasons[0]?.message ?? "",
+      /scores 0 on all 5 items, and so does the variant — no evidence either way: inconclusive/,
+    );
   });
 });
