@@ -1,6 +1,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, InterruptedError, QbenchError } from "../errors.js";
+import { ignoreClosedPipe } from "./closed-pipe.js";
 import { compareCommand } from "./compare.js";
 import { doctorCommand } from "./doctor.js";
 import { gateCommand } from "./gate.js";
@@ -41,11 +42,8 @@ function report(error: unknown, verbose: boolean): number {
   return EXIT.failed;
 }
 
-// `qbench … | head` closes the pipe early: that is the reader's choice, not an error.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw error;
-});
+ignoreClosedPipe(process.stdout);
+ignoreClosedPipe(process.stderr);
 
 const argv = hideBin(process.argv);
 const verbose = argv.includes("--verbose");
