@@ -224,19 +224,21 @@ function stopRun(
 ): unknown {
   const signal = options.signal?.aborted ? (options.signal.reason as string) : undefined;
   const full = isDiskFull(error);
-  if (runId === undefined || (!signal && !full && !(error instanceof RunStopped))) return error;
+  if (!signal && !full && !(error instanceof RunStopped)) return error;
   options.progress.done();
   let stored = 0;
   try {
-    stored = store.countResults(runId) - storedBefore;
-    store.interruptRun(runId);
+    if (runId !== undefined) {
+      stored = store.countResults(runId) - storedBefore;
+      store.interruptRun(runId);
+    }
   } catch {
     // A full disk may not take even this: --resume finishes a `running` run all the same.
   }
   const resume = options.resumeCommand ?? `qbench run ${options.planFile} --resume`;
   if (full) {
     return new RunError(
-      `the disk is full (${(error as Error).message}); run ${runId} stopped after ${stored} items. Free space, then \`${resume}\` finishes it`,
+      `the disk is full (${(error as Error).message}); ${runId === undefined ? "no run was stored" : `run ${runId} stopped after ${stored} items`}. Free space, then \`${resume}\` finishes it`,
       { location: options.dbPath, cause: error },
     );
   }
