@@ -85,6 +85,14 @@ describe("a read-only database (a read-only bind mount: root ignores file modes)
     assert.deepEqual(snapshot(ro), before);
   });
 
+  it("report without --out says the folder is read-only and to name another file (exit 2)", async (t) => {
+    if (skip()) return t.skip(skip()?.skip);
+    const out = await qbench(["report", "--db", join(ro, "run.db")]);
+    assert.equal(out.exitCode, 2, out.stderr);
+    assert.match(out.stderr, /ro is on a read-only file system: name another file with --out/);
+    assert.deepEqual(readdirSync(ro), ["run.db"]);
+  });
+
   it("run refuses it with exit 2 naming the path, before any runner starts", async (t) => {
     if (skip()) return t.skip(skip()?.skip);
     const db = join(ro, "run.db");
