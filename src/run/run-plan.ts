@@ -96,6 +96,8 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   let runId: number | undefined;
   let storedBefore = 0;
   try {
+    // A signal while the plan was prepared (models hashed, quantized): nothing is stored.
+    if (options.signal?.aborted) throw new RunStopped("stopped before the run started");
     const previous = options.resume ? store.latestRun(resolved.hash, shard) : undefined;
     if (options.resume && !previous) {
       options.progress.log(
@@ -244,6 +246,8 @@ function stopRun(
   }
   return new InterruptedError(
     signal === "SIGTERM" ? "SIGTERM" : "SIGINT",
-    `interrupted after ${stored} items; \`${resume}\` finishes it`,
+    runId === undefined
+      ? "interrupted before the run started: no run was stored"
+      : `interrupted after ${stored} items; \`${resume}\` finishes it`,
   );
 }
