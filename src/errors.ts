@@ -6,6 +6,7 @@ export type ErrorCode =
   | "BAD_MODEL"
   | "BAD_INPUT"
   | "RUN_FAILED"
+  | "RUN_INTERRUPTED"
   | "RUNNER_FAILED";
 
 export class QbenchError extends Error {
@@ -46,6 +47,17 @@ export class RunError extends QbenchError {
   constructor(message: string, options: { location?: string; cause?: unknown } = {}) {
     super("RUN_FAILED", message, options);
     this.name = "RunError";
+  }
+}
+
+/** The run was stopped by a signal; it is stored as `interrupted` (exit 128 + the signal's number). */
+export class InterruptedError extends QbenchError {
+  readonly signal: "SIGINT" | "SIGTERM";
+
+  constructor(signal: "SIGINT" | "SIGTERM", message: string) {
+    super("RUN_INTERRUPTED", message);
+    this.name = "InterruptedError";
+    this.signal = signal;
   }
 }
 

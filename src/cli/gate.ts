@@ -48,9 +48,9 @@ export const gateCommand: CommandModule<object, GateArgs> = {
           `run ${run.id} (${run.plan_name}, ${run.status})\n${formatVerdicts(verdicts)}\n`,
         );
       if (run.status !== "complete") {
-        throw new RunError(
-          `run ${run.id} did not complete (${run.status}): finish it with qbench run --resume`,
-        );
+        const how =
+          run.status === "interrupted" ? "was interrupted" : `did not complete (${run.status})`;
+        throw new RunError(`run ${run.id} ${how}: finish it with qbench run --resume`);
       }
       process.exitCode = verdictExitCode(verdicts);
     } finally {

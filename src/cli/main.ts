@@ -1,6 +1,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { InputError, QbenchError } from "../errors.js";
+import { InputError, InterruptedError, QbenchError } from "../errors.js";
+import { ignoreClosedPipe } from "./closed-pipe.js";
 import { compareCommand } from "./compare.js";
 import { doctorCommand } from "./doctor.js";
 import { gateCommand } from "./gate.js";
@@ -14,10 +15,21 @@ import { runCommand } from "./run.js";
 import { scoreCommand } from "./score.js";
 import { sweepCommand } from "./sweep.js";
 
-/** Exit codes (contract): 0 all SHIP · 1 a NO-SHIP · 2 bad input, nothing ran · 3 could not complete. */
-export const EXIT = { ok: 0, noShip: 1, badInput: 2, failed: 3 } as const;
+/** Exit codes (contract): 0 all SHIP · 1 a NO-SHIP · 2 bad input, nothing ran · 3 could not complete · 130/143 interrupted (SIGINT/SIGTERM). */
+export const EXIT = {
+  ok: 0,
+  noShip: 1,
+  badInput: 2,
+  failed: 3,
+  sigint: 130,
+  sigterm: 143,
+} as const;
 
 function report(error: unknown, verbose: boolean): number {
+  if (error instanceof InterruptedError) {
+    process.stderr.write(`qbench: ${error.message}\n`);
+    return error.signal === "SIGTERM" ? EXIT.sigterm : EXIT.sigint;
+  }
   if (error instanceof InputError) {
     process.stderr.write(`qbench: ${error.message}\n`);
     return EXIT.badInput;
@@ -30,11 +42,8 @@ function report(error: unknown, verbose: boolean): number {
   return EXIT.failed;
 }
 
-// `qbench … | head` closes the pipe early: that is the reader's choice, not an error.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw error;
-});
+ignoreClosedPipe(process.stdout);
+ignoreClosedPipe(process.stderr);
 
 const argv = hideBin(process.argv);
 const verbose = argv.includes("--verbose");

@@ -1,22 +1,12 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import Database from "better-sqlite3";
 import { InputError } from "../errors.js";
 import type { Db } from "../store/database.js";
-import { migrate } from "../store/database.js";
+import { openForReading } from "../store/open-read.js";
 
 export const DEFAULT_DB = ".qbench/qbench.db";
 
 /** Opens an existing qbench database (never creates one) for reading stored runs. */
 export function openExistingDb(path: string): Db {
-  const file = resolve(path);
-  if (!existsSync(file))
-    throw new InputError("BAD_INPUT", "no such database (run qbench run first)", {
-      location: file,
-    });
-  const db = new Database(file);
-  migrate(db);
-  return db;
+  return openForReading(path, "no such database (run qbench run first)");
 }
 
 /** The run to act on: the one named, else the newest. */

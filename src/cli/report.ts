@@ -4,6 +4,7 @@ import { InputError } from "../errors.js";
 import { loadPlan } from "../plan/load.js";
 import { DEFAULT_DISAGREEMENT_CAP } from "../report/build-model.js";
 import { writeReport } from "../report/write-report.js";
+import { whyNotWritable } from "../store/writable.js";
 import { chooseRun, DEFAULT_DB, openExistingDb } from "./open-run.js";
 
 interface ReportArgs {
@@ -84,6 +85,12 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       const run = chooseRun(db, args.run);
       const gates = args.plan ? loadPlan(resolve(args.plan)).plan.gates : undefined;
       const html = args.out ?? defaultReportPath(args.db, run.id);
+      const why = args.out === undefined ? whyNotWritable(dirname(html)) : undefined;
+      if (why)
+        throw new InputError(
+          "BAD_USAGE",
+          `the report goes beside the database by default, but ${dirname(html)} ${why}: name another file with --out`,
+        );
       const written = await writeReport(
         db,
         run.id,

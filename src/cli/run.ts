@@ -62,6 +62,16 @@ function overridesFrom(args: RunArgs): PlanOverrides {
   };
 }
 
+/** The command that finishes this run, as the user would type it. */
+function resumeCommand(args: RunArgs): string {
+  const words = ["qbench", "run", ...(args.plan !== undefined ? [args.plan] : [])];
+  if (args.db !== DEFAULT_DB) words.push("--db", args.db);
+  if (args.shard !== undefined) words.push("--shard", args.shard);
+  return [...words, "--resume"]
+    .map((w) => (/^[\w./:@=-]+$/.test(w) ? w : JSON.stringify(w)))
+    .join(" ");
+}
+
 export const runCommand: CommandModule<object, RunArgs> = {
   command: "run [plan]",
   describe:
@@ -117,6 +127,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const progress = createProgress(process.stderr, args.quiet);
     progress.log(`plan ${planFile}`);
     const started = performance.now();
+    const interrupt = new AbortController();
+    // The first signal stops the run cleanly; a second one, while it stops, exits at once.
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (interrupt.signal.aborted) process.exit(signal === "SIGTERM" ? 143 : 130);
+      interrupt.abort(signal);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     const outcome = await runPlan({
       planFile,
       overrides: overridesFrom(args),
@@ -124,6 +142,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
       resume: args.resume,
       progress,
       ...(args.shard !== undefined ? { shard: parseShard(args.shard, process.env) } : {}),
+      signal: interrupt.signal,
+      resumeCommand: resumeCommand(args),
+    }).finally(() => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
     });
     const seconds = (performance.now() - started) / 1000;
     const db = resolve(args.db);

@@ -56,8 +56,9 @@ export function createProgress(
       stream.write(`${message}\n`);
       if (live && total > 0 && done < total) stream.write(line());
     },
+    /** Ends the live line; a second call (an interrupt after a variant's own) writes nothing. */
     done() {
-      if (live) stream.write("\n");
+      if (live && total > 0) stream.write("\n");
       total = 0;
     },
   };

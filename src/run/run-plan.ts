@@ -1,19 +1,23 @@
 import { statSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import pLimit from "p-limit";
-import { InputError } from "../errors.js";
+import { InputError, InterruptedError, RunError } from "../errors.js";
 import { type CheckedModel, checkModel } from "../plan/check-models.js";
 import { autoThreads, loadPlan, type PlanOverrides, type ResolvedPlan } from "../plan/load.js";
 import { quantizedModel } from "../plan/quantize-cache.js";
 import { inShard, type Shard } from "../plan/shard.js";
 import { openDatabase } from "../store/database.js";
+import { isDiskFull } from "../store/disk-full.js";
 import { Store } from "../store/store.js";
+import { checkWritable } from "../store/writable.js";
 import { decideRun } from "../verdict/decide-run.js";
 import type { Verdict } from "../verdict/policy.js";
 import type { Progress } from "./progress.js";
 import { collectProvenance } from "./provenance.js";
 import { type RunSummary, summarizeRun } from "./summary.js";
-import { runVariant } from "./variant-session.js";
+import { RunStopped, runVariant } from "./variant-session.js";
+import { isWriterAlive } from "./writer.js";
 
 export interface RunOptions {
   planFile: string;
@@ -23,6 +27,10 @@ export interface RunOptions {
   progress: Progress;
   /** Run only this slice of every suite's items (qbench merge joins the shards). */
   shard?: Shard;
+  /** Aborted with "SIGINT" or "SIGTERM": runners stop, the run is stored as interrupted. */
+  signal?: AbortSignal;
+  /** What finishes an interrupted run, as the user would type it. */
+  resumeCommand?: string;
 }
 
 export interface RunOutcome {
@@ -77,23 +85,36 @@ export async function preparePlan(
 
 /** Runs (or resumes) a plan: every variant over every suite, each item stored as it finishes. */
 export async function runPlan(options: RunOptions): Promise<RunOutcome> {
+  checkWritable(options.dbPath);
   const { resolved, models } = await preparePlan(options.planFile, options.overrides, (line) =>
     options.progress.log(line),
   );
   const { plan } = resolved;
   const shard = options.shard ?? { index: 0, count: 1 };
   const store = new Store(openDatabase(options.dbPath));
+  const writer = `${process.pid}@${hostname()}`;
+  let runId: number | undefined;
+  let storedBefore = 0;
   try {
+    // A signal while the plan was prepared (models hashed, quantized): nothing is stored.
+    if (options.signal?.aborted) throw new RunStopped("stopped before the run started");
     const previous = options.resume ? store.latestRun(resolved.hash, shard) : undefined;
     if (options.resume && !previous) {
       options.progress.log(
         `nothing to resume for this plan in ${options.dbPath}: starting a new run`,
       );
     }
-    let runId: number;
     if (previous) {
       runId = previous.id;
-      store.markResumed(runId);
+      const holder = store.claimRun(runId, writer, isWriterAlive);
+      if (holder) {
+        throw new InputError(
+          "BAD_INPUT",
+          `run ${runId} of this plan is still being written by process ${holder}: wait for it, or stop it and resume`,
+          { location: options.dbPath },
+        );
+      }
+      storedBefore = store.countResults(runId);
       options.progress.log(`resuming run ${runId} (${previous.status})`);
     } else {
       runId = store.createRun({
@@ -103,8 +124,10 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
         planHash: resolved.hash,
         planJson: JSON.stringify(plan),
         provenance: collectProvenance(dirname(resolved.file)),
+        writer,
       });
     }
+    const id = runId;
     for (const suite of resolved.suites) {
       store.addSuite(runId, {
         id: suite.id,
@@ -122,7 +145,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     const sessions = resolved.variants.map((variant) => {
       const model = variant.served ? undefined : models.get(variant.modelPath);
       if (!model && !variant.served) throw new Error(`model ${variant.modelPath} was not checked`);
-      const row = store.upsertVariant(runId, {
+      const row = store.upsertVariant(id, {
         name: variant.name,
         precision: variant.precision,
         isBaseline: variant.isBaseline,
@@ -140,27 +163,39 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       });
       return { variant, row };
     });
+    // A signal, or one variant's error (a full disk), stops every variant before the store closes.
+    const stop = new AbortController();
+    const onSignal = () => stop.abort(options.signal?.reason);
+    if (options.signal?.aborted) onSignal();
+    options.signal?.addEventListener("abort", onSignal, { once: true });
     const runSession = async ({ variant, row }: (typeof sessions)[number]) => {
       if (row.status === "complete") return "complete" as const;
       return runVariant({
         store,
-        runId,
+        runId: id,
         resolved,
         variant,
         variantId: row.id,
         progress: options.progress,
         shard,
+        signal: stop.signal,
+      }).catch((error: unknown) => {
+        if (!stop.signal.aborted) stop.abort(error);
+        throw error;
       });
     };
     // The baseline runs first: the others are compared with its stored top-K as they go.
     const baseline = sessions.find((s) => s.variant.isBaseline);
     const baselineStatus = baseline ? await runSession(baseline) : undefined;
     const limit = pLimit(plan.concurrency);
-    const statuses = await Promise.all(
+    const settled = await Promise.allSettled(
       sessions.map((session) =>
         session === baseline ? baselineStatus : limit(() => runSession(session)),
       ),
     );
+    options.signal?.removeEventListener("abort", onSignal);
+    if (stop.signal.aborted) throw stop.signal.reason;
+    const statuses = settled.map((s) => (s.status === "fulfilled" ? s.value : "failed"));
     const failedVariants = resolved.variants
       .filter((_, i) => statuses[i] === "failed")
       .map((v) => v.name);
@@ -174,7 +209,45 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       summary: summarizeRun(store.db, runId),
       verdicts: decideRun(store.db, runId, plan.gates),
     };
+  } catch (error) {
+    throw stopRun(store, runId, storedBefore, error, options);
   } finally {
     store.db.close();
   }
+}
+
+/** What a run stopped part-way throws: interrupted by a signal, or by a full disk (exit 3). */
+function stopRun(
+  store: Store,
+  runId: number | undefined,
+  storedBefore: number,
+  error: unknown,
+  options: RunOptions,
+): unknown {
+  const signal = options.signal?.aborted ? (options.signal.reason as string) : undefined;
+  const full = isDiskFull(error);
+  if (!signal && !full && !(error instanceof RunStopped)) return error;
+  options.progress.done();
+  let stored = 0;
+  try {
+    if (runId !== undefined) {
+      stored = store.countResults(runId) - storedBefore;
+      store.interruptRun(runId);
+    }
+  } catch {
+    // A full disk may not take even this: --resume finishes a `running` run all the same.
+  }
+  const resume = options.resumeCommand ?? `qbench run ${options.planFile} --resume`;
+  if (full) {
+    return new RunError(
+      `the disk is full (${(error as Error).message}); ${runId === undefined ? "no run was stored" : `run ${runId} stopped after ${stored} items`}. Free space, then \`${resume}\` finishes it`,
+      { location: options.dbPath, cause: error },
+    );
+  }
+  return new InterruptedError(
+    signal === "SIGTERM" ? "SIGTERM" : "SIGINT",
+    runId === undefined
+      ? "interrupted before the run started: no run was stored"
+      : `interrupted after ${stored} items; \`${resume}\` finishes it`,
+  );
 }

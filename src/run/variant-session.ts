@@ -20,6 +20,8 @@ export interface SessionOptions {
   variantId: number;
   progress: Progress;
   shard: Shard;
+  /** Aborted: the runner is killed at once and the session throws RunStopped. */
+  signal?: AbortSignal;
 }
 
 class VariantFailed extends Error {}
@@ -37,16 +39,27 @@ function inSuite(error: unknown, suiteId: string): unknown {
   });
 }
 
+/** The session stopped because its signal was aborted; nothing about the item in flight is stored. */
+export class RunStopped extends Error {}
+
 /**
  * Runs one variant over every suite in its own runner process. A crash or hang costs the item
  * in flight (stored as failed with the runner's stderr) and a runner restart; past the plan's
  * limit the variant is failed and the run goes on with the others.
  */
 export async function runVariant(options: SessionOptions): Promise<"complete" | "failed"> {
-  const { store, variant, variantId, resolved, progress } = options;
+  const { store, variant, variantId, resolved, progress, signal } = options;
   const { plan } = resolved;
+  const checkStopped = () => {
+    if (signal?.aborted) throw new RunStopped(`${variant.name} stopped`);
+  };
+  checkStopped();
   const finished = store.finishedKeys(variantId);
   let runner: RunnerClient | undefined;
+  // The newest runner process, from spawn on (a load can be stopped too).
+  let spawned: RunnerClient | undefined;
+  const killRunner = () => spawned?.kill();
+  signal?.addEventListener("abort", killRunner, { once: true });
   let loadResult: LoadResult | undefined;
   let failures = 0;
   const memory: MemoryFigures[] = [];
@@ -70,6 +83,8 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
       plan.timeouts.loadSeconds * 1000,
       {
         onSpawn: async (client) => {
+          spawned = client;
+          if (signal?.aborted) client.kill();
           await stopSampler();
           if (client.pid !== undefined) sampler = await MemorySampler.start(client.pid);
         },
@@ -99,6 +114,8 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
     try {
       server = await startManagedServer({ ...variant.server, url });
     } catch (error) {
+      signal?.removeEventListener("abort", killRunner);
+      checkStopped();
       fail(
         `its server did not start: ${(error as Error).message}`,
         error instanceof RunnerFailure ? error.stderrTail : null,
@@ -108,8 +125,10 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
   }
   const first = await start().catch((error: unknown) => error as Error);
   if (first instanceof Error) {
+    signal?.removeEventListener("abort", killRunner);
     await stopSampler();
     await server?.stop();
+    checkStopped();
     const tail = first instanceof RunnerFailure ? first.stderrTail : null;
     fail(`runner did not load the model: ${first.message}`, tail);
     return "failed";
@@ -118,6 +137,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
 
   try {
     const warmUpFailure = await warmUp(first, options);
+    checkStopped();
     if (warmUpFailure) {
       progress.log(`· ${variant.name}: warm-up skipped, ${warmUpFailure.message}`);
       // A crash or hang leaves no usable runner: the first item starts a new one.
@@ -136,6 +156,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
       if (todo.length === 0) continue;
       progress.start(variant.name, suite.id, todo.length);
       for (const task of todo) {
+        checkStopped();
         const key = { suiteId: task.suite.id, itemId: task.itemId, repeat: task.repeat };
         try {
           if (!runner) runner = await start();
@@ -143,6 +164,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
           store.recordResult(variantId, { ...key, ...row });
           progress.tick();
         } catch (error) {
+          checkStopped();
           if (!(error instanceof RunnerFailure)) throw error;
           if (error.runnerCode === "UNSUPPORTED") {
             // The engine cannot give this metric (e.g. prompt log-probs over HTTP): not measured, not failed.
@@ -204,6 +226,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
     return "complete";
   } catch (error) {
     progress.done();
+    checkStopped();
     const failure =
       (error as Error).cause instanceof RunnerFailure
         ? ((error as Error).cause as RunnerFailure)
@@ -217,6 +240,7 @@ export async function runVariant(options: SessionOptions): Promise<"complete" | 
     }
     throw error;
   } finally {
+    signal?.removeEventListener("abort", killRunner);
     await stopSampler();
     await runner?.stop();
     if (server) {

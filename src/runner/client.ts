@@ -26,7 +26,9 @@ const SPAWN_OPTIONS = {
   stderr: "pipe",
   buffer: false,
   reject: false,
-  cleanup: true,
+  // Its own process group: a Ctrl-C at the terminal reaches qbench, which stops its runners itself
+  // (a runner whose qbench is gone sees its stdin close and exits).
+  detached: true,
   forceKillAfterDelay: 2000,
 } as const;
 

@@ -21,6 +21,8 @@ export interface NewRun {
   planHash: string;
   planJson: string;
   provenance: Provenance;
+  /** `pid@host` of the process writing it (see claimRun). */
+  writer?: string;
 }
 
 export interface NewVariant {
@@ -88,8 +90,8 @@ export class Store {
       .prepare(
         `INSERT INTO runs (plan_name, plan_file, plan_hash, plan_json, status, started_at,
            qbench_version, node_version, host, platform, cpu, cpu_cores, memory_bytes, gpu,
-           gpu_driver, git_commit, git_dirty, shard_index, shard_count)
-         VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           gpu_driver, git_commit, git_dirty, shard_index, shard_count, writer)
+         VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         run.planName,
@@ -110,6 +112,7 @@ export class Store {
         p.gitDirty === null ? null : Number(p.gitDirty),
         run.shard?.index ?? 0,
         run.shard?.count ?? 1,
+        run.writer ?? null,
       );
     return Number(info.lastInsertRowid);
   }
@@ -127,18 +130,62 @@ export class Store {
       .get(planHash, shard.index, shard.count) as { id: number; status: string } | undefined;
   }
 
-  markResumed(runId: number): void {
-    this.db
-      .prepare(
-        "UPDATE runs SET status = 'running', finished_at = NULL, resumed_count = resumed_count + 1 WHERE id = ?",
-      )
-      .run(runId);
+  /**
+   * Takes a run over to resume it, unless a live process still writes it: then returns that
+   * writer (`pid@host`) and changes nothing. `isAlive` says whether a writer still runs.
+   */
+  claimRun(
+    runId: number,
+    writer: string,
+    isAlive: (writer: string) => boolean,
+  ): string | undefined {
+    const claim = this.db.transaction(() => {
+      const row = this.db.prepare("SELECT status, writer FROM runs WHERE id = ?").get(runId) as
+        | { status: string; writer: string | null }
+        | undefined;
+      if (row?.status === "running" && row.writer && row.writer !== writer && isAlive(row.writer))
+        return row.writer;
+      this.db
+        .prepare(
+          "UPDATE runs SET status = 'running', finished_at = NULL, resumed_count = resumed_count + 1, writer = ? WHERE id = ?",
+        )
+        .run(writer, runId);
+      return undefined;
+    });
+    return claim.immediate();
   }
 
   finishRun(runId: number, status: "complete" | "failed"): void {
     this.db
-      .prepare("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?")
+      .prepare("UPDATE runs SET status = ?, finished_at = ?, writer = NULL WHERE id = ?")
       .run(status, now(), runId);
+  }
+
+  /** Marks a run stopped part-way (a signal, a full disk), and each variant it was running. */
+  interruptRun(runId: number): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          "UPDATE runs SET status = 'interrupted', finished_at = ?, writer = NULL WHERE id = ?",
+        )
+        .run(now(), runId);
+      this.db
+        .prepare(
+          "UPDATE variants SET status = 'interrupted' WHERE run_id = ? AND status = 'running'",
+        )
+        .run(runId);
+    })();
+  }
+
+  /** Results stored for a run so far, failed ones included. */
+  countResults(runId: number): number {
+    return (
+      this.db
+        .prepare(
+          "SELECT COUNT(*) AS n FROM results WHERE variant_id IN (SELECT id FROM variants WHERE run_id = ?)",
+        )
+        .get(runId) as { n: number }
+    ).n;
   }
 
   addSuite(

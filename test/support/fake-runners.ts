@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Test-only runners that misbehave on purpose: `crash` exits mid-item, `hang` never answers
- * generate. They speak the real protocol for everything else.
+ * generate, `slow` takes 40 ms per generation (to be interrupted mid-run). They speak the real
+ * protocol for everything else.
  */
 import { RunnerError, serve } from "../../runners/shared/serve.js";
 
@@ -41,6 +42,7 @@ await serve({
       process.stderr.write("fake runner: hanging\n");
       await new Promise(() => setInterval(() => {}, 1000));
     }
+    if (mode === "slow") await new Promise((done) => setTimeout(done, 40));
     // "long" and "short" write 10 and 5 words of the same answer; "short" is faster per token.
     const words = mode === "long" ? 10 : mode === "short" ? 5 : 1;
     const text = ["the", "cat", "sat", "on", "the", "mat", "and", "then", "it", "slept"]
