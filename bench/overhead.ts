@@ -4,7 +4,7 @@
  * `qbench ppl` tokens/s vs `llama-perplexity`. Needs the llama.cpp tools built from the sources
  * inside node-llama-cpp (see test/fixtures/ppl/make-reference.sh); prints figures, asserts nothing.
  *
- *   node dist/bench/overhead.js [--tools /opt/llama.cpp-ref/build/bin] [--threads 1] [--model m.gguf]
+ *   node dist/bench/overhead.js [--tools /opt/llama.cpp-ref/build/bin] [--threads 1] [--model m.gguf] [--ctx 128]
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -25,7 +25,7 @@ const threads = Number(arg("--threads", "1"));
 const repeats = Number(arg("--repeats", "5"));
 const PROMPT = 128;
 const GEN = 64;
-const CTX = 128;
+const CTX = Number(arg("--ctx", "128"));
 const work = "/tmp/qbench-bench";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
