@@ -115,7 +115,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
   handler: async (args) => {
     const planFile = choosePlan(args.plan);
     const progress = createProgress(process.stderr, args.quiet);
-    progress.log(`plan ${planFile}`);
     const started = performance.now();
     const outcome = await runPlan({
       planFile,

@@ -6,20 +6,11 @@ import { InputError } from "../errors.js";
 import type { RunnerCommand } from "../runner/client.js";
 import { resolveRunner } from "../runner/registry.js";
 import { type LoadedSuite, loadSuite } from "../suites/load.js";
+import { applyOverrides, checkOverrides, type PlanOverrides } from "./overrides.js";
 import { type Backend, Plan, type QuantizeType, type Variant } from "./schema.js";
 import { readYamlFile, zodToInputError } from "./yaml-source.js";
 
-/** Settings given on the command line; they override the plan file, which overrides defaults. */
-export interface PlanOverrides {
-  backend?: Backend;
-  threads?: number | "auto";
-  contextSize?: number;
-  seed?: number;
-  repeats?: number;
-  warmup?: number;
-  concurrency?: number;
-  maxTokens?: number;
-}
+export type { PlanOverrides } from "./overrides.js";
 
 export interface ResolvedVariant extends Variant {
   /** The GGUF to load; for a `quantize:` variant, set once preparePlan has made it. */
@@ -54,28 +45,9 @@ function threadsFor(plan: Plan, modelBytes: number): number {
   return plan.threads === "auto" ? autoThreads(modelBytes) : plan.threads;
 }
 
-function applyOverrides(raw: unknown, overrides: PlanOverrides): unknown {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
-  const plan = { ...(raw as Record<string, unknown>) };
-  const set = (key: string, value: unknown) => {
-    if (value !== undefined) plan[key] = value;
-  };
-  set("backend", overrides.backend);
-  set("threads", overrides.threads);
-  set("contextSize", overrides.contextSize);
-  set("seed", overrides.seed);
-  set("repeats", overrides.repeats);
-  set("warmup", overrides.warmup);
-  set("concurrency", overrides.concurrency);
-  if (overrides.maxTokens !== undefined) {
-    const generation = (plan.generation ?? {}) as Record<string, unknown>;
-    plan.generation = { ...generation, maxTokens: overrides.maxTokens };
-  }
-  return plan;
-}
-
 /** Reads, validates and resolves a plan and its suites. Throws InputError (exit 2) on any defect. */
 export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedPlan {
+  checkOverrides(overrides);
   const yaml = readYamlFile(file, "BAD_PLAN");
   const locate = yaml.locate;
   if (yaml.value === null || typeof yaml.value !== "object" || Array.isArray(yaml.value)) {

@@ -39,6 +39,8 @@ export async function preparePlan(
   log: (line: string) => void = () => {},
 ): Promise<{ resolved: ResolvedPlan; models: Map<string, CheckedModel> }> {
   const resolved = loadPlan(planFile, overrides);
+  // Named once it is known to be a plan, so a refused one prints only its error.
+  log(`plan ${planFile}`);
   const cacheDir = resolve(resolved.plan.cacheDir);
   // Each file is read and hashed once, though it may be a source and a variant both.
   const models = new Map<string, CheckedModel>();
