@@ -1,10 +1,9 @@
-import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { RunError } from "../errors.js";
-import { loadPlan } from "../plan/load.js";
 import { decideRun } from "../verdict/decide-run.js";
 import { formatVerdicts, verdictExitCode } from "../verdict/format.js";
 import { chooseRun, DEFAULT_DB, openExistingDb } from "./open-run.js";
+import { planGatesFor } from "./plan-gates.js";
 
 interface GateArgs {
   db: string;
@@ -39,7 +38,7 @@ export const gateCommand: CommandModule<object, GateArgs> = {
     const db = openExistingDb(args.db);
     try {
       const run = chooseRun(db, args.run);
-      const gates = args.plan ? loadPlan(resolve(args.plan)).plan.gates : undefined;
+      const gates = args.plan ? planGatesFor(db, run.id, args.plan) : undefined;
       const verdicts = decideRun(db, run.id, gates);
       if (args.json)
         process.stdout.write(`${JSON.stringify({ run: run.id, status: run.status, verdicts })}\n`);

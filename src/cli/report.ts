@@ -1,10 +1,10 @@
 import { dirname, join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { InputError } from "../errors.js";
-import { loadPlan } from "../plan/load.js";
 import { DEFAULT_DISAGREEMENT_CAP } from "../report/build-model.js";
 import { writeReport } from "../report/write-report.js";
 import { chooseRun, DEFAULT_DB, openExistingDb } from "./open-run.js";
+import { planGatesFor } from "./plan-gates.js";
 
 interface ReportArgs {
   db: string;
@@ -82,7 +82,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     const db = openExistingDb(args.db);
     try {
       const run = chooseRun(db, args.run);
-      const gates = args.plan ? loadPlan(resolve(args.plan)).plan.gates : undefined;
+      const gates = args.plan ? planGatesFor(db, run.id, args.plan) : undefined;
       const html = args.out ?? defaultReportPath(args.db, run.id);
       const written = await writeReport(
         db,

@@ -6,9 +6,11 @@ import { InputError } from "../errors.js";
 import type { RunnerCommand } from "../runner/client.js";
 import { resolveRunner } from "../runner/registry.js";
 import { type LoadedSuite, loadSuite } from "../suites/load.js";
+import { gatedMetricNames } from "../suites/metric-names.js";
+import { checkGateNames } from "./check-gates.js";
 import { applyOverrides, checkOverrides, type PlanOverrides } from "./overrides.js";
 import { type Backend, Plan, type QuantizeType, type Variant } from "./schema.js";
-import { readYamlFile, zodToInputError } from "./yaml-source.js";
+import { readPlanSource, zodToInputError } from "./yaml-source.js";
 
 export type { PlanOverrides } from "./overrides.js";
 
@@ -48,11 +50,8 @@ function threadsFor(plan: Plan, modelBytes: number): number {
 /** Reads, validates and resolves a plan and its suites. Throws InputError (exit 2) on any defect. */
 export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedPlan {
   checkOverrides(overrides);
-  const yaml = readYamlFile(file, "BAD_PLAN");
+  const yaml = readPlanSource(file);
   const locate = yaml.locate;
-  if (yaml.value === null || typeof yaml.value !== "object" || Array.isArray(yaml.value)) {
-    throw new InputError("BAD_PLAN", "a plan is a YAML mapping", { location: `${file}:1` });
-  }
   const parsed = Plan.safeParse(applyOverrides(yaml.value, overrides));
   if (!parsed.success) throw zodToInputError(yaml, parsed.error, "BAD_PLAN");
   const plan = parsed.data;
@@ -105,6 +104,8 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
     }
     suiteIds.add(suite.id);
   });
+  const produced = new Map(suites.map((s) => [s.id, gatedMetricNames(s.metrics)]));
+  checkGateNames(plan.gates, produced, locate);
   const hash = createHash("sha256")
     .update(JSON.stringify({ ...plan, threads: undefined, concurrency: undefined }))
     .update(

@@ -32,6 +32,16 @@ export function readYamlFile(
   };
 }
 
+/** A plan file's YAML, which must be a mapping. */
+export function readPlanSource(file: string): YamlSource {
+  const source = readYamlFile(file, "BAD_PLAN");
+  const value = source.value;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InputError("BAD_PLAN", "a plan is a YAML mapping", { location: `${file}:1` });
+  }
+  return source;
+}
+
 export function readTextFile(file: string, code: InputErrorCode): string {
   try {
     return readFileSync(file, "utf8");
