@@ -58,10 +58,7 @@ describe("gate names and gate --plan", () => {
   });
 
   for (const [rule, message] of [
-    [
-      "{ metric: exact_mach }",
-      /bad\.yaml:8: gates\.metrics\[0\]\.metric: no suite .*"exact_mach"/,
-    ],
+    ["{ metric: exact_mach }", /bad\.yaml:8: gates\.metrics\[0\]\.metric: no suite .*"exact_mach"/],
     [
       "{ metric: exact_match, suite: clozee }",
       /bad\.yaml:8: gates\.metrics\[0\]\.suite: no suite has the id "clozee" \(suites: cloze\)/,
