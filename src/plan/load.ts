@@ -32,6 +32,8 @@ export interface ResolvedPlan {
   variants: ResolvedVariant[];
   suites: LoadedSuite[];
   baseline: string;
+  /** `cacheDir` resolved against the plan file's folder (not the current one), as written in docs. */
+  cacheDir: string;
   /** sha256 over the resolved plan and its suites: a resumed run must match it. */
   hash: string;
 }
@@ -115,7 +117,7 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
     )
     .update(suites.map((s) => s.hash).join("\n"))
     .digest("hex");
-  return { file, plan, variants, suites, baseline, hash };
+  return { file, plan, variants, suites, baseline, cacheDir: resolve(dir, plan.cacheDir), hash };
 }
 
 function resolveRunnerAt(location: string, backend: Backend, variant: Variant): RunnerCommand {

@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
 import pLimit from "p-limit";
 import { InputError } from "../errors.js";
 import { type CheckedModel, checkModel } from "../plan/check-models.js";
@@ -41,7 +41,6 @@ export async function preparePlan(
   const resolved = loadPlan(planFile, overrides);
   // Named once it is known to be a plan, so a refused one prints only its error.
   log(`plan ${planFile}`);
-  const cacheDir = resolve(resolved.plan.cacheDir);
   // Each file is read and hashed once, though it may be a source and a variant both.
   const models = new Map<string, CheckedModel>();
   const check = async (path: string): Promise<CheckedModel> => {
@@ -54,7 +53,7 @@ export async function preparePlan(
     variant.modelPath = await quantizedModel(
       variant.quantizeFrom.source,
       variant.quantizeFrom.type,
-      cacheDir,
+      resolved.cacheDir,
       log,
       check,
     );
