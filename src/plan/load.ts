@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import type { RunnerCommand } from "../runner/client.js";
-import { resolveRunner } from "../runner/registry.js";
+import { resolveRunner, resolveVariantBackend } from "../runner/registry.js";
 import { type LoadedSuite, loadSuite } from "../suites/load.js";
 import { gatedMetricNames } from "../suites/metric-names.js";
 import { checkGateNames } from "./check-gates.js";
@@ -67,12 +67,17 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
     });
   }
   const variants = plan.variants.map((variant, i): ResolvedVariant => {
-    const backend = variant.backend ?? plan.backend;
+    const field = variant.backend !== undefined ? "backend" : "runner";
+    const backend = at(locate(["variants", i, field]), () =>
+      resolveVariantBackend(plan.backend, variant),
+    );
     const common = {
       ...variant,
       backend,
       isBaseline: variant.name === baseline,
-      runnerCommand: resolveRunnerAt(locate(["variants", i]), backend, variant),
+      runnerCommand: at(locate(["variants", i, "runner"]), () =>
+        resolveRunner(backend, variant.runner),
+      ),
     };
     if (variant.quantize !== undefined && source !== undefined) {
       // Made (or found in the cache) by preparePlan; threads follow the source's size until then.
@@ -120,9 +125,10 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
   return { file, plan, variants, suites, baseline, cacheDir: resolve(dir, plan.cacheDir), hash };
 }
 
-function resolveRunnerAt(location: string, backend: Backend, variant: Variant): RunnerCommand {
+/** Runs `check`, placing any InputError it throws at `location`. */
+function at<T>(location: string, check: () => T): T {
   try {
-    return resolveRunner(backend, variant.runner);
+    return check();
   } catch (error) {
     if (error instanceof InputError) throw new InputError(error.code, error.message, { location });
     throw error;
