@@ -101,7 +101,9 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
     }
     return { ...common, modelPath, threads: threadsFor(plan, statSync(modelPath).size) };
   });
-  const suites = plan.suites.map((suite) => loadSuite(resolve(dir, suite)));
+  const suites = plan.suites.map((suite, i) =>
+    loadSuite(resolve(dir, suite), locate(["suites", i])),
+  );
   const suiteIds = new Set<string>();
   suites.forEach((suite, i) => {
     if (suiteIds.has(suite.id)) {
@@ -110,6 +112,14 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
       });
     }
     suiteIds.add(suite.id);
+    const ctx = suite.perplexityFile?.ctx;
+    if (ctx !== undefined && ctx > plan.contextSize) {
+      throw new InputError(
+        "BAD_SUITE",
+        `perplexity ctx ${ctx} exceeds the plan's contextSize ${plan.contextSize}`,
+        { location: suite.perplexityFile?.ctxAt ?? suite.file },
+      );
+    }
   });
   const produced = new Map(suites.map((s) => [s.id, gatedMetricNames(s.metrics)]));
   checkGateNames(plan.gates, produced, locate);

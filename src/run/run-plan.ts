@@ -1,7 +1,6 @@
 import { statSync } from "node:fs";
 import { dirname } from "node:path";
 import pLimit from "p-limit";
-import { InputError } from "../errors.js";
 import { type CheckedModel, checkModel } from "../plan/check-models.js";
 import { autoThreads, loadPlan, type PlanOverrides, type ResolvedPlan } from "../plan/load.js";
 import { quantizedModel } from "../plan/quantize-cache.js";
@@ -59,16 +58,6 @@ export async function preparePlan(
     );
     if (resolved.plan.threads === "auto")
       variant.threads = autoThreads(statSync(variant.modelPath).size);
-  }
-  for (const suite of resolved.suites) {
-    const ctx = suite.perplexityFile?.ctx;
-    if (ctx !== undefined && ctx > resolved.plan.contextSize) {
-      throw new InputError(
-        "BAD_SUITE",
-        `perplexity ctx ${ctx} exceeds the plan's contextSize ${resolved.plan.contextSize}`,
-        { location: suite.file },
-      );
-    }
   }
   for (const variant of resolved.variants) {
     if (!variant.served) await check(variant.modelPath);

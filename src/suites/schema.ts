@@ -41,6 +41,10 @@ export const PerplexityOptions = z
   })
   .refine((o) => (o.field === undefined) !== (o.file === undefined), {
     message: "perplexity needs exactly one of field or file",
+  })
+  .refine((o) => o.ctx === undefined || o.file !== undefined, {
+    message: "ctx applies to a perplexity file only (a field's texts are scored whole)",
+    path: ["ctx"],
   });
 export type PerplexityOptions = z.infer<typeof PerplexityOptions>;
 
