@@ -3,11 +3,11 @@ import { InputError } from "../errors.js";
 import { type CompareOptions, compareVariantRuns, formatDelta } from "../verdict/compare.js";
 import { storedGates } from "../verdict/decide-run.js";
 import { readRunFacts } from "../verdict/facts.js";
-import { chooseRun, DEFAULT_DB, openExistingDb } from "./open-run.js";
+import { chooseRun, DEFAULT_DB, openExistingDb, parseRunId } from "./open-run.js";
 
 interface CompareArgs {
-  runA: number;
-  runB: number;
+  runA: string;
+  runB: string;
   db: string;
   json: boolean;
 }
@@ -17,16 +17,25 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
   describe: "Per-metric deltas of each variant between two stored runs, with paired intervals",
   builder: (y) =>
     y
-      .positional("runA", { type: "number", demandOption: true, describe: "The earlier run id" })
-      .positional("runB", { type: "number", demandOption: true, describe: "The later run id" })
+      .positional("runA", {
+        type: "string",
+        demandOption: true,
+        describe: "The earlier run id",
+      })
+      .positional("runB", {
+        type: "string",
+        demandOption: true,
+        describe: "The later run id",
+      })
       .option("db", { type: "string", default: DEFAULT_DB, describe: "SQLite database" })
       .option("json", { type: "boolean", default: false, describe: "One JSON object" })
       .example("$0 compare 41 42", "last night vs tonight"),
   handler: (args) => {
+    const [runA, runB] = [parseRunId(args.runA), parseRunId(args.runB)];
     const db = openExistingDb(args.db);
     try {
-      const a = readRunFacts(db, chooseRun(db, args.runA).id);
-      const b = readRunFacts(db, chooseRun(db, args.runB).id);
+      const a = readRunFacts(db, chooseRun(db, runA).id);
+      const b = readRunFacts(db, chooseRun(db, runB).id);
       const gates = storedGates(b.planJson);
       const options: CompareOptions = {
         confidence: gates.confidence,

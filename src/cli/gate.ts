@@ -1,14 +1,13 @@
-import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { RunError } from "../errors.js";
-import { loadPlan } from "../plan/load.js";
 import { decideRun } from "../verdict/decide-run.js";
 import { formatVerdicts, verdictExitCode } from "../verdict/format.js";
-import { chooseRun, DEFAULT_DB, openExistingDb } from "./open-run.js";
+import { chooseRun, DEFAULT_DB, openExistingDb, parseRunId } from "./open-run.js";
+import { planGatesFor } from "./plan-gates.js";
 
 interface GateArgs {
   db: string;
-  run: number | undefined;
+  run: string | undefined;
   plan: string | undefined;
   json: boolean;
 }
@@ -20,7 +19,10 @@ export const gateCommand: CommandModule<object, GateArgs> = {
   builder: (y) =>
     y
       .option("db", { type: "string", default: DEFAULT_DB, describe: "SQLite database" })
-      .option("run", { type: "number", describe: "Run id (default: the newest)" })
+      .option("run", {
+        type: "string",
+        describe: "Run id (default: the newest)",
+      })
       .option("plan", {
         type: "string",
         describe: "Take the gates from this plan file instead of the stored ones",
@@ -36,10 +38,11 @@ export const gateCommand: CommandModule<object, GateArgs> = {
         "Exit codes: 0 every variant SHIP · 1 at least one NO-SHIP · 2 bad input · 3 the run did not complete.",
       ),
   handler: (args) => {
+    const runId = args.run === undefined ? undefined : parseRunId(args.run);
     const db = openExistingDb(args.db);
     try {
-      const run = chooseRun(db, args.run);
-      const gates = args.plan ? loadPlan(resolve(args.plan)).plan.gates : undefined;
+      const run = chooseRun(db, runId);
+      const gates = args.plan ? planGatesFor(db, run.id, args.plan) : undefined;
       const verdicts = decideRun(db, run.id, gates);
       if (args.json)
         process.stdout.write(`${JSON.stringify({ run: run.id, status: run.status, verdicts })}\n`);

@@ -1,9 +1,10 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { InputError, InterruptedError, QbenchError } from "../errors.js";
+import { InputError } from "../errors.js";
 import { ignoreClosedPipe } from "./closed-pipe.js";
 import { compareCommand } from "./compare.js";
 import { doctorCommand } from "./doctor.js";
+import { formatError } from "./format-error.js";
 import { gateCommand } from "./gate.js";
 import { historyCommand } from "./history.js";
 import { inspectCommand } from "./inspect.js";
@@ -14,33 +15,6 @@ import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { scoreCommand } from "./score.js";
 import { sweepCommand } from "./sweep.js";
-
-/** Exit codes (contract): 0 all SHIP · 1 a NO-SHIP · 2 bad input, nothing ran · 3 could not complete · 130/143 interrupted (SIGINT/SIGTERM). */
-export const EXIT = {
-  ok: 0,
-  noShip: 1,
-  badInput: 2,
-  failed: 3,
-  sigint: 130,
-  sigterm: 143,
-} as const;
-
-function report(error: unknown, verbose: boolean): number {
-  if (error instanceof InterruptedError) {
-    process.stderr.write(`qbench: ${error.message}\n`);
-    return error.signal === "SIGTERM" ? EXIT.sigterm : EXIT.sigint;
-  }
-  if (error instanceof InputError) {
-    process.stderr.write(`qbench: ${error.message}\n`);
-    return EXIT.badInput;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`qbench: ${message}\n`);
-  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  else if (!(error instanceof QbenchError))
-    process.stderr.write("(run with --verbose for the stack)\n");
-  return EXIT.failed;
-}
 
 ignoreClosedPipe(process.stdout);
 ignoreClosedPipe(process.stderr);
@@ -82,5 +56,7 @@ try {
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .parseAsync();
 } catch (error) {
-  process.exitCode = report(error, verbose);
+  const { stderr, exitCode } = formatError(error, verbose);
+  process.stderr.write(stderr);
+  process.exitCode = exitCode;
 }

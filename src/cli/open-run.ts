@@ -9,6 +9,15 @@ export function openExistingDb(path: string): Db {
   return openForReading(path, "no such database (run qbench run first)");
 }
 
+/** A run id as given on the command line (yargs `coerce`): a positive integer, or BAD_USAGE. */
+export function parseRunId(value: unknown): number {
+  const text = String(value).trim();
+  if (!/^[1-9]\d*$/.test(text)) {
+    throw new InputError("BAD_USAGE", `run id must be a positive integer, got "${String(value)}"`);
+  }
+  return Number(text);
+}
+
 /** The run to act on: the one named, else the newest. */
 export function chooseRun(
   db: Db,

@@ -1,15 +1,15 @@
 import { dirname, join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { InputError } from "../errors.js";
-import { loadPlan } from "../plan/load.js";
 import { DEFAULT_DISAGREEMENT_CAP } from "../report/build-model.js";
 import { writeReport } from "../report/write-report.js";
 import { whyNotWritable } from "../store/writable.js";
-import { chooseRun, DEFAULT_DB, openExistingDb } from "./open-run.js";
+import { chooseRun, DEFAULT_DB, openExistingDb, parseRunId } from "./open-run.js";
+import { planGatesFor } from "./plan-gates.js";
 
 interface ReportArgs {
   db: string;
-  run: number | undefined;
+  run: string | undefined;
   out: string | undefined;
   png: string | undefined;
   summary: string | undefined;
@@ -31,7 +31,10 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
   builder: (y) =>
     y
       .option("db", { type: "string", default: DEFAULT_DB, describe: "SQLite database" })
-      .option("run", { type: "number", describe: "Run id (default: the newest)" })
+      .option("run", {
+        type: "string",
+        describe: "Run id (default: the newest)",
+      })
       .option("out", {
         type: "string",
         describe: "HTML file (default: report-<run>.html beside the database)",
@@ -80,10 +83,11 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         "BAD_USAGE",
         `--history must be a whole number ≥ 0, got ${args.history}`,
       );
+    const runId = args.run === undefined ? undefined : parseRunId(args.run);
     const db = openExistingDb(args.db);
     try {
-      const run = chooseRun(db, args.run);
-      const gates = args.plan ? loadPlan(resolve(args.plan)).plan.gates : undefined;
+      const run = chooseRun(db, runId);
+      const gates = args.plan ? planGatesFor(db, run.id, args.plan) : undefined;
       const html = args.out ?? defaultReportPath(args.db, run.id);
       const why = args.out === undefined ? whyNotWritable(dirname(html)) : undefined;
       if (why)

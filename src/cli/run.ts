@@ -125,7 +125,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
   handler: async (args) => {
     const planFile = choosePlan(args.plan);
     const progress = createProgress(process.stderr, args.quiet);
-    progress.log(`plan ${planFile}`);
     const started = performance.now();
     const interrupt = new AbortController();
     // The first signal stops the run cleanly; a second one, while it stops, exits at once.

@@ -14,6 +14,7 @@ import { formatSweepTable } from "../measure/sweep-table.js";
 import { type ManagedServer, startManagedServer } from "../runner/managed-server.js";
 import { openDatabase } from "../store/database.js";
 import { loadSuite } from "../suites/load.js";
+import { checkHttpUrl } from "./check-url.js";
 import { DEFAULT_DB } from "./open-run.js";
 
 interface SweepArgs {
@@ -222,6 +223,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         "",
       ),
   handler: async (args) => {
+    checkHttpUrl("--url", args.url);
     const levels = levelsFrom(args);
     const prompts = promptsFrom(args);
     for (const [flag, value] of [

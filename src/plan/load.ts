@@ -4,22 +4,15 @@ import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import type { RunnerCommand } from "../runner/client.js";
-import { resolveRunner } from "../runner/registry.js";
+import { resolveRunner, resolveVariantBackend } from "../runner/registry.js";
 import { type LoadedSuite, loadSuite } from "../suites/load.js";
+import { gatedMetricNames } from "../suites/metric-names.js";
+import { checkGateNames } from "./check-gates.js";
+import { applyOverrides, checkOverrides, type PlanOverrides } from "./overrides.js";
 import { type Backend, Plan, type QuantizeType, type Variant } from "./schema.js";
-import { readYamlFile, zodToInputError } from "./yaml-source.js";
+import { readPlanSource, zodToInputError } from "./yaml-source.js";
 
-/** Settings given on the command line; they override the plan file, which overrides defaults. */
-export interface PlanOverrides {
-  backend?: Backend;
-  threads?: number | "auto";
-  contextSize?: number;
-  seed?: number;
-  repeats?: number;
-  warmup?: number;
-  concurrency?: number;
-  maxTokens?: number;
-}
+export type { PlanOverrides } from "./overrides.js";
 
 export interface ResolvedVariant extends Variant {
   /** The GGUF to load; for a `quantize:` variant, set once preparePlan has made it. */
@@ -39,6 +32,8 @@ export interface ResolvedPlan {
   variants: ResolvedVariant[];
   suites: LoadedSuite[];
   baseline: string;
+  /** `cacheDir` resolved against the plan file's folder (not the current one), as written in docs. */
+  cacheDir: string;
   /** sha256 over the resolved plan and its suites: a resumed run must match it. */
   hash: string;
 }
@@ -54,33 +49,11 @@ function threadsFor(plan: Plan, modelBytes: number): number {
   return plan.threads === "auto" ? autoThreads(modelBytes) : plan.threads;
 }
 
-function applyOverrides(raw: unknown, overrides: PlanOverrides): unknown {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
-  const plan = { ...(raw as Record<string, unknown>) };
-  const set = (key: string, value: unknown) => {
-    if (value !== undefined) plan[key] = value;
-  };
-  set("backend", overrides.backend);
-  set("threads", overrides.threads);
-  set("contextSize", overrides.contextSize);
-  set("seed", overrides.seed);
-  set("repeats", overrides.repeats);
-  set("warmup", overrides.warmup);
-  set("concurrency", overrides.concurrency);
-  if (overrides.maxTokens !== undefined) {
-    const generation = (plan.generation ?? {}) as Record<string, unknown>;
-    plan.generation = { ...generation, maxTokens: overrides.maxTokens };
-  }
-  return plan;
-}
-
 /** Reads, validates and resolves a plan and its suites. Throws InputError (exit 2) on any defect. */
 export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedPlan {
-  const yaml = readYamlFile(file, "BAD_PLAN");
+  checkOverrides(overrides);
+  const yaml = readPlanSource(file);
   const locate = yaml.locate;
-  if (yaml.value === null || typeof yaml.value !== "object" || Array.isArray(yaml.value)) {
-    throw new InputError("BAD_PLAN", "a plan is a YAML mapping", { location: `${file}:1` });
-  }
   const parsed = Plan.safeParse(applyOverrides(yaml.value, overrides));
   if (!parsed.success) throw zodToInputError(yaml, parsed.error, "BAD_PLAN");
   const plan = parsed.data;
@@ -94,12 +67,17 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
     });
   }
   const variants = plan.variants.map((variant, i): ResolvedVariant => {
-    const backend = variant.backend ?? plan.backend;
+    const field = variant.backend !== undefined ? "backend" : "runner";
+    const backend = at(locate(["variants", i, field]), () =>
+      resolveVariantBackend(plan.backend, variant),
+    );
     const common = {
       ...variant,
       backend,
       isBaseline: variant.name === baseline,
-      runnerCommand: resolveRunnerAt(locate(["variants", i]), backend, variant),
+      runnerCommand: at(locate(["variants", i, "runner"]), () =>
+        resolveRunner(backend, variant.runner),
+      ),
     };
     if (variant.quantize !== undefined && source !== undefined) {
       // Made (or found in the cache) by preparePlan; threads follow the source's size until then.
@@ -123,7 +101,9 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
     }
     return { ...common, modelPath, threads: threadsFor(plan, statSync(modelPath).size) };
   });
-  const suites = plan.suites.map((suite) => loadSuite(resolve(dir, suite)));
+  const suites = plan.suites.map((suite, i) =>
+    loadSuite(resolve(dir, suite), locate(["suites", i])),
+  );
   const suiteIds = new Set<string>();
   suites.forEach((suite, i) => {
     if (suiteIds.has(suite.id)) {
@@ -132,7 +112,17 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
       });
     }
     suiteIds.add(suite.id);
+    const ctx = suite.perplexityFile?.ctx;
+    if (ctx !== undefined && ctx > plan.contextSize) {
+      throw new InputError(
+        "BAD_SUITE",
+        `perplexity ctx ${ctx} exceeds the plan's contextSize ${plan.contextSize}`,
+        { location: suite.perplexityFile?.ctxAt ?? suite.file },
+      );
+    }
   });
+  const produced = new Map(suites.map((s) => [s.id, gatedMetricNames(s.metrics)]));
+  checkGateNames(plan.gates, produced, locate);
   const hash = createHash("sha256")
     .update(JSON.stringify({ ...plan, threads: undefined, concurrency: undefined }))
     .update(
@@ -142,12 +132,13 @@ export function loadPlan(file: string, overrides: PlanOverrides = {}): ResolvedP
     )
     .update(suites.map((s) => s.hash).join("\n"))
     .digest("hex");
-  return { file, plan, variants, suites, baseline, hash };
+  return { file, plan, variants, suites, baseline, cacheDir: resolve(dir, plan.cacheDir), hash };
 }
 
-function resolveRunnerAt(location: string, backend: Backend, variant: Variant): RunnerCommand {
+/** Runs `check`, placing any InputError it throws at `location`. */
+function at<T>(location: string, check: () => T): T {
   try {
-    return resolveRunner(backend, variant.runner);
+    return check();
   } catch (error) {
     if (error instanceof InputError) throw new InputError(error.code, error.message, { location });
     throw error;

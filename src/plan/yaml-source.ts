@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
-import { type Document, isNode, LineCounter, parseDocument } from "yaml";
+import { type Document, isNode, LineCounter, parseDocument, visit } from "yaml";
 import type { ZodError } from "zod";
 import { InputError, type InputErrorCode } from "../errors.js";
+import { MAX_FLOW_DEPTH, tooDeepAt } from "./yaml-depth.js";
 
 /** A parsed YAML file that can point at the line of any path inside it. */
 export interface YamlSource {
@@ -10,36 +11,108 @@ export interface YamlSource {
   locate(path: ReadonlyArray<PropertyKey>): string;
 }
 
+/** YAML's own guard against alias bombs ("billion laughs"): more alias expansions than this are refused. */
+const MAX_ALIAS_COUNT = 100;
+
+/** Reads and parses a YAML file; `referencedAt` (file:line) is blamed if the file cannot be read. */
 export function readYamlFile(
   file: string,
   code: "BAD_PLAN" | "BAD_SUITE",
-  text = readTextFile(file, code),
+  referencedAt?: string,
 ): YamlSource {
+  const text = readTextFile(file, code, referencedAt);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    throw new InputError(code, `YAML nested more than ${MAX_FLOW_DEPTH} levels deep`, {
+      location: `${file}:${text.slice(0, deep).split("\n").length}`,
+    });
+  }
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    throw unreadable(error, code, `${file}:1`);
+  }
   const first = doc.errors[0];
   if (first) {
-    const { line, col } = lineCounter.linePos(first.pos[0]);
     const message = first.message.split("\n")[0] ?? first.message;
-    throw new InputError(code, `YAML syntax error: ${message}`, {
-      location: `${file}:${line}:${col}`,
-    });
+    // The parser reports running out of stack as a syntax error where it ran out.
+    const reason = /call stack/i.test(message)
+      ? "YAML nested too deeply"
+      : `YAML syntax error: ${message}`;
+    throw new InputError(code, reason, { location: at(first.pos[0]) });
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // Alias errors (an alias bomb, an alias before its anchor) come from toJS, not the parser.
+    const alias = firstAlias(doc);
+    throw unreadable(error, code, alias === undefined ? `${file}:1` : at(alias));
   }
   return {
     file,
-    value: doc.toJS(),
+    value,
     locate: (path) => `${file}:${lineOf(doc, lineCounter, path)}`,
   };
 }
 
-export function readTextFile(file: string, code: InputErrorCode): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : String(error);
-    throw new InputError(code, reason, { location: file, cause: error });
+/** A YAML document the parser or toJS gave up on (too deep, too many aliases): bad input, placed. */
+function unreadable(error: unknown, code: InputErrorCode, location: string): InputError {
+  const reason =
+    error instanceof RangeError
+      ? "YAML nested too deeply"
+      : `YAML error: ${(error as Error).message.split("\n")[0]}`;
+  return new InputError(code, reason, { location, cause: error });
+}
+
+function firstAlias(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+/** A plan file's YAML, which must be a mapping. */
+export function readPlanSource(file: string): YamlSource {
+  const source = readYamlFile(file, "BAD_PLAN");
+  const value = source.value;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InputError("BAD_PLAN", "a plan is a YAML mapping", { location: `${file}:1` });
   }
+  return source;
+}
+
+/**
+ * A text file's contents, without a byte-order mark. When it cannot be read the error is placed
+ * at `referencedAt` (the file:line that names it) if given, else at the file itself.
+ */
+export function readTextFile(file: string, code: InputErrorCode, referencedAt?: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code;
+    const reason =
+      errno === "ENOENT"
+        ? "file not found"
+        : errno === "EISDIR"
+          ? "a folder, not a file"
+          : (error as Error).message;
+    if (referencedAt === undefined)
+      throw new InputError(code, reason, { location: file, cause: error });
+    throw new InputError(code, `${reason}: ${file}`, { location: referencedAt, cause: error });
+  }
+  return text.startsWith("\uFEFF") ? text.slice(1) : text;
 }
 
 /** The line of the deepest node along `path` that exists (a missing key points at its parent). */

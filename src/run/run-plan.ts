@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
 import pLimit from "p-limit";
 import { InputError, InterruptedError, RunError } from "../errors.js";
 import { type CheckedModel, checkModel } from "../plan/check-models.js";
@@ -47,7 +47,8 @@ export async function preparePlan(
   log: (line: string) => void = () => {},
 ): Promise<{ resolved: ResolvedPlan; models: Map<string, CheckedModel> }> {
   const resolved = loadPlan(planFile, overrides);
-  const cacheDir = resolve(resolved.plan.cacheDir);
+  // Named once it is known to be a plan, so a refused one prints only its error.
+  log(`plan ${planFile}`);
   // Each file is read and hashed once, though it may be a source and a variant both.
   const models = new Map<string, CheckedModel>();
   const check = async (path: string): Promise<CheckedModel> => {
@@ -60,22 +61,12 @@ export async function preparePlan(
     variant.modelPath = await quantizedModel(
       variant.quantizeFrom.source,
       variant.quantizeFrom.type,
-      cacheDir,
+      resolved.cacheDir,
       log,
       check,
     );
     if (resolved.plan.threads === "auto")
       variant.threads = autoThreads(statSync(variant.modelPath).size);
-  }
-  for (const suite of resolved.suites) {
-    const ctx = suite.perplexityFile?.ctx;
-    if (ctx !== undefined && ctx > resolved.plan.contextSize) {
-      throw new InputError(
-        "BAD_SUITE",
-        `perplexity ctx ${ctx} exceeds the plan's contextSize ${resolved.plan.contextSize}`,
-        { location: suite.file },
-      );
-    }
   }
   for (const variant of resolved.variants) {
     if (!variant.served) await check(variant.modelPath);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import Handlebars from "handlebars";
 import { InputError } from "../errors.js";
+import { MAX_FLOW_DEPTH, tooDeepAt } from "../plan/yaml-depth.js";
 import { readTextFile, readYamlFile, zodToInputError } from "../plan/yaml-source.js";
 import { perplexityText } from "../scoring/perplexity.js";
 import { type Item, type Metric, SuiteHeader } from "./schema.js";
@@ -25,7 +26,9 @@ export interface LoadedSuite {
   generation: SuiteHeader["generation"];
   items: SuiteItem[];
   /** Set when the suite scores one text file llama-perplexity style. */
-  perplexityFile: { path: string; text: string; ctx: number | undefined } | undefined;
+  perplexityFile:
+    | { path: string; text: string; ctx: number | undefined /** file:line of ctx */; ctxAt: string }
+    | undefined;
   /** sha256 of everything that defines the suite's items and scoring. */
   hash: string;
 }
@@ -35,8 +38,8 @@ export function isGenerationMetric(metric: Metric): boolean {
 }
 
 /** Loads and validates a suite file; every error names the file and line. */
-export function loadSuite(file: string): LoadedSuite {
-  const source = readYamlFile(file, "BAD_SUITE");
+export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
+  const source = readYamlFile(file, "BAD_SUITE", referencedAt);
   const parsed = SuiteHeader.safeParse(source.value ?? {});
   if (!parsed.success) throw zodToInputError(source, parsed.error, "BAD_SUITE");
   const header = parsed.data;
@@ -52,7 +55,9 @@ export function loadSuite(file: string): LoadedSuite {
       });
     }
     const path = resolve(dir, perplexityFile.perplexity.file);
-    const text = perplexityText(readTextFile(path, "BAD_SUITE"));
+    const index = header.metrics.indexOf(perplexityFile);
+    const fileAt = source.locate(["metrics", index, "perplexity", "file"]);
+    const text = perplexityText(readTextFile(path, "BAD_SUITE", fileAt));
     if (text.trim() === "")
       throw new InputError("BAD_SUITE", "perplexity text is empty", { location: path });
     hash.update(text);
@@ -63,7 +68,12 @@ export function loadSuite(file: string): LoadedSuite {
       metrics: header.metrics,
       generation: header.generation,
       items: [],
-      perplexityFile: { path, text, ctx: perplexityFile.perplexity.ctx },
+      perplexityFile: {
+        path,
+        text,
+        ctx: perplexityFile.perplexity.ctx,
+        ctxAt: source.locate(["metrics", index, "perplexity", "ctx"]),
+      },
       hash: hash.digest("hex"),
     };
   }
@@ -79,10 +89,11 @@ export function loadSuite(file: string): LoadedSuite {
       location: source.locate([]),
     });
   }
-  const render = templateText === undefined ? undefined : compileTemplate(templateText, file);
+  const templateAt = source.locate([header.template !== undefined ? "template" : "prompt"]);
+  const render = templateText === undefined ? undefined : compileTemplate(templateText, templateAt);
   const raw =
     header.data !== undefined
-      ? readJsonl(resolve(dir, header.data))
+      ? readJsonl(resolve(dir, header.data), source.locate(["data"]))
       : inlineItems(header, source.locate);
   if (header.data !== undefined) hash.update(raw.map((r) => JSON.stringify(r.item)).join("\n"));
   if (templateText !== undefined) hash.update(templateText);
@@ -97,7 +108,7 @@ export function loadSuite(file: string): LoadedSuite {
   const fewshot = render
     ? header.fewshot
         .map((example, i) => {
-          const prompt = renderItem(render, example, `${file} fewshot[${i}]`);
+          const prompt = renderItem(render, example, source.locate(["fewshot", i]));
           return prompt + String(example[header.target ?? ""] ?? "");
         })
         .join(header.fewshot_separator)
@@ -148,20 +159,24 @@ function readTemplate(
   if (header.template !== undefined) return header.template;
   if (header.prompt === undefined) return undefined;
   // An editor's final newline is not part of the prompt; write "\n\n" at the end to keep one.
-  return readTextFile(resolve(dir, header.prompt), "BAD_SUITE").replace(/\r?\n$/, "");
+  // CRLF (a Windows checkout) reads as LF, so the model sees the same prompt on every machine.
+  return readTextFile(resolve(dir, header.prompt), "BAD_SUITE", locate(["prompt"]))
+    .replace(/\r\n/g, "\n")
+    .replace(/\n$/, "");
 }
 
 type Render = (item: Item) => string;
 
-function compileTemplate(text: string, file: string): Render {
+function compileTemplate(text: string, location: string): Render {
   try {
     // Prompts are plain text for a model, not HTML: no escaping; strict so a missing field fails.
     const template = Handlebars.compile(text, { noEscape: true, strict: true });
     template({});
   } catch (error) {
     if (!/not defined in/.test(String(error))) {
-      throw new InputError("BAD_SUITE", `bad prompt template: ${(error as Error).message}`, {
-        location: file,
+      const message = (error as Error).message.replace(/\n/g, " ").replace(/\s+/g, " ");
+      throw new InputError("BAD_SUITE", `bad prompt template: ${message}`, {
+        location,
         cause: error,
       });
     }
@@ -199,12 +214,18 @@ function inlineItems(header: SuiteHeader, locate: (path: PropertyKey[]) => strin
 }
 
 /** Reads a JSONL file; a malformed line is an error naming file and line. */
-export function readJsonl(file: string): RawItem[] {
-  const text = readTextFile(file, "BAD_SUITE");
+export function readJsonl(file: string, referencedAt?: string): RawItem[] {
+  const text = readTextFile(file, "BAD_SUITE", referencedAt);
   const items: RawItem[] = [];
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "") return;
     const location = `${file}:${i + 1}`;
+    // Refused before parsing: past the stack, parse and hash would fail where the stack ends.
+    if (tooDeepAt(line) !== undefined) {
+      throw new InputError("BAD_SUITE", `nested more than ${MAX_FLOW_DEPTH} levels deep`, {
+        location,
+      });
+    }
     let value: unknown;
     try {
       value = JSON.parse(line);

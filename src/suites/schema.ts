@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { Generation } from "../plan/schema.js";
 
+/** A pattern for `new RegExp`, checked when the suite loads so a bad one never starts a run. */
+const RegexSource = z.string().superRefine((source, ctx) => {
+  try {
+    new RegExp(source);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+  }
+});
+
 export const ExactMatchOptions = z.strictObject({
   ignore_case: z.boolean().default(false),
   ignore_punctuation: z.boolean().default(false),
@@ -9,7 +18,7 @@ export const ExactMatchOptions = z.strictObject({
   /** SQuAD-style: lowercase, drop punctuation and articles, squeeze whitespace. */
   normalize: z.enum(["none", "squad"]).default("none"),
   /** Extract the answer from the output: the first capture group (or the whole match). */
-  regex: z.string().optional(),
+  regex: RegexSource.optional(),
 });
 export type ExactMatchOptions = z.infer<typeof ExactMatchOptions>;
 
@@ -24,14 +33,18 @@ export type RougeOptions = z.infer<typeof RougeOptions>;
 export const PerplexityOptions = z
   .strictObject({
     /** Score each item's text in this field. */
-    field: z.string().optional(),
+    field: z.string().min(1).optional(),
     /** Score one text file, relative to the suite file, llama-perplexity style. */
-    file: z.string().optional(),
+    file: z.string().min(1).optional(),
     /** Chunk length in tokens; default: the plan's context size. */
     ctx: z.number().int().min(8).optional(),
   })
   .refine((o) => (o.field === undefined) !== (o.file === undefined), {
     message: "perplexity needs exactly one of field or file",
+  })
+  .refine((o) => o.ctx === undefined || o.file !== undefined, {
+    message: "ctx applies to a perplexity file only (a field's texts are scored whole)",
+    path: ["ctx"],
   });
 export type PerplexityOptions = z.infer<typeof PerplexityOptions>;
 

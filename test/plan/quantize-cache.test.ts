@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
+import { preparePlan } from "../../src/run/run-plan.js";
 import { qbench, tempDir, writeFiles } from "../support/cli.js";
 import { model, ROOT } from "../support/paths.js";
 
@@ -63,5 +64,31 @@ describe("a plan that names a source model and the precisions it wants", () => {
     const out = await qbench(["run", join(dir, "plan.yaml"), "--db", join(dir, "r.db")]);
     assert.equal(out.exitCode, 2);
     assert.match(out.stderr, /plan\.yaml:2: variants\[0\]: quantize needs the plan's from: model/);
+  });
+});
+
+describe("the quantize cache", () => {
+  it("is relative to the plan file's folder, not the current one", async () => {
+    const dir = tempDir();
+    const elsewhere = tempDir();
+    writeFiles(dir, {
+      "plan.yaml": [
+        `from: ${model("stories260K-f32.gguf")}`,
+        "variants: [q8_0]",
+        `suites: [${join(ROOT, "suites/story-perplexity.yaml")}]`,
+        "backend: cpu",
+      ].join("\n"),
+    });
+    const cwd = process.cwd();
+    process.chdir(elsewhere);
+    try {
+      const { resolved } = await preparePlan(join(dir, "plan.yaml"), {});
+      assert.equal(resolved.cacheDir, join(dir, ".qbench/cache"));
+      assert.equal(dirname(dirname(resolved.variants[0]?.modelPath ?? "")), resolved.cacheDir);
+      assert.ok(existsSync(resolved.variants[0]?.modelPath ?? ""));
+      assert.deepEqual(readdirSync(elsewhere), []);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 });
