@@ -37,6 +37,10 @@ describe("load sweep on loopback (the OpenAI-compatible test server over real ll
   it("runs each concurrency level with that many requests in flight, and summarizes it", async () => {
     server.maxInFlight = 0;
     const before = server.completionRequests;
+    // The warm-up and level 1 as they come; then each request of level 3 is held 300 ms, so its
+    // three requests overlap however slowly this machine opens the connections.
+    server.inject({ times: 7 });
+    server.inject({ delayMs: 300, times: 6 });
     const [one, three] = await runLoadSweep(
       options({ levels: [{ concurrency: 1 }, { concurrency: 3 }], requestsPerLevel: 6, warmup: 1 }),
     );

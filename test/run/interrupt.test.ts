@@ -6,22 +6,13 @@ import Database from "better-sqlite3";
 import { execa } from "execa";
 import { qbench, tempDir } from "../support/cli.js";
 import { countResults } from "../support/db.js";
-import { ROOT, SUPPORT } from "../support/paths.js";
-import { writeClozeSuite, writePlan } from "../support/plans.js";
+import { ROOT } from "../support/paths.js";
+import { writeSlowPlan } from "../support/plans.js";
 
 const ITEMS = 120;
 
-/** A plan of two variants on the slow fake runner (40 ms an item): 240 results. */
 function slowPlan(dir: string): string {
-  const runner = [process.execPath, join(SUPPORT, "fake-runners.js"), "slow"];
-  return writePlan(
-    dir,
-    [
-      { name: "base", runner },
-      { name: "other", runner },
-    ],
-    [writeClozeSuite(dir, ITEMS)],
-  );
+  return writeSlowPlan(dir, ITEMS);
 }
 
 function statuses(db: string): { run: string; variants: string[]; ok: number } {

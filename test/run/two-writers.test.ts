@@ -6,22 +6,13 @@ import Database from "better-sqlite3";
 import { execa } from "execa";
 import { qbench, tempDir } from "../support/cli.js";
 import { countResults } from "../support/db.js";
-import { ROOT, SUPPORT } from "../support/paths.js";
-import { writeClozeSuite, writePlan } from "../support/plans.js";
+import { ROOT } from "../support/paths.js";
+import { writeSlowPlan } from "../support/plans.js";
 
 const ITEMS = 80;
 
 function slowPlan(dir: string, extra = ""): string {
-  const runner = [process.execPath, join(SUPPORT, "fake-runners.js"), "slow"];
-  return writePlan(
-    dir,
-    [
-      { name: "base", runner },
-      { name: "other", runner },
-    ],
-    [writeClozeSuite(dir, ITEMS)],
-    extra,
-  );
+  return writeSlowPlan(dir, ITEMS, extra);
 }
 
 const start = (args: string[]) =>

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { writeFiles } from "./cli.js";
-import { model } from "./paths.js";
+import { model, SUPPORT } from "./paths.js";
 
 /** A small generation suite over the story model, with `n` items. */
 export function writeClozeSuite(dir: string, n: number, id = "cloze"): string {
@@ -69,4 +69,18 @@ export function writePlan(
   ].join("\n");
   writeFiles(dir, { "plan.yaml": body });
   return join(dir, "plan.yaml");
+}
+
+/** Two variants ("base", "other") on the slow fake runner (40 ms an item) over a cloze suite. */
+export function writeSlowPlan(dir: string, items: number, extra = ""): string {
+  const runner = [process.execPath, join(SUPPORT, "fake-runners.js"), "slow"];
+  return writePlan(
+    dir,
+    [
+      { name: "base", runner },
+      { name: "other", runner },
+    ],
+    [writeClozeSuite(dir, items)],
+    extra,
+  );
 }
