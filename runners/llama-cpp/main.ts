@@ -224,13 +224,13 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
     const next = tokens[i + 1];
     if (i < scoreFrom - 1 || next === undefined) return token as Token;
     const extra = (targets?.[i - scoreFrom + 1] ?? []) as Token[];
-    // The normaliser needs the maximum logit. Greedy sampling selects it without sorting the
-    // vocabulary, so plain perplexity asks for the selected token; only a top-K needs the sort
-    // (node-llama-cpp ignores includeMax when includeTop is 0).
+    // The normaliser (and a top-1) needs the maximum logit. Greedy sampling selects it without
+    // sorting the vocabulary, so perplexity and the variant's KLD pass ask for the selected
+    // token; only the baseline's top-K needs the sort.
     const filter =
-      topK === 0 && extra.length === 0
-        ? { tokens: [next as Token], includeSelected: true }
-        : { tokens: [next as Token, ...extra], includeTop: Math.max(topK, 1), includeMax: true };
+      topK <= 1
+        ? { tokens: [next as Token, ...extra], includeSelected: true }
+        : { tokens: [next as Token, ...extra], includeTop: topK, includeMax: true };
     const generateNext = { logits: { filter }, totalLogitWeight: true, options: GREEDY };
     return [token as Token, { generateNext }] as [Token, { generateNext: typeof generateNext }];
   });
