@@ -10,6 +10,7 @@ import { createProgress } from "../run/progress.js";
 import { runPlan } from "../run/run-plan.js";
 import { formatSummary } from "../run/summary.js";
 import { formatVerdicts, verdictExitCode } from "../verdict/format.js";
+import { EXIT } from "./format-error.js";
 import { DEFAULT_DB } from "./open-run.js";
 import { type RunReportFlags, runReportOptions, writeRunReport } from "./report.js";
 
@@ -120,7 +121,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         "one slice; qbench merge joins them",
       )
       .epilog(
-        "Exit codes: 0 every variant SHIP · 1 at least one NO-SHIP · 2 bad input, nothing ran · 3 the run could not complete.",
+        "Exit codes: 0 every variant SHIP · 1 at least one NO-SHIP · 2 bad input, nothing ran · 3 the run could not complete · 130 / 143 stopped by Ctrl-C / SIGTERM (stored as interrupted; --resume finishes it).",
       ),
   handler: async (args) => {
     const planFile = choosePlan(args.plan);
@@ -129,7 +130,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const interrupt = new AbortController();
     // The first signal stops the run cleanly; a second one, while it stops, exits at once.
     const onSignal = (signal: NodeJS.Signals) => {
-      if (interrupt.signal.aborted) process.exit(signal === "SIGTERM" ? 143 : 130);
+      if (interrupt.signal.aborted) process.exit(signal === "SIGTERM" ? EXIT.sigterm : EXIT.sigint);
       interrupt.abort(signal);
     };
     process.on("SIGINT", onSignal);

@@ -1,5 +1,4 @@
 import { statSync } from "node:fs";
-import { hostname } from "node:os";
 import { dirname } from "node:path";
 import pLimit from "p-limit";
 import { InputError, InterruptedError, RunError } from "../errors.js";
@@ -17,7 +16,7 @@ import type { Progress } from "./progress.js";
 import { collectProvenance } from "./provenance.js";
 import { type RunSummary, summarizeRun } from "./summary.js";
 import { RunStopped, runVariant } from "./variant-session.js";
-import { isWriterAlive } from "./writer.js";
+import { currentWriter, isWriterAlive } from "./writer.js";
 
 export interface RunOptions {
   planFile: string;
@@ -83,7 +82,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   const { plan } = resolved;
   const shard = options.shard ?? { index: 0, count: 1 };
   const store = new Store(openDatabase(options.dbPath));
-  const writer = `${process.pid}@${hostname()}`;
+  const writer = currentWriter();
   let runId: number | undefined;
   let storedBefore = 0;
   try {

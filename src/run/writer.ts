@@ -1,5 +1,10 @@
 import { hostname } from "node:os";
 
+/** This process as a run's writer: `pid@host`. */
+export function currentWriter(): string {
+  return `${process.pid}@${hostname()}`;
+}
+
 /**
  * Whether the process named `pid@host` still runs. One on another host cannot be asked: it is
  * taken as gone, so a run left `running` there can still be resumed here.
