@@ -6,13 +6,13 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { runLoadSweep } from "../src/measure/load-sweep.js";
-import { percentiles } from "../src/measure/sweep-stats.js";
-import { formatSweepTable } from "../src/measure/sweep-table.js";
-import { startManagedServer } from "../src/runner/managed-server.js";
-import type { GenerateParams, GenerateResult } from "../src/runner/protocol.js";
-import { resolveRunner } from "../src/runner/registry.js";
-import { type StartedRunner, startRunner } from "../src/runner/start.js";
+import { startManagedServer } from "../src/runner-client/managed-server.js";
+import type { GenerateParams, GenerateResult } from "../src/runner-client/protocol.js";
+import { resolveRunner } from "../src/runner-client/registry.js";
+import { type StartedRunner, startRunner } from "../src/runner-client/start.js";
+import { runLoadSweep } from "../src/sweep/load-sweep.js";
+import { percentiles } from "../src/sweep/stats.js";
+import { formatSweepTable } from "../src/sweep/table.js";
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(name);

@@ -11,9 +11,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Token } from "node-llama-cpp";
-import { readGguf } from "../src/gguf/reader.js";
-import { resolveRunner } from "../src/runner/registry.js";
-import { startRunner } from "../src/runner/start.js";
+import { readGguf } from "../lib/gguf/reader.js";
+import { resolveRunner } from "../src/runner-client/registry.js";
+import { startRunner } from "../src/runner-client/start.js";
 import { writeSyntheticLlama } from "./quantize.js";
 
 const arg = (name: string, fallback: string) => {

@@ -13,8 +13,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { type GgufValue, readGguf } from "../lib/gguf/reader.js";
 import { BF16, F16 } from "../src/gguf/quantize/float-formats.js";
-import { type GgufValue, readGguf } from "../src/gguf/reader.js";
 import { ggufValue as v, writeGguf } from "../src/gguf/writer.js";
 
 export interface LlamaShape {

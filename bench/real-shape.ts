@@ -16,7 +16,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readGguf } from "../src/gguf/reader.js";
+import { readGguf } from "../lib/gguf/reader.js";
 import { writeSyntheticLlama } from "./quantize.js";
 
 const arg = (name: string, fallback: string) => {

@@ -10,10 +10,10 @@ import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { getLlama, LlamaLogLevel, type LlamaModel, type Token } from "node-llama-cpp";
-import type { RunnerClient } from "../src/runner/client.js";
-import type { BenchmarkResult, LoadParams } from "../src/runner/protocol.js";
-import { resolveRunner } from "../src/runner/registry.js";
-import { startRunner } from "../src/runner/start.js";
+import type { RunnerClient } from "../src/runner-client/client.js";
+import type { BenchmarkResult, LoadParams } from "../src/runner-client/protocol.js";
+import { resolveRunner } from "../src/runner-client/registry.js";
+import { startRunner } from "../src/runner-client/start.js";
 import { perplexityChunks, perplexityText } from "../src/scoring/perplexity.js";
 import { ROOT } from "../test/support/paths.js";
 

@@ -13,8 +13,8 @@ import type {
   LoadParams,
   LoadResult,
   RunnerErrorCode,
-} from "../../src/runner/protocol.js";
-import { PROTOCOL_VERSION } from "../../src/runner/protocol.js";
+} from "../../src/runner-client/protocol.js";
+import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { runnerVersion } from "../llama-cpp/versions.js";
 import { RunnerError, readPeakRss } from "../shared/serve.js";
 import { HttpCallError } from "./http-call.js";

@@ -5,7 +5,7 @@
  */
 import { createInterface } from "node:readline";
 import pLimit from "p-limit";
-import type { MethodName, RpcRequest } from "../../src/runner/protocol.js";
+import type { MethodName, RpcRequest } from "../../src/runner-client/protocol.js";
 import { claimStdout, type Handlers, toRpcError } from "../shared/serve.js";
 
 /** Methods that change the runner's state run alone: nothing else is in flight meanwhile. */

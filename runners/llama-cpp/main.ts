@@ -26,8 +26,8 @@ import type {
   LoadParams,
   LoadResult,
   ScoredToken,
-} from "../../src/runner/protocol.js";
-import { PROTOCOL_VERSION } from "../../src/runner/protocol.js";
+} from "../../src/runner-client/protocol.js";
+import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { type Handlers, RunnerError, readPeakRss, serve } from "../shared/serve.js";
 import { findStop } from "../shared/stop.js";
 import { engineVersion, runnerVersion } from "./versions.js";

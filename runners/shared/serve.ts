@@ -5,7 +5,7 @@ import type {
   RpcError,
   RpcRequest,
   RunnerErrorCode,
-} from "../../src/runner/protocol.js";
+} from "../../src/runner-client/protocol.js";
 
 /** An error a handler throws to answer with a stable `data.code`. */
 export class RunnerError extends Error {

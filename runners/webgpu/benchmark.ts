@@ -2,7 +2,7 @@
  * The protocol's optional `benchmark`: llama-bench's fixed shapes (random prompt tokens at a
  * depth, then greedy decode steps), with the same token generator as the llama.cpp runner.
  */
-import type { BenchmarkParams, BenchmarkResult } from "../../src/runner/protocol.js";
+import type { BenchmarkParams, BenchmarkResult } from "../../src/runner-client/protocol.js";
 import { RunnerError } from "../shared/serve.js";
 import { prefill, type Session } from "./session.js";
 

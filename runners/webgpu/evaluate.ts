@@ -1,5 +1,9 @@
 /** The protocol's `evaluate`: log-probabilities of the actual next tokens, top-K and targets, computed on the GPU. */
-import type { EvaluateParams, EvaluateResult, ScoredToken } from "../../src/runner/protocol.js";
+import type {
+  EvaluateParams,
+  EvaluateResult,
+  ScoredToken,
+} from "../../src/runner-client/protocol.js";
 import { RunnerError } from "../shared/serve.js";
 import { checkTokens, type Session } from "./session.js";
 

@@ -1,5 +1,5 @@
 /** The protocol's `generate`: greedy decoding with stop strings, timed inside the runner. */
-import type { GenerateParams, GenerateResult } from "../../src/runner/protocol.js";
+import type { GenerateParams, GenerateResult } from "../../src/runner-client/protocol.js";
 import { RunnerError } from "../shared/serve.js";
 import { findStop } from "../shared/stop.js";
 import { prefill, type Session } from "./session.js";

@@ -6,9 +6,9 @@
 import { existsSync, statSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { totalmem } from "node:os";
-import { readGguf } from "../../src/gguf/reader.js";
-import type { InitializeResult, LoadParams, LoadResult } from "../../src/runner/protocol.js";
-import { PROTOCOL_VERSION } from "../../src/runner/protocol.js";
+import { readGguf } from "../../lib/gguf/reader.js";
+import type { InitializeResult, LoadParams, LoadResult } from "../../src/runner-client/protocol.js";
+import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { type Handlers, RunnerError, readPeakRss, serve } from "../shared/serve.js";
 import { benchmark } from "./benchmark.js";
 import { acquireGpu, backendOrder, type Gpu, NoAdapterError } from "./device.js";

@@ -9,7 +9,7 @@ import {
   type GgufTensorInfo,
   getNumber,
   getString,
-} from "../../src/gguf/reader.js";
+} from "../../lib/gguf/reader.js";
 
 /** Weight types the shaders dequantize (ggml type names). */
 export const WEIGHT_TYPES = ["F32", "F16", "Q8_0", "Q4_0"] as const;

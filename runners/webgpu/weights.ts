@@ -4,7 +4,7 @@
  * same bytes the file holds, laid out so WGSL can read them as u32 words.
  */
 import type { FileHandle } from "node:fs/promises";
-import type { GgufTensorInfo } from "../../src/gguf/reader.js";
+import type { GgufTensorInfo } from "../../lib/gguf/reader.js";
 import type { BufferPool } from "./buffers.js";
 import type { WeightType } from "./model-config.js";
 

@@ -2,10 +2,11 @@ import { execFile } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { promisify } from "node:util";
 import type { CommandModule } from "yargs";
+import { EXIT } from "../exit-codes.js";
 import { parseGpuList } from "../measure/nvidia-smi.js";
-import { qbenchVersion } from "../run/provenance.js";
-import { RunnerClient } from "../runner/client.js";
-import { resolveRunner } from "../runner/registry.js";
+import { qbenchVersion } from "../orchestrator/provenance.js";
+import { RunnerClient } from "../runner-client/client.js";
+import { resolveRunner } from "../runner-client/registry.js";
 
 const run = promisify(execFile);
 
@@ -180,6 +181,6 @@ export const doctorCommand: CommandModule<object, { json: boolean }> = {
       );
     }
     // Exit 0 when at least the CPU path works: everything else is optional.
-    process.exitCode = cpuOk ? 0 : 3;
+    process.exitCode = cpuOk ? EXIT.ok : EXIT.failed;
   },
 };

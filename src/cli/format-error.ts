@@ -1,14 +1,7 @@
 import { InputError, InterruptedError, QbenchError } from "../errors.js";
+import { EXIT } from "../exit-codes.js";
 
 /** Exit codes (contract): 0 all SHIP · 1 a NO-SHIP · 2 bad input, nothing ran · 3 could not complete · 130/143 interrupted (SIGINT/SIGTERM). */
-export const EXIT = {
-  ok: 0,
-  noShip: 1,
-  badInput: 2,
-  failed: 3,
-  sigint: 130,
-  sigterm: 143,
-} as const;
 
 /** What the CLI prints for an error that ended a command, and the exit code it means. */
 export function formatError(

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { readGguf } from "../gguf/reader.js";
+import { readGguf } from "../../lib/gguf/reader.js";
 import { type GgufSummary, sha256File, summarizeGguf } from "../gguf/summary.js";
 import { PROGRESS_MIN_BYTES, stderrProgress } from "./quantize.js";
 

@@ -1,13 +1,14 @@
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { InputError } from "../errors.js";
+import { type ScoredChunk, scoreChunks } from "../orchestrator/score-chunks.js";
 import { checkModel } from "../plan/check-models.js";
 import { autoThreads } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
 import { readTextFile } from "../plan/yaml-source.js";
-import { type ScoredChunk, scoreChunks } from "../run/score-chunks.js";
-import { resolveRunner } from "../runner/registry.js";
-import { type StartedRunner, startRunner } from "../runner/start.js";
+import { resolveRunner } from "../runner-client/registry.js";
+import { type StartedRunner, startRunner } from "../runner-client/start.js";
+import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import { combinePerplexity, perplexityChunks, perplexityText } from "../scoring/perplexity.js";
 
@@ -19,16 +20,6 @@ interface PplArgs {
   threads: string;
   baseline: string | undefined;
   "top-k": number;
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 export const pplCommand: CommandModule<object, PplArgs> = {
@@ -161,7 +152,7 @@ export const pplCommand: CommandModule<object, PplArgs> = {
           process.stderr.write(`[${done}/${chunks.length}] ppl ${ppl.toFixed(4)}\n`),
       });
       const evalSeconds = (performance.now() - evalStarted) / 1000;
-      const logprobs = concat(scored.map((s) => s.logprobs));
+      const logprobs = concatFloat32(scored.map((s) => s.logprobs));
       const estimate = combinePerplexity([
         {
           nllSum: -logprobs.reduce((a, b) => a + b, 0),
@@ -182,9 +173,12 @@ export const pplCommand: CommandModule<object, PplArgs> = {
         tokens_per_second: (chunks.length * args.ctx) / evalSeconds,
       };
       if (baseline) {
-        const cmp = comparePerplexity(logprobs, concat(baseline.scored.map((s) => s.logprobs)));
+        const cmp = comparePerplexity(
+          logprobs,
+          concatFloat32(baseline.scored.map((s) => s.logprobs)),
+        );
         const kld = summarizeKld(
-          concat(scored.map((s) => s.kld ?? new Float32Array())),
+          concatFloat32(scored.map((s) => s.kld ?? new Float32Array())),
           Uint8Array.from(scored.flatMap((s) => Array.from(s.sameTop ?? []))),
         );
         Object.assign(result, {

@@ -3,14 +3,14 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CommandModule } from "yargs";
 import { InputError, RunError } from "../errors.js";
+import { EXIT } from "../exit-codes.js";
+import { createProgress } from "../orchestrator/progress.js";
+import { runPlan } from "../orchestrator/run-plan.js";
+import { formatSummary } from "../orchestrator/summary.js";
 import type { PlanOverrides } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
 import { parseShard } from "../plan/shard.js";
-import { createProgress } from "../run/progress.js";
-import { runPlan } from "../run/run-plan.js";
-import { formatSummary } from "../run/summary.js";
 import { formatVerdicts, verdictExitCode } from "../verdict/format.js";
-import { EXIT } from "./format-error.js";
 import { DEFAULT_DB } from "./open-run.js";
 import { type RunReportFlags, runReportOptions, writeRunReport } from "./report.js";
 

@@ -2,18 +2,18 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { InputError, RunError } from "../errors.js";
+import { type ManagedServer, startManagedServer } from "../runner-client/managed-server.js";
+import { openDatabase } from "../store/database.js";
+import { loadSuite } from "../suites/load.js";
 import {
   describeLevel,
   type LevelResult,
   runLoadSweep,
   type SweepLevel,
   type SweepOptions,
-} from "../measure/load-sweep.js";
-import { saveSweep } from "../measure/sweep-store.js";
-import { formatSweepTable } from "../measure/sweep-table.js";
-import { type ManagedServer, startManagedServer } from "../runner/managed-server.js";
-import { openDatabase } from "../store/database.js";
-import { loadSuite } from "../suites/load.js";
+} from "../sweep/load-sweep.js";
+import { saveSweep } from "../sweep/store.js";
+import { formatSweepTable } from "../sweep/table.js";
 import { checkHttpUrl } from "./check-url.js";
 import { DEFAULT_DB } from "./open-run.js";
 

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { LLAMA_FILE_TYPES } from "../../lib/gguf/ggml-types.js";
+import { findNumber, findString, type GgufFile, getString } from "../../lib/gguf/reader.js";
 import { InputError } from "../errors.js";
-import { LLAMA_FILE_TYPES } from "./ggml-types.js";
-import { findNumber, findString, type GgufFile, getString } from "./reader.js";
 
 export interface GgufSummary {
   architecture: string;

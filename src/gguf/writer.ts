@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
-import { InputError } from "../errors.js";
-import { GGML_TYPES } from "./ggml-types.js";
+import { GGML_TYPES } from "../../lib/gguf/ggml-types.js";
 import {
   GGUF_VALUE_TYPES,
   type GgufArray,
@@ -9,7 +8,8 @@ import {
   type GgufValue,
   type GgufValueType,
   ggufTypedArray,
-} from "./reader.js";
+} from "../../lib/gguf/reader.js";
+import { InputError } from "../errors.js";
 
 /** Shorthands for building metadata values. */
 export const ggufValue = {

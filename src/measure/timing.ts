@@ -1,3 +1,4 @@
+import { quantile } from "../scoring/quantile.js";
 /** Distribution summaries of timings: what the report and the verdict's budgets read. */
 export interface Distribution {
   n: number;
@@ -7,15 +8,6 @@ export interface Distribution {
   p99: number;
   min: number;
   max: number;
-}
-
-function quantile(sorted: Float64Array, q: number): number {
-  const p = q * (sorted.length - 1);
-  const i = Math.floor(p);
-  const w = p - i;
-  return (
-    (1 - w) * (sorted[i] as number) + w * (sorted[Math.min(i + 1, sorted.length - 1)] as number)
-  );
 }
 
 /** n, mean and p50/p90/p99 (linear interpolation) of finite values; undefined when there are none. */

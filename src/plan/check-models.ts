@@ -1,5 +1,5 @@
+import { readGguf } from "../../lib/gguf/reader.js";
 import { InputError } from "../errors.js";
-import { readGguf } from "../gguf/reader.js";
 import { type GgufSummary, sha256File, summarizeGguf } from "../gguf/summary.js";
 
 export interface CheckedModel {

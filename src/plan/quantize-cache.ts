@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
-import { LLAMA_FILE_TYPES } from "../gguf/ggml-types.js";
+import { LLAMA_FILE_TYPES } from "../../lib/gguf/ggml-types.js";
+import { readGguf } from "../../lib/gguf/reader.js";
 import { quantizeTarget } from "../gguf/quantize/formats.js";
 import { quantizeGguf } from "../gguf/quantize/quantize-file.js";
-import { readGguf } from "../gguf/reader.js";
 import { type CheckedModel, checkModel } from "./check-models.js";
 import type { QuantizeType } from "./schema.js";
 

@@ -1,5 +1,5 @@
+import { quantile } from "../scoring/quantile.js";
 import type { RunFacts } from "../verdict/facts.js";
-import { percentile } from "../verdict/stats.js";
 import type { StoredRun, StoredVariant } from "./stored-run.js";
 
 /** Speed figures of one variant over its generations (items × repeats, after warm-up). */
@@ -23,7 +23,7 @@ export function readTimings(run: StoredRun, facts: RunFacts): Map<string, Timing
   for (const v of run.variants) {
     const f = facts.variants.find((x) => x.id === v.id);
     const at = (values: Float64Array | undefined, fraction: number) =>
-      values ? percentile(values, fraction) : nan;
+      values ? quantile(values, fraction) : nan;
     out.set(v.name, {
       generations: f?.ttftMs.length ?? 0,
       ttft: { p50: at(f?.ttftMs, 0.5), p90: at(f?.ttftMs, 0.9), p99: at(f?.ttftMs, 0.99) },

@@ -1,3 +1,4 @@
+import { MARK } from "../verdict/marks.js";
 import type { Reason, Verdict } from "../verdict/policy.js";
 import { decidingFigure } from "./deciding-figure.js";
 import { bytes, change, figure, times } from "./format.js";
@@ -5,13 +6,6 @@ import { baselineOf, type Timings } from "./performance.js";
 import type { StoredRun } from "./stored-run.js";
 import type { ReasonRow, VerdictRow } from "./view-model.js";
 
-const MARK: Record<string, string> = {
-  pass: "✓",
-  fail: "✗",
-  inconclusive: "?",
-  warn: "!",
-  info: "·",
-};
 const ORDER = ["fail", "inconclusive", "warn", "pass", "info"];
 const SHOWN_BLOCKING = 2;
 

@@ -1,3 +1,4 @@
+import { quantile } from "./quantile.js";
 /**
  * Paired statistics of a variant against the baseline on the same items: a seeded percentile
  * bootstrap of the mean difference and of the ratio of means, and McNemar's exact test for
@@ -106,15 +107,6 @@ function pairedNormal(
         ? undefined
         : { estimate: ratio, low: ratio - z * seRatio, high: ratio + z * seRatio },
   };
-}
-
-function quantile(sorted: Float64Array, q: number): number {
-  const p = q * (sorted.length - 1);
-  const i = Math.floor(p);
-  const w = p - i;
-  return (
-    (1 - w) * (sorted[i] as number) + w * (sorted[Math.min(i + 1, sorted.length - 1)] as number)
-  );
 }
 
 /** Paired percentile bootstrap over items: the same resampled items for both variants. */

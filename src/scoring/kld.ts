@@ -1,3 +1,4 @@
+import { quantile } from "./quantile.js";
 /**
  * KL divergence of a variant from the baseline without full-vocabulary dumps: the baseline
  * keeps its top-K log-probabilities per scored token, the variant is asked for its
@@ -34,18 +35,6 @@ export function klDivergence(
     sum += pTail * (Math.log(pTail) - Math.log(qTail));
   }
   return sum;
-}
-
-/** llama.cpp's percentile: linear interpolation over sorted values. */
-export function percentile(sorted: ArrayLike<number>, fraction: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  if (fraction <= 0) return sorted[0] as number;
-  if (fraction >= 1) return sorted[n - 1] as number;
-  const p = fraction * (n - 1);
-  const ip = Math.floor(p);
-  const w = p - ip;
-  return (1 - w) * (sorted[ip] as number) + w * (sorted[Math.min(ip + 1, n - 1)] as number);
 }
 
 function meanAndError(sum: number, sum2: number, count: number): [number, number] {
@@ -103,9 +92,9 @@ export function summarizeKld(kld: ArrayLike<number>, sameTop: ArrayLike<number>)
     meanKld,
     meanKldError,
     medianKld: n > 0 ? median : Number.NaN,
-    p90Kld: percentile(sorted, 0.9),
-    p95Kld: percentile(sorted, 0.95),
-    p99Kld: percentile(sorted, 0.99),
+    p90Kld: quantile(sorted, 0.9),
+    p95Kld: quantile(sorted, 0.95),
+    p99Kld: quantile(sorted, 0.99),
     maxKld: n > 0 ? (sorted[n - 1] as number) : Number.NaN,
     sameTopPct: 100 * p,
     sameTopError: n > 1 ? 100 * Math.sqrt((p * (1 - p)) / (n - 1)) : 0,

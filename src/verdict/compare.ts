@@ -1,4 +1,5 @@
 import { pairedBootstrap } from "../scoring/bootstrap.js";
+import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity } from "../scoring/kld.js";
 import type { VariantFacts } from "./facts.js";
 import { pairValues } from "./item-column.js";
@@ -23,16 +24,6 @@ export interface CompareOptions {
   confidence: number;
   resamples: number;
   seed: number;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Per-metric deltas of the same variant between two stored runs (e.g. last night vs tonight). */
@@ -75,8 +66,8 @@ export function compareVariantRuns(
       b.push(u.logprobs);
     }
     if (a.length === 0) continue;
-    const baseTokens = concat(a);
-    const cmp = comparePerplexity(concat(b), baseTokens);
+    const baseTokens = concatFloat32(a);
+    const cmp = comparePerplexity(concatFloat32(b), baseTokens);
     const tokens = baseTokens.length;
     const low = cmp.baselinePpl * (Math.exp(cmp.lnRatio - z * cmp.lnRatioError) - 1);
     const high = cmp.baselinePpl * (Math.exp(cmp.lnRatio + z * cmp.lnRatioError) - 1);

@@ -1,12 +1,6 @@
+import { EXIT } from "../exit-codes.js";
+import { MARK } from "./marks.js";
 import type { Verdict } from "./policy.js";
-
-const MARK: Record<string, string> = {
-  pass: "✓",
-  fail: "✗",
-  inconclusive: "?",
-  warn: "!",
-  info: "·",
-};
 
 /** The verdicts as terminal text: one line per variant, then its reasons, blocking ones first. */
 export function formatVerdicts(verdicts: readonly Verdict[]): string {
@@ -23,6 +17,6 @@ export function formatVerdicts(verdicts: readonly Verdict[]): string {
 }
 
 /** 0 when every variant ships, 1 when any does not (the exit-code contract). */
-export function verdictExitCode(verdicts: readonly Verdict[]): 0 | 1 {
-  return verdicts.every((v) => v.verdict === "SHIP") ? 0 : 1;
+export function verdictExitCode(verdicts: readonly Verdict[]): number {
+  return verdicts.every((v) => v.verdict === "SHIP") ? EXIT.ok : EXIT.noShip;
 }

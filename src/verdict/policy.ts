@@ -1,9 +1,10 @@
 import { mcnemarExact, pairedBootstrap } from "../scoring/bootstrap.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
+import { quantile } from "../scoring/quantile.js";
 import type { RunFacts, TokenFacts, VariantFacts } from "./facts.js";
 import type { Gates } from "./gates.js";
 import { pairValues } from "./item-column.js";
-import { type Judgement, judgeAtLeast, judgeAtMost, normalQuantile, percentile } from "./stats.js";
+import { type Judgement, judgeAtLeast, judgeAtMost, normalQuantile } from "./stats.js";
 
 export type ReasonStatus = Judgement | "warn" | "info";
 
@@ -327,8 +328,8 @@ function budgetGates(
   baseline: VariantFacts | undefined,
 ): void {
   const budgets = gates.budgets;
-  const ttftP90 = percentile(variant.ttftMs, 0.9);
-  const tps = percentile(variant.decodeTps, 0.5);
+  const ttftP90 = quantile(variant.ttftMs, 0.9);
+  const tps = quantile(variant.decodeTps, 0.5);
   const check = (
     metric: string,
     value: number | null,
@@ -363,7 +364,7 @@ function budgetGates(
   check("peak_rss_bytes", variant.peakRssBytes, budgets.maxPeakRssBytes, true, "peak RSS (bytes)");
   check("model_bytes", variant.modelBytes, budgets.maxModelBytes, true, "model size (bytes)");
   if (!baseline || variant === baseline) return;
-  const baseTps = percentile(baseline.decodeTps, 0.5);
+  const baseTps = quantile(baseline.decodeTps, 0.5);
   if (Number.isFinite(tps) && Number.isFinite(baseTps) && tps < baseTps * 0.95) {
     const status = budgets.slowerThanBaseline === "fail" ? "fail" : "warn";
     judge.add({

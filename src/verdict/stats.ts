@@ -1,4 +1,3 @@
-export { percentile } from "../scoring/kld.js";
 export { normalQuantile } from "../scoring/normal.js";
 
 export type Judgement = "pass" | "fail" | "inconclusive";

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { TINY, writeSyntheticLlama } from "../../bench/quantize.js";
+import { findNumber, readGguf } from "../../lib/gguf/reader.js";
 import { InputError } from "../../src/errors.js";
 import { quantizeTarget } from "../../src/gguf/quantize/formats.js";
 import { planQuantization } from "../../src/gguf/quantize/plan.js";
@@ -15,7 +16,6 @@ import {
   compareTensorNames,
   trimDims,
 } from "../../src/gguf/quantize/tensor-rules.js";
-import { findNumber, readGguf } from "../../src/gguf/reader.js";
 import { type GgufWriteTensor, ggufValue as v, writeGguf } from "../../src/gguf/writer.js";
 import { MODELS, model, ROOT } from "../support/paths.js";
 

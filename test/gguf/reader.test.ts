@@ -5,15 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { InputError } from "../../src/errors.js";
-import { GGML_TYPES, ggmlTypeByName, llamaFileTypeName } from "../../src/gguf/ggml-types.js";
+import { GGML_TYPES, ggmlTypeByName, llamaFileTypeName } from "../../lib/gguf/ggml-types.js";
 import {
   type GgufFile,
   getNumber,
   getString,
   getStringArray,
   readGguf,
-} from "../../src/gguf/reader.js";
+} from "../../lib/gguf/reader.js";
+import { InputError } from "../../src/errors.js";
 import { sha256File, summarizeGguf } from "../../src/gguf/summary.js";
 import { serializeGgufHeader, ggufValue as v, writeGguf } from "../../src/gguf/writer.js";
 

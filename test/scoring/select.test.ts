@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { seededRandom } from "../../src/scoring/bootstrap.js";
-import { percentile, summarizeKld } from "../../src/scoring/kld.js";
+import { summarizeKld } from "../../src/scoring/kld.js";
+import { quantile } from "../../src/scoring/quantile.js";
 import { valuesAtRanks } from "../../src/scoring/select.js";
 
 /** summarizeKld as it was, by a full sort: the selection must give the very same numbers. */
@@ -14,9 +15,9 @@ function summarizeBySort(kld: Float32Array) {
       : (sorted[(n - 1) / 2] ?? 0);
   return {
     medianKld: n > 0 ? median : Number.NaN,
-    p90Kld: percentile(sorted, 0.9),
-    p95Kld: percentile(sorted, 0.95),
-    p99Kld: percentile(sorted, 0.99),
+    p90Kld: quantile(sorted, 0.9),
+    p95Kld: quantile(sorted, 0.95),
+    p99Kld: quantile(sorted, 0.99),
     maxKld: n > 0 ? (sorted[n - 1] as number) : Number.NaN,
   };
 }

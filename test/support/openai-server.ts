@@ -15,10 +15,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
-import type { RunnerClient } from "../../src/runner/client.js";
-import type { FinishReason } from "../../src/runner/protocol.js";
-import { resolveRunner } from "../../src/runner/registry.js";
-import { startRunner } from "../../src/runner/start.js";
+import type { RunnerClient } from "../../src/runner-client/client.js";
+import type { FinishReason } from "../../src/runner-client/protocol.js";
+import { resolveRunner } from "../../src/runner-client/registry.js";
+import { startRunner } from "../../src/runner-client/start.js";
 
 /** What the next completion request(s) should suffer. */
 export interface Fault {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { closeSync, copyFileSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { readGguf } from "../../src/gguf/reader.js";
+import { readGguf } from "../../lib/gguf/reader.js";
 import type { Reason, Verdict } from "../../src/verdict/policy.js";
 import { qbench, tempDir, writeFiles } from "../support/cli.js";
 import { model, ROOT, SUPPORT } from "../support/paths.js";

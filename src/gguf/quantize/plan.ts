@@ -1,6 +1,6 @@
+import { GGML_TYPES } from "../../../lib/gguf/ggml-types.js";
+import type { GgufFile, GgufTensorInfo, GgufValue } from "../../../lib/gguf/reader.js";
 import { InputError } from "../../errors.js";
-import { GGML_TYPES } from "../ggml-types.js";
-import type { GgufFile, GgufTensorInfo, GgufValue } from "../reader.js";
 import { ggufValue } from "../writer.js";
 import { FORMATS, type QuantizeTarget } from "./formats.js";
 import { allowsQuantization, compareTensorNames, trimDims } from "./tensor-rules.js";

@@ -1,9 +1,9 @@
 import { type FileHandle, open, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { GGML_TYPES } from "../../../lib/gguf/ggml-types.js";
+import { type GgufFile, readGguf } from "../../../lib/gguf/reader.js";
 import { InputError, QbenchError } from "../../errors.js";
-import { GGML_TYPES } from "../ggml-types.js";
-import { type GgufFile, readGguf } from "../reader.js";
 import { writeGguf } from "../writer.js";
 import { Scratch } from "./convert-slab.js";
 import type { QuantizeTarget } from "./formats.js";

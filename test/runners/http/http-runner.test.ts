@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { RunnerFailure } from "../../../src/errors.js";
-import type { LoadParams } from "../../../src/runner/protocol.js";
-import { resolveRunner } from "../../../src/runner/registry.js";
-import { type StartedRunner, startRunner } from "../../../src/runner/start.js";
+import type { LoadParams } from "../../../src/runner-client/protocol.js";
+import { resolveRunner } from "../../../src/runner-client/registry.js";
+import { type StartedRunner, startRunner } from "../../../src/runner-client/start.js";
 import { OpenAiTestServer, wordPieces } from "../../support/openai-server.js";
 import { model } from "../../support/paths.js";
 

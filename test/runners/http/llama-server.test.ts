@@ -3,9 +3,12 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { RunnerFailure } from "../../../src/errors.js";
-import { type ManagedServer, startManagedServer } from "../../../src/runner/managed-server.js";
-import { resolveRunner } from "../../../src/runner/registry.js";
-import { type StartedRunner, startRunner } from "../../../src/runner/start.js";
+import {
+  type ManagedServer,
+  startManagedServer,
+} from "../../../src/runner-client/managed-server.js";
+import { resolveRunner } from "../../../src/runner-client/registry.js";
+import { type StartedRunner, startRunner } from "../../../src/runner-client/start.js";
 import { model } from "../../support/paths.js";
 
 // A llama-server built from the llama.cpp sources inside node-llama-cpp, where one was built

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { RunnerFailure } from "../../../src/errors.js";
-import { startManagedServer } from "../../../src/runner/managed-server.js";
+import { startManagedServer } from "../../../src/runner-client/managed-server.js";
 import { tempDir } from "../../support/cli.js";
 import { model, SUPPORT } from "../../support/paths.js";
 

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { RunnerClient } from "../../../src/runner/client.js";
-import type { LoadParams } from "../../../src/runner/protocol.js";
-import { resolveRunner } from "../../../src/runner/registry.js";
-import { startRunner } from "../../../src/runner/start.js";
+import type { RunnerClient } from "../../../src/runner-client/client.js";
+import type { LoadParams } from "../../../src/runner-client/protocol.js";
+import { resolveRunner } from "../../../src/runner-client/registry.js";
+import { startRunner } from "../../../src/runner-client/start.js";
 import { klDivergence, summarizeKld } from "../../../src/scoring/kld.js";
 import {
   combinePerplexity,

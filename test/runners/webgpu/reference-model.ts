@@ -1,9 +1,9 @@
 /** The whole Llama forward pass in plain TypeScript over reference.ts, for small GGUF models. */
 import { open } from "node:fs/promises";
+import type { GgufTensorInfo } from "../../../lib/gguf/reader.js";
+import { readGguf } from "../../../lib/gguf/reader.js";
 import { describeLlama, type LlamaConfig } from "../../../runners/webgpu/model-config.js";
 import { readTensor } from "../../../runners/webgpu/weights.js";
-import type { GgufTensorInfo } from "../../../src/gguf/reader.js";
-import { readGguf } from "../../../src/gguf/reader.js";
 import {
   attentionRef,
   dequantizeRow,

@@ -5,7 +5,7 @@
  * Usage: hold-managed-server.js <model.gguf> <port>
  */
 import { fileURLToPath } from "node:url";
-import { startManagedServer } from "../../../../src/runner/managed-server.js";
+import { startManagedServer } from "../../../../src/runner-client/managed-server.js";
 
 const [model, port] = process.argv.slice(2);
 const script = fileURLToPath(new URL("../../../support/openai-server.js", import.meta.url));

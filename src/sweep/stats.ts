@@ -1,3 +1,4 @@
+import { quantile } from "../scoring/quantile.js";
 /**
  * Statistics of one load level, as vLLM's serving benchmark defines them (benchmarks/serve.py):
  * TTFT per request, ITL over every gap between token events, TPOT = (latency − TTFT) /
@@ -49,15 +50,9 @@ export interface LevelStats {
   goodput: number | null;
 }
 
-/** numpy.percentile's default (linear interpolation between closest ranks). */
+/** numpy.percentile's default, `p` in percent. */
 export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  const a = sorted[lo] ?? Number.NaN;
-  const b = sorted[hi] ?? Number.NaN;
-  return a + (b - a) * (rank - lo);
+  return quantile(sorted, p / 100);
 }
 
 export function percentiles(values: readonly number[]): Percentiles | null {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { RunnerFailure } from "../../src/errors.js";
-import { RunnerClient } from "../../src/runner/client.js";
+import { RunnerClient } from "../../src/runner-client/client.js";
 import { SUPPORT } from "../support/paths.js";
 
 const fake = (mode: string) =>

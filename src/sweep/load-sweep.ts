@@ -8,13 +8,8 @@
 import pLimit from "p-limit";
 import type { Endpoint } from "../../runners/http/http-call.js";
 import { streamCompletion } from "../../runners/http/openai-stream.js";
-import { exponentialGaps } from "./sweep-arrivals.js";
-import {
-  type Budgets,
-  type LevelStats,
-  type RequestOutcome,
-  summarizeLevel,
-} from "./sweep-stats.js";
+import { exponentialGaps } from "./arrivals.js";
+import { type Budgets, type LevelStats, type RequestOutcome, summarizeLevel } from "./stats.js";
 
 export type SweepLevel = { concurrency: number } | { rate: number; maxConcurrency?: number };
 

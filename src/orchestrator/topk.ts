@@ -1,4 +1,4 @@
-import type { ScoredToken } from "../runner/protocol.js";
+import type { ScoredToken } from "../runner-client/protocol.js";
 import { klDivergence, MIN_LOGPROB } from "../scoring/kld.js";
 
 /** A baseline chunk's top-K per scored position, packed for storage. */

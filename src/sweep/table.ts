@@ -1,6 +1,6 @@
 /** The load-sweep table printed by `qbench sweep` and the bench: one row per level. */
 import { describeLevel, type LevelResult } from "./load-sweep.js";
-import type { Percentiles } from "./sweep-stats.js";
+import type { Percentiles } from "./stats.js";
 
 function ms(p: Percentiles | null): string {
   if (!p) return "–";

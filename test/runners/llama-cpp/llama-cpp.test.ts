@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { RunnerFailure } from "../../src/errors.js";
-import type { RunnerClient } from "../../src/runner/client.js";
-import type { LoadResult } from "../../src/runner/protocol.js";
-import { resolveRunner } from "../../src/runner/registry.js";
-import { startRunner } from "../../src/runner/start.js";
-import { perplexityText } from "../../src/scoring/perplexity.js";
-import { model, ROOT } from "../support/paths.js";
+import { RunnerFailure } from "../../../src/errors.js";
+import type { RunnerClient } from "../../../src/runner-client/client.js";
+import type { LoadResult } from "../../../src/runner-client/protocol.js";
+import { resolveRunner } from "../../../src/runner-client/registry.js";
+import { startRunner } from "../../../src/runner-client/start.js";
+import { perplexityText } from "../../../src/scoring/perplexity.js";
+import { model, ROOT } from "../../support/paths.js";
 
 const LOAD = { backend: "cpu" as const, contextSize: 128, seed: 1, threads: 1 };
 

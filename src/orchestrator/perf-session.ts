@@ -1,4 +1,4 @@
-import type { RunnerClient } from "../runner/client.js";
+import type { RunnerClient } from "../runner-client/client.js";
 import type { SessionOptions } from "./variant-session.js";
 
 /**

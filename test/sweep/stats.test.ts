@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { exponentialGaps, seededRandom } from "../../src/measure/sweep-arrivals.js";
+import { exponentialGaps, seededRandom } from "../../src/sweep/arrivals.js";
 import {
   isGood,
   percentile,
   type RequestOutcome,
   summarizeLevel,
   tpotMs,
-} from "../../src/measure/sweep-stats.js";
+} from "../../src/sweep/stats.js";
 
 const outcome = (o: Partial<RequestOutcome>): RequestOutcome => ({
   ok: true,

@@ -1,5 +1,5 @@
 import { type FileHandle, open } from "node:fs/promises";
-import { InputError } from "../errors.js";
+import { InputError } from "../../src/errors.js";
 import { GGML_TYPES, REMOVED_GGML_TYPES } from "./ggml-types.js";
 
 type Read = (b: Buffer, o: number) => number | bigint | boolean;

@@ -1,4 +1,4 @@
-import type { RunnerClient } from "../runner/client.js";
+import type { RunnerClient } from "../runner-client/client.js";
 import { type Chunk, nllSums } from "../scoring/perplexity.js";
 import { type ChunkTopK, compareWithBaseline, packTopK, targetsOf } from "./topk.js";
 

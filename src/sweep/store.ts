@@ -1,7 +1,7 @@
 /** Stores a load sweep in the sweep_runs / sweep_levels tables (migration 005). */
 import type { Db } from "../store/database.js";
 import type { LevelResult, SweepOptions } from "./load-sweep.js";
-import type { Percentiles } from "./sweep-stats.js";
+import type { Percentiles } from "./stats.js";
 
 export interface SweepRecord {
   variant: string;
