@@ -26,6 +26,11 @@ export class QbenchError extends Error {
   }
 }
 
+/** The message of anything thrown; a thrown non-Error is shown as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export type InputErrorCode = "BAD_USAGE" | "BAD_PLAN" | "BAD_SUITE" | "BAD_MODEL" | "BAD_INPUT";
 
 /** Bad input that the user must fix; nothing ran (exit 2). */

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { promisify } from "node:util";
 import type { CommandModule } from "yargs";
+import { messageOf } from "../errors.js";
 import { EXIT } from "../exit-codes.js";
 import { parseGpuList } from "../measure/nvidia-smi.js";
 import { qbenchVersion } from "../orchestrator/provenance.js";
@@ -81,7 +82,7 @@ async function nodeLlamaCpp(): Promise<Check[]> {
       checks.push({
         name: `backend ${name}`,
         ok: false,
-        detail: (error as Error).message.split("\n")[0] ?? "unavailable",
+        detail: messageOf(error).split("\n")[0] ?? "unavailable",
         hint: hints[name] ?? "",
       });
     } finally {
@@ -134,7 +135,7 @@ async function webgpu(): Promise<Check> {
     return {
       name: "webgpu",
       ok: false,
-      detail: (error as Error).message.split("\n")[0] ?? "unavailable",
+      detail: messageOf(error).split("\n")[0] ?? "unavailable",
       hint,
     };
   } finally {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import Handlebars from "handlebars";
-import { InputError } from "../errors.js";
+import { InputError, messageOf } from "../errors.js";
 import { MAX_FLOW_DEPTH, tooDeepAt } from "../plan/yaml-depth.js";
 import { readTextFile, readYamlFile, zodToInputError } from "../plan/yaml-source.js";
 import { perplexityText } from "../scoring/perplexity.js";
@@ -174,7 +174,7 @@ function compileTemplate(text: string, location: string): Render {
     template({});
   } catch (error) {
     if (!/not defined in/.test(String(error))) {
-      const message = (error as Error).message.replace(/\n/g, " ").replace(/\s+/g, " ");
+      const message = messageOf(error).replace(/\n/g, " ").replace(/\s+/g, " ");
       throw new InputError("BAD_SUITE", `bad prompt template: ${message}`, {
         location,
         cause: error,
@@ -188,14 +188,10 @@ function renderItem(render: Render, item: Item, location: string): string {
   try {
     return render(item);
   } catch (error) {
-    throw new InputError(
-      "BAD_SUITE",
-      `prompt template: ${(error as Error).message.split("\n")[0]}`,
-      {
-        location,
-        cause: error,
-      },
-    );
+    throw new InputError("BAD_SUITE", `prompt template: ${messageOf(error).split("\n")[0]}`, {
+      location,
+      cause: error,
+    });
   }
 }
 
@@ -230,7 +226,10 @@ export function readJsonl(file: string, referencedAt?: string): RawItem[] {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new InputError("BAD_SUITE", `invalid JSON: ${(error as Error).message}`, { location });
+      throw new InputError("BAD_SUITE", `invalid JSON: ${messageOf(error)}`, {
+        location,
+        cause: error,
+      });
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new InputError("BAD_SUITE", "each line must be a JSON object", { location });

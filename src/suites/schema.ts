@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { messageOf } from "../errors.js";
 import { Generation } from "../plan/schema.js";
 
 /** A pattern for `new RegExp`, checked when the suite loads so a bad one never starts a run. */
@@ -6,7 +7,7 @@ const RegexSource = z.string().superRefine((source, ctx) => {
   try {
     new RegExp(source);
   } catch (error) {
-    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    ctx.addIssue({ code: "custom", message: messageOf(error) });
   }
 });
 
