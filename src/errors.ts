@@ -1,3 +1,5 @@
+import { GgufError } from "../lib/gguf/errors.js";
+
 /** Every error qbench raises on purpose carries a stable `code`; only src/cli/main.ts turns them into exit codes. */
 export type ErrorCode =
   | "BAD_USAGE"
@@ -7,7 +9,8 @@ export type ErrorCode =
   | "BAD_INPUT"
   | "RUN_FAILED"
   | "RUN_INTERRUPTED"
-  | "RUNNER_FAILED";
+  | "RUNNER_FAILED"
+  | "BAD_RUNNER_RESPONSE";
 
 export class QbenchError extends Error {
   readonly code: ErrorCode;
@@ -87,4 +90,40 @@ export class RunnerFailure extends QbenchError {
     this.runnerCode = options.runnerCode;
     this.stderrTail = options.stderrTail ?? "";
   }
+}
+
+/**
+ * A runner answered with a result that does not match the protocol (a missing field, a string
+ * for a number): the item (or, for initialize and load, the variant) fails with this, never a
+ * TypeError deep inside scoring. The runner is alive, so its kind is `error`.
+ */
+export class BadRunnerResponse extends RunnerFailure {
+  override readonly code = "BAD_RUNNER_RESPONSE";
+  /** The method whose result was malformed, e.g. `evaluate`. */
+  readonly method: string;
+  /** Where in the result, e.g. `scored[3].top[0][1]`; empty for the result itself. */
+  readonly field: string;
+
+  constructor(
+    method: string,
+    field: string,
+    message: string,
+    options: { stderrTail?: string } = {},
+  ) {
+    super("error", message, { runnerCode: "BAD_RUNNER_RESPONSE", ...options });
+    this.name = "BadRunnerResponse";
+    this.method = method;
+    this.field = field;
+  }
+}
+
+/**
+ * The error qbench reports for one that a dependency-free leaf (lib/) threw: a GGUF file the reader
+ * refuses is bad input (exit 2) with the reader's own message; anything else is unchanged.
+ */
+export function fromLeafError(error: unknown): unknown {
+  if (error instanceof GgufError) {
+    return new InputError(error.code, error.reason, { location: error.location, cause: error });
+  }
+  return error;
 }

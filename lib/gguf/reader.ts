@@ -1,6 +1,8 @@
 import { type FileHandle, open } from "node:fs/promises";
-import { InputError } from "../../src/errors.js";
+import { GgufError } from "./errors.js";
 import { GGML_TYPES, REMOVED_GGML_TYPES } from "./ggml-types.js";
+
+export { GgufError } from "./errors.js";
 
 type Read = (b: Buffer, o: number) => number | bigint | boolean;
 type Typed = new (n: number) => GgufNumericArray;
@@ -105,8 +107,8 @@ class Reader {
   get avail(): number {
     return this.buf.length - this.off;
   }
-  fail(message: string): InputError {
-    return new InputError("BAD_MODEL", message, { location: this.path });
+  fail(message: string): GgufError {
+    return new GgufError(this.path, message);
   }
   async fill(n: number, what: What): Promise<void> {
     const pos = this.pos;
@@ -244,10 +246,7 @@ export async function readGguf(path: string): Promise<GgufFile> {
   try {
     fh = await open(path, "r");
   } catch (cause) {
-    throw new InputError("BAD_MODEL", `cannot open model file: ${(cause as Error).message}`, {
-      location: path,
-      cause,
-    });
+    throw new GgufError(path, `cannot open model file: ${(cause as Error).message}`, { cause });
   }
   try {
     return await parse(new Reader(fh, path, (await fh.stat()).size));
@@ -374,16 +373,14 @@ function typeLabel(v: GgufValue): string {
   return v.type === "array" ? `array of ${v.elementType}` : v.type;
 }
 
-function wrongType(file: GgufFile, key: string, want: string, v: GgufValue): InputError {
-  return new InputError("BAD_MODEL", `metadata ${key} must be ${want} but is ${typeLabel(v)}`, {
-    location: file.path,
-  });
+function wrongType(file: GgufFile, key: string, want: string, v: GgufValue): GgufError {
+  return new GgufError(file.path, `metadata ${key} must be ${want} but is ${typeLabel(v)}`);
 }
 
 export function getValue(file: GgufFile, key: string): GgufValue {
   const v = file.metadata.get(key);
   if (v === undefined) {
-    throw new InputError("BAD_MODEL", `metadata key ${key} is missing`, { location: file.path });
+    throw new GgufError(file.path, `metadata key ${key} is missing`);
   }
   return v;
 }
@@ -397,9 +394,7 @@ function asNumber(file: GgufFile, key: string, v: GgufValue): number {
   if (v.type === "uint64" || v.type === "int64") {
     const n = Number(v.value);
     if (!Number.isSafeInteger(n)) {
-      throw new InputError("BAD_MODEL", `metadata ${key} is ${v.value}, beyond 2^53`, {
-        location: file.path,
-      });
+      throw new GgufError(file.path, `metadata ${key} is ${v.value}, beyond 2^53`);
     }
     return n;
   }

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { HttpCallError } from "../../lib/openai/http-call.js";
+import { type StreamedCompletion, streamCompletion } from "../../lib/openai/openai-stream.js";
 /**
  * The http runner: speaks the runner protocol to any OpenAI-compatible server (llama-server,
  * vLLM, SGLang, TGI, Ollama). Settings come in `load` (see settings.ts); timings come from the
@@ -15,12 +17,11 @@ import type {
   RunnerErrorCode,
 } from "../../src/runner-client/protocol.js";
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
-import { runnerVersion } from "../llama-cpp/versions.js";
 import { RunnerError, readPeakRss } from "../shared/serve.js";
-import { HttpCallError } from "./http-call.js";
-import { type StreamedCompletion, streamCompletion } from "./openai-stream.js";
+import { type PipelinedServer, servePipelined } from "../shared/serve-pipelined.js";
+import { findStop } from "../shared/stop.js";
+import { runnerVersion } from "../shared/versions.js";
 import { scorePromptTokens } from "./prompt-logprobs.js";
-import { type PipelinedServer, servePipelined } from "./serve-pipelined.js";
 import { CAPABILITIES, probeServer, type ServerFacts } from "./server-kind.js";
 import { type HttpSettings, readSettings, SettingsError } from "./settings.js";
 import { tokenizeOn } from "./tokenize.js";
@@ -110,16 +111,6 @@ async function load(params: LoadParams, server: PipelinedServer): Promise<LoadRe
     addBos,
     bos: state.bos,
   };
-}
-
-/** Earliest stop string in `text`, as the index where the completion must be cut. */
-function findStop(text: string, stop: string[]): number {
-  let cut = -1;
-  for (const s of stop) {
-    const at = s === "" ? -1 : text.indexOf(s);
-    if (at >= 0 && (cut < 0 || at < cut)) cut = at;
-  }
-  return cut;
 }
 
 /**

@@ -3,8 +3,9 @@
  * them for token-id prompts — vLLM (`prompt_logprobs` on /v1/completions) and SGLang (native
  * /generate with `return_logprob`, `logprob_start_len`). The others answer UNSUPPORTED.
  */
+
+import { callJson, type Endpoint, HttpCallError } from "../../lib/openai/http-call.js";
 import type { EvaluateParams, ScoredToken } from "../../src/runner-client/protocol.js";
-import { callJson, type Endpoint, HttpCallError } from "./http-call.js";
 import { CAPABILITIES, type ServerKind } from "./server-kind.js";
 
 type VllmLogprob = { logprob: number; rank?: number | null };

@@ -2,7 +2,7 @@
  * Which OpenAI-compatible server is behind a URL, what it can give the runner, and the model
  * facts it publishes. docs/http-runner.md says where each capability comes from.
  */
-import { callJson, type Endpoint, HttpCallError } from "./http-call.js";
+import { callJson, type Endpoint, HttpCallError } from "../../lib/openai/http-call.js";
 
 export const SERVER_KINDS = ["llama-server", "vllm", "sglang", "tgi", "ollama", "openai"] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];

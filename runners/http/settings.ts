@@ -1,6 +1,7 @@
 /** The http runner's settings, read once from `load`'s `model` and `options`. */
+
+import type { Endpoint } from "../../lib/openai/http-call.js";
 import type { LoadParams } from "../../src/runner-client/protocol.js";
-import type { Endpoint } from "./http-call.js";
 import { SERVER_KINDS, type ServerKind } from "./server-kind.js";
 
 export interface HttpSettings {

@@ -1,5 +1,5 @@
 /** `tokenize` over HTTP: each server's own tokenize endpoint, or UNSUPPORTED. */
-import { callJson, type Endpoint, HttpCallError } from "./http-call.js";
+import { callJson, type Endpoint, HttpCallError } from "../../lib/openai/http-call.js";
 import { CAPABILITIES, type ServerKind } from "./server-kind.js";
 
 function badAnswer(url: string): HttpCallError {

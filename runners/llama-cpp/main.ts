@@ -28,9 +28,11 @@ import type {
   ScoredToken,
 } from "../../src/runner-client/protocol.js";
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
+import { generateTimed } from "../shared/generate.js";
+import { randomTokens } from "../shared/random-tokens.js";
 import { type Handlers, RunnerError, readPeakRss, serve } from "../shared/serve.js";
-import { findStop } from "../shared/stop.js";
-import { engineVersion, runnerVersion } from "./versions.js";
+import { runnerVersion } from "../shared/versions.js";
+import { engineVersion } from "./versions.js";
 
 interface Loaded {
   llama: Llama;
@@ -147,55 +149,24 @@ function tokenize(state: Loaded, text: string, addBos: boolean): Token[] {
   return addBos && state.addBos && bos != null ? [bos, ...tokens] : tokens;
 }
 
-async function generate(params: GenerateParams, receivedAt: number): Promise<GenerateResult> {
+function generate(params: GenerateParams, receivedAt: number): Promise<GenerateResult> {
   const state = requireLoaded();
-  const prompt = tokenize(state, params.prompt, true);
-  const tokenizedAt = performance.now();
-  if (prompt.length + 1 > state.contextSize) {
-    throw new RunnerError(
-      "CONTEXT_OVERFLOW",
-      `prompt has ${prompt.length} tokens; the context holds ${state.contextSize}`,
-    );
-  }
-  const maxTokens = Math.min(params.maxTokens, state.contextSize - prompt.length);
-  await state.sequence.clearHistory();
-  const completion: Token[] = [];
-  let text = "";
-  let firstAt = 0;
-  let lastAt = 0;
-  let finishReason: GenerateResult["finishReason"] = "length";
-  const options = {
-    temperature: params.temperature,
-    seed: params.seed ?? state.seed,
-  };
-  for await (const token of state.sequence.evaluate(prompt, options)) {
-    lastAt = performance.now();
-    if (firstAt === 0) firstAt = lastAt;
-    if (state.model.isEogToken(token)) {
-      finishReason = "eos";
-      break;
-    }
-    completion.push(token);
-    // With the prompt as context, SentencePiece keeps the completion's leading space.
-    text = state.model.detokenize(completion, false, prompt);
-    const cut = findStop(text, params.stop);
-    if (cut >= 0) {
-      text = text.slice(0, cut);
-      finishReason = "stop";
-      break;
-    }
-    if (completion.length >= maxTokens) break;
-  }
-  return {
-    text,
-    promptTokens: prompt.length,
-    completionTokens: completion.length,
-    ttftMs: firstAt - receivedAt,
-    tokenizeMs: tokenizedAt - receivedAt,
-    decodeMs: lastAt - firstAt,
-    totalMs: performance.now() - receivedAt,
-    finishReason,
-  };
+  const { model, sequence } = state;
+  const options = { temperature: params.temperature, seed: params.seed ?? state.seed };
+  return generateTimed<Token>(
+    {
+      contextSize: state.contextSize,
+      tokenize: (text) => tokenize(state, text, true),
+      decode: async function* (prompt) {
+        await sequence.clearHistory();
+        yield* sequence.evaluate(prompt, options);
+      },
+      isEndOfGeneration: (token) => model.isEogToken(token),
+      detokenize: (completion, prompt) => model.detokenize(completion, false, prompt),
+    },
+    params,
+    receivedAt,
+  );
 }
 
 async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
@@ -264,20 +235,6 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
 /** Greedy selection is the argmax: the maximum logit without a sort of the vocabulary. */
 const GREEDY = { temperature: 0 };
 
-/** Deterministic pseudo-random token ids (mulberry32), as llama-bench feeds random tokens. */
-function randomTokens(count: number, vocabulary: number, seed: number): Token[] {
-  let state = seed >>> 0;
-  const out: Token[] = [];
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out.push((((t ^ (t >>> 14)) >>> 0) % vocabulary) as Token);
-  }
-  return out;
-}
-
 async function benchmark(params: BenchmarkParams): Promise<BenchmarkResult> {
   const state = requireLoaded();
   const { promptTokens, generateTokens, depth } = params;
@@ -288,7 +245,7 @@ async function benchmark(params: BenchmarkParams): Promise<BenchmarkResult> {
     );
   }
   const vocabulary = state.model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 256;
-  const tokens = randomTokens(depth + promptTokens + 1, vocabulary, params.seed);
+  const tokens = randomTokens(depth + promptTokens + 1, vocabulary, params.seed) as Token[];
   await state.sequence.clearHistory();
   if (depth > 0) await state.sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(0, depth));
   let prefillMs = 0;

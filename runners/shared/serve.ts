@@ -50,46 +50,71 @@ export function toRpcError(error: unknown): RpcError {
   return { code: -32603, message, data: { code: "INTERNAL" } };
 }
 
+/** One request line from stdin, or `undefined` for a line that is not JSON. */
+export interface Incoming {
+  request: RpcRequest | undefined;
+  /** performance.now() when the line arrived: the start of a request's timings. */
+  receivedAt: number;
+}
+
+/** The protocol's requests on stdin, one per non-blank line, until stdin closes or the loop leaves. */
+export async function* readRequests(): AsyncGenerator<Incoming> {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) {
+      const receivedAt = performance.now();
+      if (line.trim() === "") continue;
+      let request: RpcRequest | undefined;
+      try {
+        request = JSON.parse(line) as RpcRequest;
+      } catch {
+        request = undefined;
+      }
+      yield { request, receivedAt };
+    }
+  } finally {
+    lines.close();
+  }
+}
+
+/** The answer to a line that is not JSON. */
+export const PARSE_ERROR = JSON.stringify({
+  jsonrpc: "2.0",
+  id: null,
+  error: { code: -32700, message: "parse error" },
+});
+
+/** Runs `request`'s handler; returns the response line: its result, its error, or "unknown method". */
+export async function answer(
+  handlers: Handlers,
+  request: RpcRequest,
+  receivedAt: number,
+): Promise<string> {
+  const handler = handlers[request.method as MethodName] as
+    | ((params: unknown, receivedAt: number) => unknown)
+    | undefined;
+  if (!handler) {
+    const error = { code: -32601, message: `unknown method ${request.method}` };
+    return JSON.stringify({ jsonrpc: "2.0", id: request.id, error });
+  }
+  try {
+    const result = await handler(request.params ?? {}, receivedAt);
+    return JSON.stringify({ jsonrpc: "2.0", id: request.id, result: result ?? null });
+  } catch (error) {
+    return JSON.stringify({ jsonrpc: "2.0", id: request.id, error: toRpcError(error) });
+  }
+}
+
 /**
  * Serves the protocol on stdin/stdout, one request at a time in arrival order.
  * Returns when stdin closes or after `shutdown`.
  */
 export async function serve(handlers: Handlers): Promise<void> {
   const send = claimStdout();
-  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of lines) {
-    const receivedAt = performance.now();
-    if (line.trim() === "") continue;
-    let request: RpcRequest;
-    try {
-      request = JSON.parse(line) as RpcRequest;
-    } catch {
-      send(
-        JSON.stringify({
-          jsonrpc: "2.0",
-          id: null,
-          error: { code: -32700, message: "parse error" },
-        }),
-      );
-      continue;
-    }
-    const handler = handlers[request.method as MethodName] as
-      | ((params: unknown, receivedAt: number) => unknown)
-      | undefined;
-    if (!handler) {
-      const error = { code: -32601, message: `unknown method ${request.method}` };
-      send(JSON.stringify({ jsonrpc: "2.0", id: request.id, error }));
-      continue;
-    }
-    try {
-      const result = await handler(request.params ?? {}, receivedAt);
-      send(JSON.stringify({ jsonrpc: "2.0", id: request.id, result: result ?? null }));
-    } catch (error) {
-      send(JSON.stringify({ jsonrpc: "2.0", id: request.id, error: toRpcError(error) }));
-    }
-    if (request.method === "shutdown") break;
+  for await (const { request, receivedAt } of readRequests()) {
+    send(request ? await answer(handlers, request, receivedAt) : PARSE_ERROR);
+    if (request?.method === "shutdown") break;
   }
-  lines.close();
 }
 
 /** Peak resident set size (VmHWM) in bytes, where /proc exists. */

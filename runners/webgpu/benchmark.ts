@@ -3,22 +3,9 @@
  * depth, then greedy decode steps), with the same token generator as the llama.cpp runner.
  */
 import type { BenchmarkParams, BenchmarkResult } from "../../src/runner-client/protocol.js";
+import { randomTokens } from "../shared/random-tokens.js";
 import { RunnerError } from "../shared/serve.js";
 import { prefill, type Session } from "./session.js";
-
-/** mulberry32, as runners/llama-cpp draws benchmark tokens. */
-function randomTokens(count: number, vocabulary: number, seed: number): number[] {
-  let state = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out.push(((t ^ (t >>> 14)) >>> 0) % vocabulary);
-  }
-  return out;
-}
 
 /** Runs `tokens` at positions pos0… into the KV cache and waits until the GPU has. */
 async function fill(state: Session, tokens: number[], pos0: number): Promise<void> {

@@ -10,6 +10,7 @@ import { readGguf } from "../../lib/gguf/reader.js";
 import type { InitializeResult, LoadParams, LoadResult } from "../../src/runner-client/protocol.js";
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { type Handlers, RunnerError, readPeakRss, serve } from "../shared/serve.js";
+import { runnerVersion } from "../shared/versions.js";
 import { benchmark } from "./benchmark.js";
 import { acquireGpu, backendOrder, type Gpu, NoAdapterError } from "./device.js";
 import { evaluate } from "./evaluate.js";
@@ -18,7 +19,7 @@ import { LlamaGraph } from "./graph.js";
 import { describeLlama, type LlamaModel } from "./model-config.js";
 import type { Session } from "./session.js";
 import { Tokenizer } from "./tokenizer.js";
-import { engineVersion, runnerVersion } from "./versions.js";
+import { engineVersion } from "./versions.js";
 
 /** Tokens per forward call: the scratch buffers hold this many, longer inputs go in chunks. */
 const MAX_BATCH = 512;

@@ -1,13 +1,14 @@
-import { InputError, InterruptedError, QbenchError } from "../errors.js";
+import { fromLeafError, InputError, InterruptedError, QbenchError } from "../errors.js";
 import { EXIT } from "../exit-codes.js";
 
 /** Exit codes (contract): 0 all SHIP · 1 a NO-SHIP · 2 bad input, nothing ran · 3 could not complete · 130/143 interrupted (SIGINT/SIGTERM). */
 
 /** What the CLI prints for an error that ended a command, and the exit code it means. */
 export function formatError(
-  error: unknown,
+  thrown: unknown,
   verbose: boolean,
 ): { stderr: string; exitCode: number } {
+  const error = fromLeafError(thrown);
   const message = oneLine(error instanceof Error ? error.message : String(error));
   if (error instanceof InterruptedError) {
     const exitCode = error.signal === "SIGTERM" ? EXIT.sigterm : EXIT.sigint;

@@ -1,7 +1,8 @@
 import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
-import { RunnerFailure } from "../errors.js";
+import { BadRunnerResponse, RunnerFailure } from "../errors.js";
 import type { MethodName, Methods, RpcResponse } from "./protocol.js";
+import { checkResult, type ResultFlaw } from "./results.js";
 
 /** How to start a runner process. */
 export interface RunnerCommand {
@@ -12,7 +13,8 @@ export interface RunnerCommand {
 }
 
 interface Pending {
-  method: string;
+  method: MethodName;
+  params: unknown;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -31,6 +33,24 @@ const SPAWN_OPTIONS = {
   detached: true,
   forceKillAfterDelay: 2000,
 } as const;
+
+/** How a JSON-RPC error object fails the protocol (a string message, an optional string data.code). */
+function errorFlaw(error: unknown): ResultFlaw | undefined {
+  if (typeof error !== "object" || error === null) {
+    return { field: "error", message: `expected object, got ${String(error)}` };
+  }
+  const { message, data } = error as { message?: unknown; data?: { code?: unknown } };
+  if (typeof message !== "string") {
+    return { field: "error.message", message: `expected string, got ${typeof message}` };
+  }
+  if (data !== undefined && (typeof data !== "object" || data === null)) {
+    return { field: "error.data", message: `expected object, got ${String(data)}` };
+  }
+  if (data?.code !== undefined && typeof data.code !== "string") {
+    return { field: "error.data.code", message: `expected string, got ${typeof data.code}` };
+  }
+  return undefined;
+}
 
 /** A JSON-RPC client over one runner process's stdio. */
 export class RunnerClient {
@@ -89,7 +109,10 @@ export class RunnerClient {
       .trimEnd();
   }
 
-  /** Sends one request; rejects with a RunnerFailure on a JSON-RPC error, crash or timeout. */
+  /**
+   * Sends one request; rejects with a RunnerFailure on a JSON-RPC error, crash or timeout, and
+   * with a BadRunnerResponse when the result does not match the method's schema.
+   */
   request<M extends MethodName>(
     method: M,
     params: Methods[M]["params"],
@@ -118,7 +141,13 @@ export class RunnerClient {
                 ),
               );
             }, timeoutMs);
-      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, {
+        method,
+        params,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer,
+      });
       this.process.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
     });
   }
@@ -136,6 +165,22 @@ export class RunnerClient {
     if (!call || message.id === null) return;
     this.pending.delete(message.id);
     if (call.timer) clearTimeout(call.timer);
+    const flaw =
+      "error" in message
+        ? errorFlaw(message.error)
+        : checkResult(call.method, call.params as never, message.result);
+    if (flaw) {
+      const where = flaw.field === "" ? "the result itself" : flaw.field;
+      call.reject(
+        new BadRunnerResponse(
+          call.method,
+          flaw.field,
+          `runner ${this.command.name} answered ${call.method} with a malformed ${"error" in message ? "error" : "result"}: ${where}: ${flaw.message}`,
+          { stderrTail: this.stderrTail() },
+        ),
+      );
+      return;
+    }
     if ("error" in message) {
       call.reject(
         new RunnerFailure("error", message.error.message, {
@@ -143,9 +188,9 @@ export class RunnerClient {
           stderrTail: this.stderrTail(),
         }),
       );
-    } else {
-      call.resolve(message.result);
+      return;
     }
+    call.resolve(message.result);
   }
 
   kill(): void {

@@ -1,7 +1,8 @@
 /**
  * The runner protocol (contract): JSON-RPC 2.0, one JSON object per line, requests on the
- * runner's stdin, responses on its stdout, the runner's log on stderr. Runners import only
- * these types from src/.
+ * runner's stdin, responses on its stdout, the runner's log on stderr. The one file of src/
+ * that runners import, so it imports nothing itself (test/architecture/boundary.test.ts);
+ * results.ts holds the schemas qbench checks every result against.
  */
 
 export const PROTOCOL_VERSION = 1;

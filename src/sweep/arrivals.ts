@@ -3,17 +3,12 @@
  * 1 / rate, as vLLM's serving benchmark draws them at burstiness 1. Seeded, so a sweep sends
  * the same schedule every time.
  */
+import { mulberry32 } from "../../lib/random/mulberry32.js";
 
-/** mulberry32: a small, fast 32-bit PRNG; uniform in [0, 1). */
+/** Uniform in [0, 1), from mulberry32. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 /** Gaps in ms between arrivals at `rate` requests per second. */

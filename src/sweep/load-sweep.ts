@@ -6,8 +6,8 @@
  * each cut at the per-request timeout; failures are counted, not retried.
  */
 import pLimit from "p-limit";
-import type { Endpoint } from "../../runners/http/http-call.js";
-import { streamCompletion } from "../../runners/http/openai-stream.js";
+import type { Endpoint } from "../../lib/openai/http-call.js";
+import { streamCompletion } from "../../lib/openai/openai-stream.js";
 import { exponentialGaps } from "./arrivals.js";
 import { type Budgets, type LevelStats, type RequestOutcome, summarizeLevel } from "./stats.js";
 

@@ -7,13 +7,15 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { GGML_TYPES, ggmlTypeByName, llamaFileTypeName } from "../../lib/gguf/ggml-types.js";
 import {
+  GgufError,
   type GgufFile,
   getNumber,
   getString,
   getStringArray,
   readGguf,
 } from "../../lib/gguf/reader.js";
-import { InputError } from "../../src/errors.js";
+import { formatError } from "../../src/cli/format-error.js";
+import { fromLeafError, InputError } from "../../src/errors.js";
 import { sha256File, summarizeGguf } from "../../src/gguf/summary.js";
 import { serializeGgufHeader, ggufValue as v, writeGguf } from "../../src/gguf/writer.js";
 
@@ -35,7 +37,7 @@ after(async () => {
 /** Expects readGguf to fail with a BAD_MODEL error naming the file and matching `pattern`. */
 async function rejects(path: string, pattern: RegExp): Promise<void> {
   await assert.rejects(readGguf(path), (err: unknown) => {
-    assert.ok(err instanceof InputError, `expected InputError, got ${String(err)}`);
+    assert.ok(err instanceof GgufError, `expected GgufError, got ${String(err)}`);
     assert.equal(err.code, "BAD_MODEL");
     assert.equal(err.location, path);
     assert.ok(err.message.startsWith(`${path}: `), err.message);
@@ -282,6 +284,20 @@ describe("malformed files", () => {
       /not a GGUF file: expected magic "GGUF" .* first 4 bytes are 50 4b 03 04 \("PK\.\."\)$/,
     );
     await rejects(await make("tiny.gguf", Buffer.from("GG")), /only 2 bytes long/);
+  });
+  test("qbench maps the reader's own error to bad input: exit 2, the reader's message", async () => {
+    const path = await make("not.gguf", Buffer.from("not a model at all"));
+    const err = await readGguf(path).then(
+      () => assert.fail("readGguf accepted a text file"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof GgufError);
+    const mapped = fromLeafError(err);
+    assert.ok(mapped instanceof InputError, `expected InputError, got ${String(mapped)}`);
+    assert.equal(mapped.code, "BAD_MODEL");
+    assert.equal(mapped.location, path);
+    assert.equal(mapped.message, err.message);
+    assert.deepEqual(formatError(err, false), { stderr: `qbench: ${err.message}\n`, exitCode: 2 });
   });
   test("version 1 and unknown versions are refused", async () => {
     const bytes = header([]);

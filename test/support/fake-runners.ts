@@ -1,14 +1,40 @@
 #!/usr/bin/env node
 /**
  * Test-only runners that misbehave on purpose: `crash` exits mid-item, `hang` never answers
- * generate, `slow` takes 40 ms per generation (to be interrupted mid-run). They speak the real
- * protocol for everything else.
+ * generate, `slow` takes 40 ms per generation (to be interrupted mid-run), `malformed-<method>`
+ * answers that method with a result that breaks the protocol (see MALFORMED). They speak the
+ * real protocol for everything else.
  */
-import { RunnerError, serve } from "../../runners/shared/serve.js";
+import { type Handlers, RunnerError, serve } from "../../runners/shared/serve.js";
 
 const mode = process.argv[2];
 
-await serve({
+/** What `malformed-<method>` changes in that method's otherwise good result. */
+const MALFORMED: Record<string, Record<string, unknown>> = {
+  initialize: { backends: "cpu" },
+  load: { contextSize: "256" },
+  generate: { completionTokens: undefined },
+  tokenize: { tokens: [1, 2, "3"] },
+  evaluate: { scored: [{ logprob: -1 }, { logprob: "-1.1" }] },
+  "evaluate-top": { scored: [{ logprob: -1, top: [[1, -1], [2]] }] },
+  "evaluate-count": { scored: [] },
+  memory: { rss: null },
+  benchmark: { decodeMs: "fast" },
+};
+
+/** Breaks `method`'s result when this runner runs as `malformed-<method>`. */
+function maybeMalformed<M extends keyof Handlers>(method: M, handler: Handlers[M]): Handlers[M] {
+  const broken = Object.entries(MALFORMED).find(
+    ([name]) => mode === `malformed-${name}` && name.split("-")[0] === method,
+  )?.[1];
+  if (!broken) return handler;
+  return (async (params: never, receivedAt: number) => ({
+    ...((await (handler as (p: never, at: number) => unknown)(params, receivedAt)) as object),
+    ...broken,
+  })) as unknown as Handlers[M];
+}
+
+const handlers: Handlers = {
   initialize: () => ({
     name: `fake-${mode}`,
     version: "0",
@@ -73,5 +99,16 @@ await serve({
     generatedTokens: params.generateTokens,
   }),
   shutdown: () => null,
+};
+
+await serve({
+  ...handlers,
+  initialize: maybeMalformed("initialize", handlers.initialize),
+  load: maybeMalformed("load", handlers.load),
+  generate: maybeMalformed("generate", handlers.generate),
+  tokenize: maybeMalformed("tokenize", handlers.tokenize),
+  evaluate: maybeMalformed("evaluate", handlers.evaluate),
+  memory: maybeMalformed("memory", handlers.memory),
+  benchmark: maybeMalformed("benchmark", handlers.benchmark as NonNullable<Handlers["benchmark"]>),
 });
 process.exit(0);

@@ -17,37 +17,30 @@ export interface AttentionSpec {
   workgroup: number;
 }
 
-/** Bindings: q (T × nHead × headDim), kcache, vcache, o. Dispatch (nHead, T). */
-export function attentionKernel(spec: AttentionSpec): KernelSource {
+/** The constants both attention kernels declare. */
+function attentionConsts(spec: Omit<AttentionSpec, "workgroup">): string {
   const { nHead, nHeadKv, headDim, contextSize } = spec;
-  const hd2 = headDim / 2;
-  const wg = spec.workgroup;
-  const list = new BindingList();
-  list.add("q", "read", "array<vec2f>");
-  list.add("kcache", "read", "array<u32>").add("vcache", "read", "array<u32>");
-  list.add("o", "rw", "array<f32>");
-  const code = `${list.wgsl}
-const HD = ${headDim}u;
-const HD2 = ${hd2}u;
+  return `const HD2 = ${headDim / 2}u;
 const NH = ${nHead}u;
 const GROUP = ${nHead / nHeadKv}u;
 const CTX = ${contextSize}u;
-const SCALE = ${f32Literal(1 / Math.sqrt(headDim))};
-var<workgroup> wmax: array<f32, ${wg}>;
-var<workgroup> wsum: array<f32, ${wg}>;
-var<workgroup> wacc: array<f32, ${wg * wg}>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  let h = wid.x;
-  let t = wid.y;
-  let pos = P.pos0 + t;
+const SCALE = ${f32Literal(1 / Math.sqrt(headDim))};`;
+}
+
+/**
+ * Query row `qRow` (of token t, head h) against keys j = `first`, `first + step`, … ≤ pos,
+ * keeping an online softmax: running max m, sum l and weighted values acc.
+ */
+function keyLoop(headDim: number, qRow: string, first: string, step: string): string {
+  const hd2 = headDim / 2;
+  return `let pos = P.pos0 + t;
   let kvBase = (h / GROUP) * CTX;
   var qv: array<vec2f, ${hd2}>;
   var acc: array<vec2f, ${hd2}>;
-  for (var i = 0u; i < HD2; i++) { qv[i] = q[(t * NH + h) * HD2 + i]; acc[i] = vec2f(0.0); }
+  for (var i = 0u; i < HD2; i++) { qv[i] = q[${qRow} * HD2 + i]; acc[i] = vec2f(0.0); }
   var m = -1e30;
   var l = 0.0;
-  for (var j = li; j <= pos; j += ${wg}u) {
+  for (var j = ${first}; j <= pos; j += ${step}) {
     let kb = (kvBase + j) * HD2;
     var s = 0.0;
     for (var i = 0u; i < HD2; i++) { s += dot(qv[i], unpack2x16float(kcache[kb + i])); }
@@ -58,7 +51,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     l = l * c + e;
     for (var i = 0u; i < HD2; i++) { acc[i] = acc[i] * c + e * unpack2x16float(vcache[kb + i]); }
     m = mNew;
-  }
+  }`;
+}
+
+/** Bindings: q (T × nHead × headDim), kcache, vcache, o. Dispatch (nHead, T). */
+export function attentionKernel(spec: AttentionSpec): KernelSource {
+  const { nHead, nHeadKv, headDim } = spec;
+  const wg = spec.workgroup;
+  const list = new BindingList();
+  list.add("q", "read", "array<vec2f>");
+  list.add("kcache", "read", "array<u32>").add("vcache", "read", "array<u32>");
+  list.add("o", "rw", "array<f32>");
+  const code = `${list.wgsl}
+const HD = ${headDim}u;
+${attentionConsts(spec)}
+var<workgroup> wmax: array<f32, ${wg}>;
+var<workgroup> wsum: array<f32, ${wg}>;
+var<workgroup> wacc: array<f32, ${wg * wg}>;
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let h = wid.x;
+  let t = wid.y;
+  ${keyLoop(headDim, "(t * NH + h)", "li", `${wg}u`)}
   wmax[li] = m;
   workgroupBarrier();
   var mAll = -1e30;
@@ -102,43 +116,20 @@ export const SERIAL_ATTENTION_WG = 8;
  * Dispatch (⌈T·nHead/8⌉).
  */
 export function serialAttentionKernel(spec: Omit<AttentionSpec, "workgroup">): KernelSource {
-  const { nHead, nHeadKv, headDim, contextSize } = spec;
-  const hd2 = headDim / 2;
+  const { nHead, nHeadKv, headDim } = spec;
   const list = new BindingList();
   list.add("q", "read", "array<vec2f>");
   list.add("kcache", "read", "array<u32>").add("vcache", "read", "array<u32>");
   list.add("o", "rw", "array<vec2f>");
   const code = `${list.wgsl}
-const HD2 = ${hd2}u;
-const NH = ${nHead}u;
-const GROUP = ${nHead / nHeadKv}u;
-const CTX = ${contextSize}u;
-const SCALE = ${f32Literal(1 / Math.sqrt(headDim))};
+${attentionConsts(spec)}
 @compute @workgroup_size(${SERIAL_ATTENTION_WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let idx = gid.x;
   if (idx >= P.T * NH) { return; }
   let t = idx / NH;
   let h = idx % NH;
-  let pos = P.pos0 + t;
-  let kvBase = (h / GROUP) * CTX;
-  var qv: array<vec2f, ${hd2}>;
-  var acc: array<vec2f, ${hd2}>;
-  for (var i = 0u; i < HD2; i++) { qv[i] = q[idx * HD2 + i]; acc[i] = vec2f(0.0); }
-  var m = -1e30;
-  var l = 0.0;
-  for (var j = 0u; j <= pos; j++) {
-    let kb = (kvBase + j) * HD2;
-    var s = 0.0;
-    for (var i = 0u; i < HD2; i++) { s += dot(qv[i], unpack2x16float(kcache[kb + i])); }
-    s *= SCALE;
-    let mNew = max(m, s);
-    let c = exp(m - mNew);
-    let e = exp(s - mNew);
-    l = l * c + e;
-    for (var i = 0u; i < HD2; i++) { acc[i] = acc[i] * c + e * unpack2x16float(vcache[kb + i]); }
-    m = mNew;
-  }
+  ${keyLoop(headDim, "idx", "0u", "1u")}
   for (var i = 0u; i < HD2; i++) { o[idx * HD2 + i] = acc[i] / l; }
 }`;
   return {

@@ -40,6 +40,20 @@ function addNorm(list: BindingList, eps: number): string {
   return `const EPS = ${f32Literal(eps)};`;
 }
 
+/** A kernel with one invocation per output row `row` < m; `body` runs for each. */
+function rowKernel(list: BindingList, consts: string, m: number, body: string): string {
+  return `${list.wgsl}
+${consts}
+const M = ${m}u;
+${UNPACK_I8}
+@compute @workgroup_size(${MATMUL_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let row = gid.x;
+  if (row >= M) { return; }
+  ${body}
+}`;
+}
+
 export interface MatmulSpec {
   w: WeightShape;
   /** Tokens per weight-row pass: 1 for decode, 4 for prefill. */
@@ -60,23 +74,19 @@ export function matmulKernel(spec: MatmulSpec): KernelSource {
   addWeight(list, "w", w.type);
   list.add("y", "rw", "array<f32>");
   const op = epilogue === "add" ? "+=" : "=";
-  const code = `${list.wgsl}
-${consts}
-const M = ${w.m}u;
-${UNPACK_I8}
-@compute @workgroup_size(${MATMUL_WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let row = gid.x;
-  if (row >= M) { return; }
-  ${tokenLoop(tb, rows, (toks, ts) => {
-    const acc = ts.map((t) => `a${t}`);
-    const sumSq = normEps === undefined ? undefined : ts.map((t) => `q${t}`);
-    const scale = (t: number) => (sumSq ? ` * ${rmsScale(`q${t}`, w.k, "EPS")}` : "");
-    return `${[...acc, ...(sumSq ?? [])].map((a) => `var ${a} = 0.0;`).join(" ")}
+  const code = rowKernel(
+    list,
+    consts,
+    w.m,
+    tokenLoop(tb, rows, (toks, ts) => {
+      const acc = ts.map((t) => `a${t}`);
+      const sumSq = normEps === undefined ? undefined : ts.map((t) => `q${t}`);
+      const scale = (t: number) => (sumSq ? ` * ${rmsScale(`q${t}`, w.k, "EPS")}` : "");
+      return `${[...acc, ...(sumSq ?? [])].map((a) => `var ${a} = 0.0;`).join(" ")}
     ${dotRows("w", w, "row", toks, acc, sumSq ? { sumSq } : undefined)}
     ${ts.map((t) => `if (t0 + ${t}u < tEnd) { y[(t0 + ${t}u) * M + row] ${op} a${t}${scale(t)}; }`).join("\n    ")}`;
-  })}
-}`;
+    }),
+  );
   return {
     label: `matmul ${w.type} ${w.m}x${w.k} tb${tb} ${epilogue} ${rows}${normEps === undefined ? "" : " norm"}`,
     code,
@@ -97,19 +107,15 @@ export function swigluKernel(
   addWeight(list, "wg", gate.type);
   addWeight(list, "wu", up.type);
   list.add("y", "rw", "array<f32>");
-  const code = `${list.wgsl}
-${consts}
-const M = ${gate.m}u;
-${UNPACK_I8}
-@compute @workgroup_size(${MATMUL_WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let row = gid.x;
-  if (row >= M) { return; }
-  ${tokenLoop(tb, "T", (toks, ts) => {
-    const g = ts.map((t) => `g${t}`);
-    const u = ts.map((t) => `u${t}`);
-    const q = ts.map((t) => `q${t}`);
-    return `${[...g, ...u, ...q].map((a) => `var ${a} = 0.0;`).join(" ")}
+  const code = rowKernel(
+    list,
+    consts,
+    gate.m,
+    tokenLoop(tb, "T", (toks, ts) => {
+      const g = ts.map((t) => `g${t}`);
+      const u = ts.map((t) => `u${t}`);
+      const q = ts.map((t) => `q${t}`);
+      return `${[...g, ...u, ...q].map((a) => `var ${a} = 0.0;`).join(" ")}
     ${dotRows("wg", gate, "row", toks, g, { sumSq: q })}
     ${dotRows("wu", up, "row", toks, u, {})}
     ${ts
@@ -122,8 +128,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     }`,
       )
       .join("\n    ")}`;
-  })}
-}`;
+    }),
+  );
   return {
     label: `swiglu+norm ${gate.type}/${up.type} ${gate.m}x${gate.k} tb${tb}`,
     code,

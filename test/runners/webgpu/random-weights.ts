@@ -1,16 +1,11 @@
 /** Seeded random tensors in the GGUF byte layouts, for kernel tests. */
+import { mulberry32 } from "../../../lib/random/mulberry32.js";
 import { type RefType, type RefWeight, toHalfBits } from "./reference.js";
 
 /** A small deterministic generator (mulberry32), uniform in [0, 1). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 export function randomVector(n: number, random: () => number, scale = 1): Float32Array {

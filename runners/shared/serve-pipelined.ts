@@ -3,10 +3,8 @@
  * that `load` may raise) and their answers are written in arrival order, as the protocol
  * requires. A client that sends several generate requests gets them served concurrently.
  */
-import { createInterface } from "node:readline";
 import pLimit from "p-limit";
-import type { MethodName, RpcRequest } from "../../src/runner-client/protocol.js";
-import { claimStdout, type Handlers, toRpcError } from "../shared/serve.js";
+import { answer, claimStdout, type Handlers, PARSE_ERROR, readRequests } from "./serve.js";
 
 /** Methods that change the runner's state run alone: nothing else is in flight meanwhile. */
 const EXCLUSIVE = new Set<string>(["initialize", "load", "shutdown"]);
@@ -27,38 +25,17 @@ export async function servePipelined(
       limit.concurrency = n;
     },
   });
-  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   // Answers leave in arrival order: each waits for the one before it.
   let answered: Promise<void> = Promise.resolve();
   // An exclusive request waits for everything before it; later requests wait for it.
   let barrier: Promise<unknown> = Promise.resolve();
   const pending = new Set<Promise<string>>();
-  for await (const line of lines) {
-    const receivedAt = performance.now();
-    if (line.trim() === "") continue;
-    let request: RpcRequest;
-    try {
-      request = JSON.parse(line) as RpcRequest;
-    } catch {
-      const error = { code: -32700, message: "parse error" };
-      answered = answered.then(() => send(JSON.stringify({ jsonrpc: "2.0", id: null, error })));
+  for await (const { request, receivedAt } of readRequests()) {
+    if (!request) {
+      answered = answered.then(() => send(PARSE_ERROR));
       continue;
     }
-    const handler = handlers[request.method as MethodName] as
-      | ((params: unknown, receivedAt: number) => unknown)
-      | undefined;
-    const run = async (): Promise<string> => {
-      if (!handler) {
-        const error = { code: -32601, message: `unknown method ${request.method}` };
-        return JSON.stringify({ jsonrpc: "2.0", id: request.id, error });
-      }
-      try {
-        const result = await handler(request.params ?? {}, receivedAt);
-        return JSON.stringify({ jsonrpc: "2.0", id: request.id, result: result ?? null });
-      } catch (error) {
-        return JSON.stringify({ jsonrpc: "2.0", id: request.id, error: toRpcError(error) });
-      }
-    };
+    const run = () => answer(handlers, request, receivedAt);
     let reply: Promise<string>;
     if (EXCLUSIVE.has(request.method)) {
       reply = Promise.allSettled([barrier, ...pending]).then(run);
@@ -75,5 +52,4 @@ export async function servePipelined(
     if (request.method === "shutdown") break;
   }
   await answered;
-  lines.close();
 }

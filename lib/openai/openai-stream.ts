@@ -1,7 +1,8 @@
 /**
  * A streamed completion from an OpenAI-compatible server (`/v1/completions` or
  * `/v1/chat/completions` with `stream: true`), timed per token event as vLLM's serving
- * benchmark times it. Shared by the http runner and the load sweep.
+ * benchmark times it. A leaf: the http runner and the load sweep both use it, neither
+ * through the other.
  */
 import { call, classifyFailure, type Endpoint, HttpCallError, requestSignal } from "./http-call.js";
 

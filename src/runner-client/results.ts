@@ -1,0 +1,244 @@
+/**
+ * Schemas of every runner result, checked at the edge (client.ts) so that a runner in any
+ * language that answers with a malformed result fails with BAD_RUNNER_RESPONSE naming the
+ * method and field, never with a TypeError deep inside scoring. The types stay in protocol.ts;
+ * a compile-time check below keeps each schema equal to its type.
+ *
+ * Large arrays (evaluate's scored positions, tokenize's ids) are checked by one plain loop
+ * each, not by a zod schema per element: docs/runner-protocol.md "Response validation" gives
+ * the cost.
+ */
+import { z } from "zod";
+import type {
+  EvaluateParams,
+  EvaluateResult as EvaluateResultType,
+  MethodName,
+  Methods,
+  ScoredToken,
+} from "./protocol.js";
+
+const Backend = z.enum(["auto", "cuda", "vulkan", "metal", "cpu", "webgpu"]);
+const Capability = z.enum(["generate", "tokenize", "evaluate", "memory", "benchmark"]);
+
+export const InitializeResult = z.object({
+  name: z.string(),
+  version: z.string(),
+  protocolVersion: z.number(),
+  engine: z.string(),
+  backends: z.array(Backend),
+  capabilities: z.array(Capability),
+});
+
+export const LoadResult = z.object({
+  backend: Backend,
+  device: z.string(),
+  modelBytes: z.number(),
+  parameterCount: z.number(),
+  tensorTypes: z.record(z.string(), z.number()),
+  loadMs: z.number(),
+  contextSize: z.number().int().positive(),
+  allocatedContextSize: z.number().int().positive().optional(),
+  vocabularySize: z.number().int().nonnegative(),
+  addBos: z.boolean(),
+  bos: z.number().int().nullable(),
+});
+
+export const GenerateResult = z.object({
+  text: z.string(),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  ttftMs: z.number(),
+  tokenizeMs: z.number(),
+  decodeMs: z.number(),
+  totalMs: z.number(),
+  finishReason: z.enum(["stop", "length", "eos"]),
+});
+
+/** A problem one of the loops below found: where, and what. */
+interface Flaw {
+  path: Array<string | number>;
+  message: string;
+}
+
+const typeName = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+
+const isTokenId = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
+
+/** The first entry of `tokens` that is not a token id. */
+function tokenIdsFlaw(tokens: unknown): Flaw | undefined {
+  if (!Array.isArray(tokens))
+    return { path: [], message: `expected array, got ${typeName(tokens)}` };
+  for (let i = 0; i < tokens.length; i++) {
+    if (!isTokenId(tokens[i])) {
+      return {
+        path: [i],
+        message: `expected a token id (an integer ≥ 0), got ${String(tokens[i])}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** Adds a loop's flaw to zod's issues, under the field the loop checked. */
+function asIssue(flaw: Flaw | undefined, ctx: z.RefinementCtx): void {
+  if (flaw) ctx.addIssue({ code: "custom", message: flaw.message, path: flaw.path });
+}
+
+const TokenIds = z
+  .custom<number[]>()
+  .superRefine((tokens, ctx) => asIssue(tokenIdsFlaw(tokens), ctx));
+
+export const TokenizeResult = z.object({ tokens: TokenIds });
+
+/** The first flaw of one scored position: logprob a number, top [id, logprob] pairs, targets numbers or null. */
+function scoredTokenFlaw(entry: unknown): Flaw | undefined {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+    return { path: [], message: `expected object, got ${typeName(entry)}` };
+  }
+  const { logprob, top, targets } = entry as Record<string, unknown>;
+  if (typeof logprob !== "number") {
+    return { path: ["logprob"], message: `expected number, got ${typeName(logprob)}` };
+  }
+  if (top !== undefined) {
+    if (!Array.isArray(top))
+      return { path: ["top"], message: `expected array, got ${typeName(top)}` };
+    for (let k = 0; k < top.length; k++) {
+      const pair: unknown = top[k];
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        return { path: ["top", k], message: "expected an [id, logprob] pair" };
+      }
+      if (!isTokenId(pair[0])) {
+        return { path: ["top", k, 0], message: `expected a token id, got ${String(pair[0])}` };
+      }
+      if (typeof pair[1] !== "number") {
+        return { path: ["top", k, 1], message: `expected number, got ${typeName(pair[1])}` };
+      }
+    }
+  }
+  if (targets !== undefined) {
+    if (!Array.isArray(targets)) {
+      return { path: ["targets"], message: `expected array, got ${typeName(targets)}` };
+    }
+    for (let j = 0; j < targets.length; j++) {
+      // JSON has no NaN: a target the engine could not score (NaN) arrives as null.
+      if (typeof targets[j] !== "number" && targets[j] !== null) {
+        return { path: ["targets", j], message: `expected number, got ${typeName(targets[j])}` };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The first malformed position of `scored`, by one loop over plain type checks. */
+function scoredFlaw(scored: unknown): Flaw | undefined {
+  if (!Array.isArray(scored))
+    return { path: [], message: `expected array, got ${typeName(scored)}` };
+  for (let i = 0; i < scored.length; i++) {
+    const flaw = scoredTokenFlaw(scored[i]);
+    if (flaw) return { path: [i, ...flaw.path], message: flaw.message };
+  }
+  return undefined;
+}
+
+const ScoredTokens = z
+  .custom<ScoredToken[]>()
+  .superRefine((scored, ctx) => asIssue(scoredFlaw(scored), ctx));
+
+export const EvaluateResult = z.object({ scored: ScoredTokens, evalMs: z.number() });
+
+export const MemoryResult = z.object({
+  device: z.object({ used: z.number(), total: z.number() }).optional(),
+  rss: z.number(),
+  peakRss: z.number().optional(),
+});
+
+export const BenchmarkResult = z.object({
+  prefillMs: z.number(),
+  decodeMs: z.number(),
+  promptTokens: z.number().int().nonnegative(),
+  generatedTokens: z.number().int().nonnegative(),
+});
+
+/** Methods whose result the harness reads; `shutdown`'s is ignored. */
+export type CheckedMethod = Exclude<MethodName, "shutdown">;
+
+const RESULTS = {
+  initialize: InitializeResult,
+  load: LoadResult,
+  generate: GenerateResult,
+  tokenize: TokenizeResult,
+  evaluate: EvaluateResult,
+  memory: MemoryResult,
+  benchmark: BenchmarkResult,
+} satisfies Record<CheckedMethod, z.ZodType>;
+
+/** True when A and B are mutually assignable. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Fails to compile when a schema drifts from its type in protocol.ts. */
+const IN_SYNC: {
+  [M in CheckedMethod]: Same<z.infer<(typeof RESULTS)[M]>, Methods[M]["result"]>;
+} = {
+  initialize: true,
+  load: true,
+  generate: true,
+  tokenize: true,
+  evaluate: true,
+  memory: true,
+  benchmark: true,
+};
+void IN_SYNC;
+
+/** How a result fails the protocol: the field's path (e.g. `scored[3].top[0][1]`) and why. */
+export interface ResultFlaw {
+  field: string;
+  message: string;
+}
+
+function fieldPath(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((key, i) => (typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`))
+    .join("");
+}
+
+/** What evaluate's params promise of its result: one position per scored token, one value per target. */
+function evaluateShapeFlaw(params: EvaluateParams, result: EvaluateResultType): Flaw | undefined {
+  const expected = params.tokens.length - params.scoreFrom;
+  if (result.scored.length !== expected) {
+    return {
+      path: ["scored"],
+      message: `expected ${expected} positions (tokens − scoreFrom), got ${result.scored.length}`,
+    };
+  }
+  if (!params.targets) return undefined;
+  for (let i = 0; i < expected; i++) {
+    const want = params.targets[i]?.length ?? 0;
+    const got = result.scored[i]?.targets;
+    if (got?.length !== want) {
+      return {
+        path: ["scored", i, "targets"],
+        message: `expected ${want} target log-probs, got ${got === undefined ? "none" : got.length}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** The first way `result` fails `method`'s schema (and, for evaluate, its params), if any. */
+export function checkResult<M extends MethodName>(
+  method: M,
+  params: Methods[M]["params"],
+  result: unknown,
+): ResultFlaw | undefined {
+  if (method === "shutdown") return undefined;
+  const parsed = RESULTS[method as CheckedMethod].safeParse(result);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { field: fieldPath(issue?.path ?? []), message: issue?.message ?? "invalid" };
+  }
+  if (method === "evaluate") {
+    const flaw = evaluateShapeFlaw(params as EvaluateParams, result as EvaluateResultType);
+    if (flaw) return { field: fieldPath(flaw.path), message: flaw.message };
+  }
+  return undefined;
+}

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { checkResult } from "../../src/runner-client/results.js";
+
+const EVALUATE = { tokens: [5, 6, 7], scoreFrom: 1, topK: 2, targets: [[1, 2], [3]] };
+const SCORED = [
+  {
+    logprob: -1.5,
+    top: [
+      [6, -0.5],
+      [9, -1.2],
+    ],
+    targets: [-2, -3],
+  },
+  // JSON has no NaN: a target the engine could not score arrives as null.
+  { logprob: -0.25, top: [[7, -0.25]], targets: [null] },
+];
+
+describe("runner result schemas", () => {
+  it("accepts what the bundled runners answer, optional fields absent or present", () => {
+    const good = [
+      checkResult(
+        "initialize",
+        {},
+        {
+          name: "x",
+          version: "1",
+          protocolVersion: 1,
+          engine: "e",
+          backends: ["cpu"],
+          capabilities: ["generate"],
+        },
+      ),
+      checkResult(
+        "load",
+        { model: "m", backend: "cpu", contextSize: 16, seed: 0, threads: 1 },
+        {
+          backend: "cpu",
+          device: "d",
+          modelBytes: 1,
+          parameterCount: 1,
+          tensorTypes: { F16: 3 },
+          loadMs: 1,
+          contextSize: 16,
+          allocatedContextSize: 256,
+          vocabularySize: 32000,
+          addBos: true,
+          bos: 1,
+          extra: "a runner may say more",
+        },
+      ),
+      checkResult("evaluate", EVALUATE, { scored: SCORED, evalMs: 3 }),
+      checkResult("memory", {}, { rss: 1, device: { used: 1, total: 2 } }),
+      checkResult("shutdown", {}, { anything: "is ignored" }),
+    ];
+    assert.deepEqual(good, [undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it("names the first bad field by its path", () => {
+    assert.deepEqual(checkResult("memory", {}, "lots"), {
+      field: "",
+      message: "Invalid input: expected object, received string",
+    });
+    const badTop = structuredClone(SCORED);
+    (badTop[1] as { top: unknown[] }).top[0] = [7, "-0.25"];
+    assert.deepEqual(checkResult("evaluate", EVALUATE, { scored: badTop, evalMs: 3 }), {
+      field: "scored[1].top[0][1]",
+      message: "expected number, got string",
+    });
+    assert.deepEqual(checkResult("tokenize", { text: "a" }, { tokens: [1, -2] }), {
+      field: "tokens[1]",
+      message: "expected a token id (an integer ≥ 0), got -2",
+    });
+  });
+
+  it("holds evaluate to its params: one position per scored token, one value per target", () => {
+    assert.deepEqual(checkResult("evaluate", EVALUATE, { scored: SCORED.slice(1), evalMs: 3 }), {
+      field: "scored",
+      message: "expected 2 positions (tokens − scoreFrom), got 1",
+    });
+    const short = structuredClone(SCORED);
+    short[0]?.targets.pop();
+    assert.deepEqual(checkResult("evaluate", EVALUATE, { scored: short, evalMs: 3 }), {
+      field: "scored[0].targets",
+      message: "expected 2 target log-probs, got 1",
+    });
+  });
+});
