@@ -22,10 +22,12 @@ interface PplArgs {
   "top-k": number;
 }
 
+const DESCRIBE =
+  "Perplexity of a GGUF model on a text file by llama-perplexity's method; KLD vs a baseline";
+
 export const pplCommand: CommandModule<object, PplArgs> = {
   command: "ppl <model> <text>",
-  describe:
-    "Perplexity of a GGUF model on a text file by llama-perplexity's method; KLD vs a baseline",
+  describe: DESCRIBE,
   builder: (y) =>
     y
       .positional("model", { type: "string", describe: "GGUF model file", demandOption: true })
