@@ -52,12 +52,13 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     run = openRun(store, resolved, work, options);
     const { runId } = run;
     recordSuites(store, runId, work);
-    const contexts = recordVariants(store, runId, resolved, models).map(
-      ({ variant, row }): VariantContext & { status: string } => ({
-        ...{ store, runId, plan, work, variant, variantId: row.id, progress: options.progress },
-        status: row.status,
-      }),
-    );
+    const context = { store, runId, plan, work, progress: options.progress };
+    const contexts = recordVariants(store, runId, resolved, models).map(({ variant, row }) => ({
+      ...context,
+      variant,
+      variantId: row.id,
+      status: row.status,
+    }));
     const statuses = await runVariants(contexts, plan.concurrency, options.signal);
     const failed = statuses.filter((s) => s === "failed").length;
     store.finishRun(runId, failed === statuses.length ? "failed" : "complete");

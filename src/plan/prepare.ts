@@ -50,8 +50,8 @@ async function resolveVariant(
   log: (line: string) => void,
   check: (path: string) => Promise<CheckedModel>,
 ): Promise<ResolvedVariant> {
+  if (!variant.quantizeFrom) return variant;
   const { quantizeFrom, ...rest } = variant;
-  if (!quantizeFrom) return { ...rest, modelPath: variant.modelPath as string };
   const { source, type } = quantizeFrom;
   const modelPath = await quantizedModel(source, type, loaded.cacheDir, log, check);
   return { ...rest, modelPath, threads: threadsFor(loaded.plan, statSync(modelPath).size) };

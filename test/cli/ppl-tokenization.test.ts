@@ -12,19 +12,9 @@ const OTHER_VOCAB = model("llama-2-tiny-random.gguf");
 
 describe("a model that tokenizes the text unlike the baseline (one check, each command's contract)", () => {
   it("qbench ppl --baseline refuses it as bad input (exit 2), naming the model", async () => {
-    const out = await qbench([
-      "ppl",
-      OTHER_VOCAB,
-      TEXT,
-      "--ctx",
-      "64",
-      "--backend",
-      "cpu",
-      "--threads",
-      "1",
-      "--baseline",
-      model("stories260K-f16.gguf"),
-    ]);
+    const cpu = ["--ctx", "64", "--backend", "cpu", "--threads", "1"];
+    const baseline = ["--baseline", model("stories260K-f16.gguf")];
+    const out = await qbench(["ppl", OTHER_VOCAB, TEXT, ...cpu, ...baseline]);
     assert.equal(out.exitCode, 2, out.stderr);
     assert.match(
       out.stderr,
