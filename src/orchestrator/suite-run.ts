@@ -26,9 +26,16 @@ export interface SuitePass {
 export async function runSuite(pass: SuitePass, suite: SuiteWork): Promise<void> {
   const { context } = pass;
   const started = await pass.runners.runner();
-  const items = await suiteItems(context, started, suite).catch((error: unknown) => {
-    throw inSuite(error, suite.suite.id);
-  });
+  const items =
+    suite.kind === "items"
+      ? suite.work
+      : await textChunks(context, started, suite).catch((error: unknown) => {
+          throw inSuite(error, suite.suite.id);
+        });
+  if (suite.kind === "chunks") {
+    const stored = items.map((item) => ({ id: item.itemId, prompt: "", reference: undefined }));
+    context.store.addItems(context.runId, suite.suite.id, stored);
+  }
   const todo = items.filter((t) => !pass.finished.has(resultKey(t.suite.id, t.itemId, t.repeat)));
   if (todo.length === 0) return;
   context.progress.start(context.variant.name, suite.suite.id, todo.length);
@@ -39,13 +46,12 @@ export async function runSuite(pass: SuitePass, suite: SuiteWork): Promise<void>
   context.progress.done();
 }
 
-/** The suite's work items; a text is tokenized once and its chunks stored as the suite's items. */
-async function suiteItems(
+/** This shard's chunks of a text, tokenized once by the variant's runner. */
+async function textChunks(
   context: VariantContext,
   { client, loaded }: StartedRunner,
-  suite: SuiteWork,
+  suite: Extract<SuiteWork, { kind: "chunks" }>,
 ): Promise<WorkItem[]> {
-  if (suite.kind === "items") return suite.work;
   const timeoutMs = context.plan.timeouts.itemSeconds * 1000;
   const { tokenCount, chunks } = await tokenizeChunks(
     client,
@@ -60,10 +66,7 @@ async function suiteItems(
       `${suite.path} has ${tokenCount} tokens; perplexity needs at least ctx = ${suite.ctx}`,
     );
   }
-  const items = chunkWork(suite.suite, chunks, context.work.shard);
-  const stored = items.map((item) => ({ id: item.itemId, prompt: "", reference: undefined }));
-  context.store.addItems(context.runId, suite.suite.id, stored);
-  return items;
+  return chunkWork(suite.suite, chunks, context.work.shard);
 }
 
 async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsupported" | "failed"> {
