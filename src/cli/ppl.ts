@@ -1,16 +1,16 @@
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { InputError } from "../errors.js";
-import { type ScoredChunk, scoreChunks } from "../orchestrator/score-chunks.js";
+import { InputError, RunnerFailure } from "../errors.js";
+import { scorePerplexityText, type TextScores } from "../orchestrator/ppl-session.js";
+import type { RunnerSpec } from "../orchestrator/runner-session.js";
 import { checkModel } from "../plan/check-models.js";
 import { autoThreads } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
 import { readTextFile } from "../plan/yaml-source.js";
 import { resolveRunner } from "../runner-client/registry.js";
-import { type StartedRunner, startRunner } from "../runner-client/start.js";
 import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
-import { combinePerplexity, perplexityChunks, perplexityText } from "../scoring/perplexity.js";
+import { combinePerplexity, perplexityText } from "../scoring/perplexity.js";
 
 interface PplArgs {
   model: string;
@@ -22,10 +22,12 @@ interface PplArgs {
   "top-k": number;
 }
 
+const DESCRIBE =
+  "Perplexity of a GGUF model on a text file by llama-perplexity's method; KLD vs a baseline";
+
 export const pplCommand: CommandModule<object, PplArgs> = {
   command: "ppl <model> <text>",
-  describe:
-    "Perplexity of a GGUF model on a text file by llama-perplexity's method; KLD vs a baseline",
+  describe: DESCRIBE,
   builder: (y) =>
     y
       .positional("model", { type: "string", describe: "GGUF model file", demandOption: true })
@@ -62,151 +64,143 @@ export const pplCommand: CommandModule<object, PplArgs> = {
           '"baseline_ppl", "ppl_ratio", "mean_kld", "p99_kld", "same_top_pct", ….',
       ),
   handler: async (args) => {
+    const { threads } = checkArgs(args);
     const modelPath = resolve(args.model);
     const textPath = resolve(args.text);
-    if (!Number.isInteger(args.ctx) || args.ctx < 8) {
-      throw new InputError("BAD_USAGE", `--ctx must be an integer ≥ 8, got ${args.ctx}`);
-    }
-    if (!Number.isInteger(args["top-k"]) || args["top-k"] < 1) {
-      throw new InputError("BAD_USAGE", `--top-k must be an integer ≥ 1, got ${args["top-k"]}`);
-    }
-    const threads = args.threads === "auto" ? undefined : Number(args.threads);
-    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0)) {
-      throw new InputError(
-        "BAD_USAGE",
-        `--threads must be a number ≥ 0 or auto, got ${args.threads}`,
-      );
-    }
     const text = perplexityText(readTextFile(textPath, "BAD_INPUT"));
     const model = await checkModel(modelPath);
     const baselinePath = args.baseline === undefined ? undefined : resolve(args.baseline);
     const baselineModel = baselinePath === undefined ? undefined : await checkModel(baselinePath);
     const started = performance.now();
-    const start = (path: string, bytes: number): Promise<StartedRunner> =>
-      startRunner(
-        resolveRunner(args.backend, undefined),
-        {
-          model: path,
-          backend: args.backend,
-          contextSize: args.ctx,
-          seed: 0,
-          threads: threads ?? autoThreads(bytes),
-        },
-        600_000,
-      );
-
-    let baseline: { scored: ScoredChunk[]; tokens: number[] } | undefined;
-    if (baselinePath && baselineModel) {
-      const runner = await start(baselinePath, baselineModel.summary.fileSize);
-      try {
-        const { tokens } = await runner.client.request("tokenize", { text, addBos: true });
-        const chunks = perplexityChunks(
-          tokens,
-          args.ctx,
-          runner.loaded.addBos ? runner.loaded.bos : null,
-        );
-        process.stderr.write(
-          `baseline ${baselinePath}: ${tokens.length} tokens, ${chunks.length} chunks\n`,
-        );
-        const scored = await scoreChunks(runner.client, chunks, {
-          topK: args["top-k"],
-          onChunk: (done, ppl) =>
-            process.stderr.write(`[baseline ${done}/${chunks.length}] ppl ${ppl.toFixed(4)}\n`),
-        });
-        baseline = { scored, tokens };
-      } finally {
-        await runner.client.stop();
-      }
-    }
-
-    const { client, loaded } = await start(modelPath, model.summary.fileSize);
-    try {
-      const { tokens } = await client.request("tokenize", { text, addBos: true });
-      if (
-        baseline &&
-        (baseline.tokens.length !== tokens.length ||
-          baseline.tokens.some((t, i) => t !== tokens[i]))
-      ) {
-        throw new InputError(
-          "BAD_MODEL",
-          "the model tokenizes the text differently from the baseline: KLD needs the same tokens",
-          {
-            location: modelPath,
-          },
-        );
-      }
-      const chunks = perplexityChunks(tokens, args.ctx, loaded.addBos ? loaded.bos : null);
-      if (chunks.length === 0) {
-        throw new InputError(
-          "BAD_INPUT",
-          `the text has ${tokens.length} tokens; --ctx ${args.ctx} needs at least ${args.ctx}`,
-          { location: textPath },
-        );
-      }
-      process.stderr.write(`${tokens.length} tokens, ${chunks.length} chunks of ${args.ctx}\n`);
-      const evalStarted = performance.now();
-      const scored = await scoreChunks(client, chunks, {
-        topK: 0,
-        ...(baseline ? { baseline: baseline.scored } : {}),
-        onChunk: (done, ppl) =>
-          process.stderr.write(`[${done}/${chunks.length}] ppl ${ppl.toFixed(4)}\n`),
-      });
-      const evalSeconds = (performance.now() - evalStarted) / 1000;
-      const logprobs = concatFloat32(scored.map((s) => s.logprobs));
-      const estimate = combinePerplexity([
-        {
-          nllSum: -logprobs.reduce((a, b) => a + b, 0),
-          nll2Sum: logprobs.reduce((a, b) => a + b * b, 0),
-          count: logprobs.length,
-        },
-      ]);
-      const result: Record<string, unknown> = {
-        model: modelPath,
-        ppl: estimate.ppl,
-        ppl_error: estimate.pplError,
-        tokens: tokens.length,
-        scored_tokens: estimate.tokens,
-        chunks: chunks.length,
-        ctx: args.ctx,
-        backend: loaded.backend,
-        eval_seconds: evalSeconds,
-        tokens_per_second: (chunks.length * args.ctx) / evalSeconds,
-      };
-      if (baseline) {
-        const cmp = comparePerplexity(
-          logprobs,
-          concatFloat32(baseline.scored.map((s) => s.logprobs)),
-        );
-        const kld = summarizeKld(
-          concatFloat32(scored.map((s) => s.kld ?? new Float32Array())),
-          Uint8Array.from(scored.flatMap((s) => Array.from(s.sameTop ?? []))),
-        );
-        Object.assign(result, {
-          baseline: baselinePath,
-          baseline_ppl: cmp.baselinePpl,
-          baseline_ppl_error: cmp.baselinePplError,
-          ppl_ratio: cmp.ratio,
-          ppl_ratio_error: cmp.ratioError,
-          ln_ppl_ratio: cmp.lnRatio,
-          ln_ppl_ratio_error: cmp.lnRatioError,
-          delta_ppl: cmp.delta,
-          delta_ppl_error: cmp.deltaError,
-          mean_kld: kld.meanKld,
-          mean_kld_error: kld.meanKldError,
-          median_kld: kld.medianKld,
-          p90_kld: kld.p90Kld,
-          p95_kld: kld.p95Kld,
-          p99_kld: kld.p99Kld,
-          max_kld: kld.maxKld,
-          same_top_pct: kld.sameTopPct,
-          same_top_pct_error: kld.sameTopError,
-          top_k: args["top-k"],
-        });
-      }
-      result.seconds = (performance.now() - started) / 1000;
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-    } finally {
-      await client.stop();
-    }
+    const spec = (path: string, bytes: number): RunnerSpec => ({
+      command: resolveRunner(args.backend, undefined),
+      load: {
+        model: path,
+        backend: args.backend,
+        contextSize: args.ctx,
+        seed: 0,
+        threads: threads ?? autoThreads(bytes),
+      },
+      loadTimeoutMs: 600_000,
+    });
+    const baseline =
+      baselinePath && baselineModel
+        ? await scorePerplexityText(spec(baselinePath, baselineModel.summary.fileSize), text, {
+            ctx: args.ctx,
+            topK: args["top-k"],
+            onTokenized: (t) =>
+              log(`baseline ${baselinePath}: ${t.tokenCount} tokens, ${t.chunks.length} chunks`),
+            onChunk: (done, total, ppl) => log(`[baseline ${done}/${total}] ppl ${ppl.toFixed(4)}`),
+          })
+        : undefined;
+    const scores = await scorePerplexityText(spec(modelPath, model.summary.fileSize), text, {
+      ctx: args.ctx,
+      topK: 0,
+      baseline,
+      onTokenized: ({ tokenCount, chunks }) => {
+        if (chunks.length === 0) {
+          throw new InputError(
+            "BAD_INPUT",
+            `the text has ${tokenCount} tokens; --ctx ${args.ctx} needs at least ${args.ctx}`,
+            { location: textPath },
+          );
+        }
+        log(`${tokenCount} tokens, ${chunks.length} chunks of ${args.ctx}`);
+      },
+      onChunk: (done, total, ppl) => log(`[${done}/${total}] ppl ${ppl.toFixed(4)}`),
+    }).catch((error: unknown) => {
+      throw asInputError(error, modelPath);
+    });
+    const result = {
+      model: modelPath,
+      ...pplFigures(scores, args.ctx),
+      ...(baseline && baselinePath
+        ? { baseline: baselinePath, ...kldFigures(scores, baseline), top_k: args["top-k"] }
+        : {}),
+      seconds: (performance.now() - started) / 1000,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   },
 };
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function checkArgs(args: PplArgs): { threads: number | undefined } {
+  if (!Number.isInteger(args.ctx) || args.ctx < 8) {
+    throw new InputError("BAD_USAGE", `--ctx must be an integer ≥ 8, got ${args.ctx}`);
+  }
+  if (!Number.isInteger(args["top-k"]) || args["top-k"] < 1) {
+    throw new InputError("BAD_USAGE", `--top-k must be an integer ≥ 1, got ${args["top-k"]}`);
+  }
+  const threads = args.threads === "auto" ? undefined : Number(args.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0)) {
+    throw new InputError(
+      "BAD_USAGE",
+      `--threads must be a number ≥ 0 or auto, got ${args.threads}`,
+    );
+  }
+  return { threads };
+}
+
+/** The command's contract: a model that tokenizes differently from the baseline is bad input. */
+function asInputError(error: unknown, modelPath: string): unknown {
+  if (!(error instanceof RunnerFailure) || error.runnerCode !== "TOKENIZATION_MISMATCH")
+    return error;
+  return new InputError(
+    "BAD_MODEL",
+    "the model tokenizes the text differently from the baseline: KLD needs the same tokens",
+    { location: modelPath, cause: error },
+  );
+}
+
+function pplFigures(scores: TextScores, ctx: number) {
+  const logprobs = concatFloat32(scores.scored.map((s) => s.logprobs));
+  const estimate = combinePerplexity([
+    {
+      nllSum: -logprobs.reduce((a, b) => a + b, 0),
+      nll2Sum: logprobs.reduce((a, b) => a + b * b, 0),
+      count: logprobs.length,
+    },
+  ]);
+  return {
+    ppl: estimate.ppl,
+    ppl_error: estimate.pplError,
+    tokens: scores.tokenCount,
+    scored_tokens: estimate.tokens,
+    chunks: scores.chunks.length,
+    ctx,
+    backend: scores.loaded.backend,
+    eval_seconds: scores.evalSeconds,
+    tokens_per_second: (scores.chunks.length * ctx) / scores.evalSeconds,
+  };
+}
+
+function kldFigures(scores: TextScores, baseline: TextScores) {
+  const cmp = comparePerplexity(
+    concatFloat32(scores.scored.map((s) => s.logprobs)),
+    concatFloat32(baseline.scored.map((s) => s.logprobs)),
+  );
+  const kld = summarizeKld(
+    concatFloat32(scores.scored.map((s) => s.kld ?? new Float32Array())),
+    Uint8Array.from(scores.scored.flatMap((s) => Array.from(s.sameTop ?? []))),
+  );
+  return {
+    baseline_ppl: cmp.baselinePpl,
+    baseline_ppl_error: cmp.baselinePplError,
+    ppl_ratio: cmp.ratio,
+    ppl_ratio_error: cmp.ratioError,
+    ln_ppl_ratio: cmp.lnRatio,
+    ln_ppl_ratio_error: cmp.lnRatioError,
+    delta_ppl: cmp.delta,
+    delta_ppl_error: cmp.deltaError,
+    mean_kld: kld.meanKld,
+    mean_kld_error: kld.meanKldError,
+    median_kld: kld.medianKld,
+    p90_kld: kld.p90Kld,
+    p95_kld: kld.p95Kld,
+    p99_kld: kld.p99Kld,
+    max_kld: kld.maxKld,
+    same_top_pct: kld.sameTopPct,
+    same_top_pct_error: kld.sameTopError,
+  };
+}

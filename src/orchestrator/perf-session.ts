@@ -1,14 +1,14 @@
 import type { RunnerClient } from "../runner-client/client.js";
-import type { SessionOptions } from "./variant-session.js";
+import type { VariantContext } from "./session-context.js";
 
 /**
  * The plan's fixed shapes (prompt N tokens, generate M, at depth D), one warm-up then
  * `perfRepeats` stored repeats each, so figures compare one to one with `llama-bench -p N -n M -d D`.
  */
-export async function runPerfShapes(runner: RunnerClient, options: SessionOptions): Promise<void> {
-  const { plan } = options.resolved;
+export async function runPerfShapes(runner: RunnerClient, context: VariantContext): Promise<void> {
+  const { plan, store, variantId, progress } = context;
   if (plan.perf.length === 0) return;
-  const done = options.store.finishedPerf(options.variantId);
+  const done = store.finishedPerf(variantId);
   const timeout = plan.timeouts.itemSeconds * 1000;
   for (const shape of plan.perf) {
     const todo = Array.from({ length: plan.perfRepeats }, (_, r) => r).filter(
@@ -16,7 +16,7 @@ export async function runPerfShapes(runner: RunnerClient, options: SessionOption
     );
     if (todo.length === 0) continue;
     const label = `perf p${shape.prompt} n${shape.generate} d${shape.depth}`;
-    options.progress.start(options.variant.name, label, todo.length);
+    progress.start(context.variant.name, label, todo.length);
     const params = {
       promptTokens: shape.prompt,
       generateTokens: shape.generate,
@@ -31,7 +31,7 @@ export async function runPerfShapes(runner: RunnerClient, options: SessionOption
         { ...params, seed: plan.seed + repeat + 1 },
         timeout,
       );
-      options.store.recordPerf(options.variantId, {
+      store.recordPerf(variantId, {
         promptTokens: shape.prompt,
         generateTokens: shape.generate,
         depth: shape.depth,
@@ -41,8 +41,8 @@ export async function runPerfShapes(runner: RunnerClient, options: SessionOption
         generated: out.generatedTokens,
         ipcMs: performance.now() - sentAt,
       });
-      options.progress.tick();
+      progress.tick();
     }
-    options.progress.done();
+    progress.done();
   }
 }

@@ -1,44 +1,104 @@
+import { createHash } from "node:crypto";
+import { RunnerFailure } from "../errors.js";
 import type { RunnerClient } from "../runner-client/client.js";
-import { type Chunk, nllSums } from "../scoring/perplexity.js";
+import type { LoadResult } from "../runner-client/protocol.js";
+import { type Chunk, type NllSums, nllSums, perplexityChunks } from "../scoring/perplexity.js";
 import { type ChunkTopK, compareWithBaseline, packTopK, targetsOf } from "./topk.js";
 
+/** A llama-perplexity chunk with the hash that pairs it with the baseline's. */
+export interface HashedChunk extends Chunk {
+  tokensHash: string;
+}
+
+/** What a variant's chunk is compared with: the baseline's tokens and, if kept, its top-K. */
+export interface BaselineChunk {
+  tokensHash: string;
+  topk?: ChunkTopK | undefined;
+}
+
 export interface ScoredChunk {
+  tokensHash: string;
   logprobs: Float32Array;
+  /** Sums over the scored tokens, from the runner's log-probs before they are packed. */
+  sums: NllSums;
   topk?: ChunkTopK;
   kld?: Float32Array;
   sameTop?: Uint8Array;
+  evalMs: number;
+  ipcMs: number;
 }
 
-/** Evaluates the chunks on one runner; with `topK` keeps the top-K, with `baseline` compares against it. */
-export async function scoreChunks(
+/** A text tokenized once with BOS, and its chunks; `tokensHash` is over all its tokens. */
+export interface TokenizedText {
+  tokenCount: number;
+  tokensHash: string;
+  chunks: HashedChunk[];
+}
+
+/** Tokenizes a text once (with BOS) and cuts it into chunks of ctx tokens. */
+export async function tokenizeChunks(
   runner: RunnerClient,
-  chunks: readonly Chunk[],
-  options: {
-    topK: number;
-    baseline?: readonly ScoredChunk[];
-    onChunk?: (done: number, ppl: number) => void;
-  },
-): Promise<ScoredChunk[]> {
-  const out: ScoredChunk[] = [];
-  let nll = 0;
-  let count = 0;
-  for (const [i, chunk] of chunks.entries()) {
-    const base = options.baseline?.[i]?.topk;
-    const result = await runner.request("evaluate", {
+  loaded: LoadResult,
+  text: string,
+  ctx: number,
+  timeoutMs?: number,
+): Promise<TokenizedText> {
+  const { tokens } = await runner.request("tokenize", { text, addBos: true }, timeoutMs);
+  const chunks = perplexityChunks(tokens, ctx, loaded.addBos ? loaded.bos : null);
+  return {
+    tokenCount: tokens.length,
+    tokensHash: hashTokens(tokens),
+    chunks: chunks.map((chunk) => ({ ...chunk, tokensHash: hashTokens(chunk.tokens) })),
+  };
+}
+
+function hashTokens(tokens: readonly number[]): string {
+  return createHash("sha256").update(Int32Array.from(tokens)).digest("hex");
+}
+
+/** KLD and paired perplexity need the baseline's tokens: throws TOKENIZATION_MISMATCH if not. */
+export function checkSameTokens(
+  tokens: { tokensHash: string },
+  baseline: { tokensHash: string } | undefined,
+): void {
+  if (!baseline || tokens.tokensHash === baseline.tokensHash) return;
+  throw new RunnerFailure(
+    "error",
+    "the tokens differ from the baseline's: KLD and paired perplexity need the same tokenization",
+    { runnerCode: "TOKENIZATION_MISMATCH" },
+  );
+}
+
+/**
+ * Evaluates one chunk. The baseline keeps its top-K per token (`topK`); another variant is
+ * asked for its log-probs of the baseline's ids, giving per-token KLD and same-top.
+ */
+export async function scoreChunk(
+  runner: RunnerClient,
+  chunk: HashedChunk,
+  options: { topK: number; baseline?: BaselineChunk | undefined; timeoutMs?: number },
+): Promise<ScoredChunk> {
+  checkSameTokens(chunk, options.baseline);
+  const base = options.baseline?.topk;
+  const sentAt = performance.now();
+  const out = await runner.request(
+    "evaluate",
+    {
       tokens: chunk.tokens,
       scoreFrom: chunk.scoreFrom,
       topK: base ? 1 : options.topK,
       ...(base ? { targets: targetsOf(base) } : {}),
-    });
-    const logprobs = Float32Array.from(result.scored.map((s) => s.logprob));
-    const scored: ScoredChunk = { logprobs };
-    if (base) Object.assign(scored, compareWithBaseline(base, result.scored));
-    else if (options.topK > 0) scored.topk = packTopK(result.scored);
-    out.push(scored);
-    const sums = nllSums(Array.from(logprobs));
-    nll += sums.nllSum;
-    count += sums.count;
-    options.onChunk?.(i + 1, Math.exp(nll / count));
-  }
-  return out;
+    },
+    options.timeoutMs,
+  );
+  const scored: ScoredChunk = {
+    tokensHash: chunk.tokensHash,
+    logprobs: Float32Array.from(out.scored.map((s) => s.logprob)),
+    sums: nllSums(out.scored.map((s) => s.logprob)),
+    evalMs: out.evalMs,
+    ipcMs: performance.now() - sentAt,
+  };
+  if (base) Object.assign(scored, compareWithBaseline(base, out.scored));
+  else if (options.topK > 0) scored.topk = packTopK(out.scored);
+  return scored;
 }

@@ -4,8 +4,8 @@ import { join, relative, resolve } from "node:path";
 import { before, describe, it } from "node:test";
 import { execa } from "execa";
 import { formatError } from "../../src/cli/format-error.js";
-import { preparePlan } from "../../src/orchestrator/run-plan.js";
 import { loadPlan } from "../../src/plan/load.js";
+import { preparePlan } from "../../src/plan/prepare.js";
 import { type CliResult, qbench, tempDir } from "../support/cli.js";
 import { model, ROOT } from "../support/paths.js";
 

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
-import { preparePlan } from "../../src/orchestrator/run-plan.js";
+import { preparePlan } from "../../src/plan/prepare.js";
 import { qbench, tempDir, writeFiles } from "../support/cli.js";
 import { model, ROOT } from "../support/paths.js";
 

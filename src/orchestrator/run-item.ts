@@ -1,0 +1,135 @@
+import { RunnerFailure } from "../errors.js";
+import type { Plan } from "../plan/schema.js";
+import type { RunnerClient } from "../runner-client/client.js";
+import type { GenerateParams } from "../runner-client/protocol.js";
+import { nllSums } from "../scoring/perplexity.js";
+import type { ResultRow } from "../store/store.js";
+import { type BaselineChunk, type HashedChunk, scoreChunk } from "./score-chunks.js";
+import { scoreGeneration } from "./score-item.js";
+import type { WorkItem } from "./work.js";
+
+/** A finished item's figures, as stored (the key is the session's). */
+export type ItemResult = Omit<ResultRow, "suiteId" | "itemId" | "repeat">;
+
+/** What scoring an item needs beyond the item: the plan, and the model's BOS when it adds one. */
+export interface ItemContext {
+  plan: Plan;
+  bos: number | null;
+  /** Top-K kept per perplexity token: the baseline's `plan.topK`, 0 for the others. */
+  topK: number;
+  /** The baseline's stored chunk, for a chunk item of a variant that is not the baseline. */
+  baseline?: BaselineChunk | undefined;
+}
+
+/** Runs one work item on a runner; a runner's failure is thrown as RunnerFailure. */
+export function runItem(
+  runner: RunnerClient,
+  item: WorkItem,
+  context: ItemContext,
+): Promise<ItemResult> {
+  const timeoutMs = context.plan.timeouts.itemSeconds * 1000;
+  if (item.kind === "generate") {
+    return generateItem(runner, item, context.plan.contextSize, timeoutMs);
+  }
+  if (item.kind === "text") return scoreText(runner, item.text, context, timeoutMs);
+  return chunkResult(runner, item.chunk, context, timeoutMs);
+}
+
+async function generateItem(
+  runner: RunnerClient,
+  item: { suite: WorkItem["suite"]; params: GenerateParams; reference: string },
+  contextSize: number,
+  timeoutMs: number,
+): Promise<ItemResult> {
+  const sentAt = performance.now();
+  const out = await runner.request("generate", item.params, timeoutMs);
+  const ipcMs = performance.now() - sentAt;
+  // Held to the plan's context whatever the runner allowed (a server may have a larger one).
+  if (out.promptTokens + out.completionTokens > contextSize) {
+    throw new RunnerFailure(
+      "error",
+      `prompt ${out.promptTokens} + completion ${out.completionTokens} tokens exceed the plan's contextSize ${contextSize}`,
+      { runnerCode: "CONTEXT_OVERFLOW" },
+    );
+  }
+  return {
+    status: "ok",
+    output: out.text,
+    promptTokens: out.promptTokens,
+    completionTokens: out.completionTokens,
+    ttftMs: out.ttftMs,
+    tokenizeMs: out.tokenizeMs,
+    decodeMs: out.decodeMs,
+    totalMs: out.totalMs,
+    ipcMs,
+    finishReason: out.finishReason,
+    metrics: scoreGeneration(item.suite.metrics, out.text, item.reference),
+  };
+}
+
+async function chunkResult(
+  runner: RunnerClient,
+  chunk: HashedChunk,
+  context: ItemContext,
+  timeoutMs: number,
+): Promise<ItemResult> {
+  const scored = await scoreChunk(runner, chunk, {
+    topK: context.topK,
+    baseline: context.baseline,
+    timeoutMs,
+  });
+  const { evalMs, ipcMs, sums, ...tokens } = scored;
+  const metrics: Record<string, number> = {
+    nll_sum: sums.nllSum,
+    nll2_sum: sums.nll2Sum,
+    tokens: sums.count,
+  };
+  if (scored.kld && scored.sameTop) {
+    metrics.kld_sum = scored.kld.reduce((a, b) => a + b, 0);
+    metrics.same_top = scored.sameTop.reduce((a, b) => a + b, 0);
+  }
+  return {
+    status: "ok",
+    promptTokens: chunk.tokens.length,
+    totalMs: evalMs,
+    ipcMs,
+    metrics,
+    tokens,
+  };
+}
+
+/** One item's text: windows of ctx tokens, each starting with BOS, every text token scored once. */
+async function scoreText(
+  runner: RunnerClient,
+  text: string,
+  { plan, bos }: ItemContext,
+  timeoutMs: number,
+): Promise<ItemResult> {
+  const sentAt = performance.now();
+  const { tokens } = await runner.request("tokenize", { text, addBos: false }, timeoutMs);
+  const prefix = bos === null ? [] : [bos];
+  const width = plan.contextSize - prefix.length;
+  const logprobs: number[] = [];
+  let evalMs = 0;
+  for (let at = 0; at < tokens.length; at += width) {
+    const window = [...prefix, ...tokens.slice(at, at + width)];
+    // Without BOS a window's first token has no context, so it is not scored.
+    const scoreFrom = 1;
+    if (window.length <= scoreFrom) continue;
+    const out = await runner.request(
+      "evaluate",
+      { tokens: window, scoreFrom, topK: plan.topK },
+      timeoutMs,
+    );
+    evalMs += out.evalMs;
+    logprobs.push(...out.scored.map((s) => s.logprob));
+  }
+  const sums = nllSums(logprobs);
+  return {
+    status: "ok",
+    promptTokens: tokens.length,
+    totalMs: evalMs,
+    ipcMs: performance.now() - sentAt,
+    metrics: { nll_sum: sums.nllSum, nll2_sum: sums.nll2Sum, tokens: sums.count },
+  };
+}

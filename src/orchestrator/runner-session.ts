@@ -1,0 +1,81 @@
+import type { RunnerFailure } from "../errors.js";
+import { combineFigures, type MemoryFigures, MemorySampler } from "../measure/memory-sampler.js";
+import type { RunnerClient, RunnerCommand } from "../runner-client/client.js";
+import type { LoadParams } from "../runner-client/protocol.js";
+import { type StartedRunner, startRunner } from "../runner-client/start.js";
+
+/** How to start the runner of one model. */
+export interface RunnerSpec {
+  command: RunnerCommand;
+  load: LoadParams;
+  loadTimeoutMs: number;
+}
+
+export interface RunnerSessionOptions {
+  /** Sample each runner process's memory from spawn on, the idle level before load included. */
+  sampleMemory?: boolean;
+  /** Aborted: the newest runner process is killed at once (a load can be stopped too). */
+  signal?: AbortSignal | undefined;
+  /** Called after every start: the first one and each restart. */
+  onStart?: (started: StartedRunner) => void;
+}
+
+/**
+ * One model's runner process, one at a time: started on first use, started again after a crash
+ * or hang, killed on abort, stopped by `close`. The only place a runner is started.
+ */
+export class RunnerSession {
+  private live: StartedRunner | undefined;
+  private spawned: RunnerClient | undefined;
+  private sampler: MemorySampler | undefined;
+  private readonly memory: MemoryFigures[] = [];
+  private readonly kill = () => this.spawned?.kill();
+
+  constructor(
+    private readonly spec: RunnerSpec,
+    private readonly options: RunnerSessionOptions = {},
+  ) {
+    options.signal?.addEventListener("abort", this.kill, { once: true });
+  }
+
+  /** The live runner; one is started if there is none. */
+  async runner(): Promise<StartedRunner> {
+    this.live ??= await this.start();
+    return this.live;
+  }
+
+  /** After a failure: a crash or hang leaves no usable runner, so the next `runner()` starts one. */
+  failed(failure: RunnerFailure): void {
+    if (failure.kind !== "error") this.live = undefined;
+  }
+
+  /** Stops the runner and the sampling; the memory figures of every process it started. */
+  async close(): Promise<MemoryFigures> {
+    this.options.signal?.removeEventListener("abort", this.kill);
+    await this.stopSampler();
+    await this.live?.client.stop();
+    this.live = undefined;
+    return combineFigures(this.memory);
+  }
+
+  private async start(): Promise<StartedRunner> {
+    const { command, load, loadTimeoutMs } = this.spec;
+    const started = await startRunner(command, load, loadTimeoutMs, {
+      onSpawn: async (client) => {
+        this.spawned = client;
+        if (this.options.signal?.aborted) client.kill();
+        await this.stopSampler();
+        if (this.options.sampleMemory && client.pid !== undefined) {
+          this.sampler = await MemorySampler.start(client.pid);
+        }
+      },
+    });
+    this.options.onStart?.(started);
+    return started;
+  }
+
+  private async stopSampler(): Promise<void> {
+    if (this.sampler) this.memory.push(await this.sampler.stop());
+    this.sampler = undefined;
+  }
+}

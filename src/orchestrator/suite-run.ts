@@ -1,0 +1,145 @@
+import { RunnerFailure } from "../errors.js";
+import type { StartedRunner } from "../runner-client/start.js";
+import { resultKey } from "../store/store.js";
+import { type ItemContext, runItem } from "./run-item.js";
+import type { RunnerSession } from "./runner-session.js";
+import { tokenizeChunks } from "./score-chunks.js";
+import { checkStopped, type VariantContext } from "./session-context.js";
+import { chunkWork, type SuiteWork, type WorkItem } from "./work.js";
+
+/** Failed items named one by one on the console before the rest are only counted. */
+const LOGGED_FAILURES = 10;
+
+/** Past the plan's limit of failed items the variant is failed; the run goes on with the others. */
+export class VariantFailed extends Error {}
+
+/** One variant's pass over the suites, on one runner session. */
+export interface SuitePass {
+  context: VariantContext;
+  runners: RunnerSession;
+  /** Keys (resultKey) of the items this variant has stored as ok: a resume skips them. */
+  finished: ReadonlySet<string>;
+  failures: { count: number };
+}
+
+/** Runs the suite's items not yet stored; a runner's failure costs the item in flight. */
+export async function runSuite(pass: SuitePass, suite: SuiteWork): Promise<void> {
+  const { context } = pass;
+  const started = await pass.runners.runner();
+  const items =
+    suite.kind === "items"
+      ? suite.work
+      : await textChunks(context, started, suite).catch((error: unknown) => {
+          throw inSuite(error, suite.suite.id);
+        });
+  if (suite.kind === "chunks") {
+    const stored = items.map((item) => ({ id: item.itemId, prompt: "", reference: undefined }));
+    context.store.addItems(context.runId, suite.suite.id, stored);
+  }
+  const todo = items.filter((t) => !pass.finished.has(resultKey(t.suite.id, t.itemId, t.repeat)));
+  if (todo.length === 0) return;
+  context.progress.start(context.variant.name, suite.suite.id, todo.length);
+  for (const item of todo) {
+    checkStopped(context);
+    if ((await runOne(pass, item)) === "unsupported") break;
+  }
+  context.progress.done();
+}
+
+/** This shard's chunks of a text, tokenized once by the variant's runner. */
+async function textChunks(
+  context: VariantContext,
+  { client, loaded }: StartedRunner,
+  suite: Extract<SuiteWork, { kind: "chunks" }>,
+): Promise<WorkItem[]> {
+  const timeoutMs = context.plan.timeouts.itemSeconds * 1000;
+  const { tokenCount, chunks } = await tokenizeChunks(
+    client,
+    loaded,
+    suite.text,
+    suite.ctx,
+    timeoutMs,
+  );
+  if (chunks.length === 0) {
+    throw new RunnerFailure(
+      "error",
+      `${suite.path} has ${tokenCount} tokens; perplexity needs at least ctx = ${suite.ctx}`,
+    );
+  }
+  return chunkWork(suite.suite, chunks, context.work.shard);
+}
+
+async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsupported" | "failed"> {
+  const { context } = pass;
+  const key = { suiteId: item.suite.id, itemId: item.itemId, repeat: item.repeat };
+  try {
+    const { client, loaded } = await pass.runners.runner();
+    const bos = loaded.addBos ? loaded.bos : null;
+    const row = await runItem(client, item, itemContext(context, item, bos));
+    context.store.recordResult(context.variantId, { ...key, ...row });
+    context.progress.tick();
+    return "ok";
+  } catch (error) {
+    checkStopped(context);
+    if (!(error instanceof RunnerFailure)) throw error;
+    if (error.runnerCode === "UNSUPPORTED") {
+      // The engine cannot give this metric (e.g. prompt log-probs over HTTP): not measured, not failed.
+      context.store.addSkip(context.variantId, item.suite.id, error.message);
+      context.progress.log(
+        `· ${context.variant.name} × ${item.suite.id}: skipped, ${error.message}`,
+      );
+      return "unsupported";
+    }
+    recordFailure(pass, item, error);
+    return "failed";
+  }
+}
+
+function itemContext(context: VariantContext, item: WorkItem, bos: number | null): ItemContext {
+  const { plan, variant, store, runId } = context;
+  if (item.kind !== "chunk" || variant.isBaseline) return { plan, bos, topK: plan.topK };
+  return { plan, bos, topK: 0, baseline: store.baselineTokens(runId, item.suite.id, item.itemId) };
+}
+
+/** Stores the failed item with the runner's error; throws VariantFailed past the plan's limit. */
+function recordFailure(pass: SuitePass, item: WorkItem, error: RunnerFailure): void {
+  const { context, failures } = pass;
+  const { progress, variant, plan } = context;
+  failures.count++;
+  const where = `${item.suite.id} item ${item.itemId}`;
+  if (failures.count <= LOGGED_FAILURES) {
+    progress.log(
+      `✗ ${variant.name} × ${where}: ${error.runnerCode ?? error.kind}: ${error.message}`,
+    );
+  } else if (failures.count === LOGGED_FAILURES + 1) {
+    progress.log(`✗ ${variant.name}: more items failed; the report lists each`);
+  }
+  context.store.recordResult(context.variantId, {
+    suiteId: item.suite.id,
+    itemId: item.itemId,
+    repeat: item.repeat,
+    status: "error",
+    error: error.message,
+    errorKind: error.runnerCode ?? error.kind,
+    stderrTail: error.stderrTail,
+    metrics: {},
+  });
+  progress.tick(true);
+  pass.runners.failed(error);
+  if (failures.count > plan.maxFailedItems) {
+    throw new VariantFailed(
+      `${failures.count} items failed, over the limit of ${plan.maxFailedItems}; last: ${where}: ${error.message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** A runner failure outside any one item (e.g. tokenizing a perplexity file) names its suite. */
+function inSuite(error: unknown, suiteId: string): unknown {
+  if (!(error instanceof RunnerFailure)) return error;
+  return new RunnerFailure(error.kind, `suite ${suiteId}: ${error.message}`, {
+    ...(error.runnerCode ? { runnerCode: error.runnerCode } : {}),
+    stderrTail: error.stderrTail,
+    cause: error,
+  });
+}
