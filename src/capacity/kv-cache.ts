@@ -24,6 +24,9 @@ export const KV_CACHE_TYPES = [
 export type KvCacheType = (typeof KV_CACHE_TYPES)[number];
 
 export interface KvLayer {
+  /** Elements of one head's key (`n_embd_head_k`) and value (`n_embd_head_v`). */
+  headK: number;
+  headV: number;
   /** Elements of one cell's K row (`n_embd_k_gqa`). */
   k: number;
   /** Elements of one cell's V row (`n_embd_v_gqa`). */
@@ -86,7 +89,7 @@ export function kvShapeOf(file: GgufFile): KvShape {
     const headV = valueLength ?? (nHead > 0 ? embd / nHead : 0);
     const nKv = kvHeads[il] ?? 0;
     const swa = known !== undefined && window > 0 && il % pattern < pattern - 1;
-    shape.layers.push({ k: headK * nKv, v: headV * nKv, swa });
+    shape.layers.push({ headK, headV, k: headK * nKv, v: headV * nKv, swa });
   }
   return shape;
 }
@@ -151,4 +154,28 @@ export function kvBytesPerToken(shape: KvShape, types: { k: string; v: string })
     if (!layer.swa) bytes += rowBytes(k, layer.k) + rowBytes(v, layer.v);
   }
   return bytes;
+}
+
+/**
+ * Why llama.cpp would refuse these cache types for this model, as llama_init_from_model checks
+ * them (a quantized type's block must divide every layer's head size); undefined when it would not.
+ */
+export function kvCacheProblem(
+  shape: KvShape,
+  types: { k: string; v: string },
+): string | undefined {
+  for (const [which, name] of [
+    ["K", types.k],
+    ["V", types.v],
+  ] as const) {
+    const type = cacheType(name);
+    if (!type.quantized) continue;
+    for (const [il, layer] of shape.layers.entries()) {
+      const head = which === "K" ? layer.headK : layer.headV;
+      if (head % type.blockSize !== 0) {
+        return `a ${name} ${which} cache needs a head size divisible by ${type.blockSize}; layer ${il} of this ${shape.architecture} model has ${head}`;
+      }
+    }
+  }
+  return undefined;
 }

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { writeSyntheticLlama } from "../../bench/quantize.js";
 import { type GgufFile, readGguf } from "../../lib/gguf/reader.js";
 import { capacityOf } from "../../src/capacity/capacity.js";
-import { kvCacheBytes, kvCells, kvShapeOf } from "../../src/capacity/kv-cache.js";
+import { kvCacheBytes, kvCacheProblem, kvCells, kvShapeOf } from "../../src/capacity/kv-cache.js";
 import { RunnerFailure } from "../../src/errors.js";
 import type { LoadResult } from "../../src/runner-client/protocol.js";
 import { resolveRunner } from "../../src/runner-client/registry.js";
@@ -138,11 +138,29 @@ describe("capacity", () => {
 
   it("counts sliding-window layers at the window, as llama.cpp's iSWA cache does", () => {
     // gemma3's default pattern: five window layers, then a full one.
-    const layers = Array.from({ length: 12 }, (_, il) => ({ k: 256, v: 256, swa: il % 6 < 5 }));
+    const layers = Array.from({ length: 12 }, (_, il) => ({
+      headK: 256,
+      headV: 256,
+      k: 256,
+      v: 256,
+      swa: il % 6 < 5,
+    }));
     const shape = { architecture: "gemma3", layers, window: 1024 };
     const cells = kvCells(shape, 8192, 512);
     assert.deepEqual(cells, { full: 8192, window: 1536 });
     const bytes = kvCacheBytes(shape, cells, { k: "f16", v: "f16" });
     assert.equal(bytes.total, (2 * 8192 + 10 * 1536) * 2 * 256 * 2);
+  });
+});
+
+describe("cache types llama.cpp refuses", () => {
+  it("names the head size a quantized cache's block does not divide, before anything runs", async () => {
+    const stories = kvShapeOf(await readGguf(model("stories260K-f32.gguf")));
+    assert.equal(
+      kvCacheProblem(stories, { k: "q8_0", v: "f16" }),
+      "a q8_0 K cache needs a head size divisible by 32; layer 0 of this llama model has 8",
+    );
+    assert.match(kvCacheProblem(stories, { k: "f16", v: "q4_0" }) ?? "", /q4_0 V cache/);
+    assert.equal(kvCacheProblem(stories, { k: "f16", v: "bf16" }), undefined);
   });
 });
