@@ -32,6 +32,7 @@ import { generateTimed } from "../shared/generate.js";
 import { randomTokens } from "../shared/random-tokens.js";
 import { type Handlers, RunnerError, readPeakRss, serve } from "../shared/serve.js";
 import { runnerVersion } from "../shared/versions.js";
+import { EngineMemoryLog } from "./engine-memory.js";
 import { engineVersion } from "./versions.js";
 
 interface Loaded {
@@ -45,6 +46,9 @@ interface Loaded {
 }
 
 let loaded: Loaded | undefined;
+const engineLog = new EngineMemoryLog();
+/** The engine's last error line: node-llama-cpp's own errors do not carry llama.cpp's reason. */
+let lastEngineError = "";
 
 function requireLoaded(): Loaded {
   if (!loaded) throw new RunnerError("NOT_LOADED", "no model loaded: call load first");
@@ -82,8 +86,15 @@ async function load(params: LoadParams): Promise<LoadResult> {
       gpu: gpuOption(params.backend),
       build: "never",
       ...(params.threads > 0 ? { maxThreads: params.threads } : {}),
-      logLevel: LlamaLogLevel.warn,
-      logger: (level, message) => process.stderr.write(`[llama.cpp ${level}] ${message}\n`),
+      // Info lines carry the engine's buffer sizes; only warnings and errors go to the log.
+      logLevel: LlamaLogLevel.info,
+      logger: (level, message) => {
+        engineLog.observe(message);
+        if (level === LlamaLogLevel.error) lastEngineError = message.trim();
+        if (level !== LlamaLogLevel.info && level !== LlamaLogLevel.debug) {
+          process.stderr.write(`[llama.cpp ${level}] ${message}\n`);
+        }
+      },
     });
   } catch (error) {
     throw new RunnerError(
@@ -100,17 +111,17 @@ async function load(params: LoadParams): Promise<LoadResult> {
   } catch (error) {
     throw new RunnerError("BAD_MODEL", `cannot load ${params.model}: ${(error as Error).message}`);
   }
+  const kvCache = params.kvCache ?? { k: "f16", v: "f16" };
   const contextOptions = {
     contextSize: params.contextSize,
     batchSize: params.contextSize,
     sequences: 1,
+    experimentalKvCacheKeyType: kvCache.k.toUpperCase() as "F16",
+    experimentalKvCacheValueType: kvCache.v.toUpperCase() as "F16",
     ...(params.threads > 0 ? { threads: params.threads } : {}),
   };
-  // Flash attention, as llama.cpp's own tools default to ("auto" → on where supported): the
-  // same kernels llama-bench and llama-perplexity measure, and faster; off where unsupported.
-  const context = await model
-    .createContext({ ...contextOptions, flashAttention: true })
-    .catch(() => model.createContext(contextOptions));
+  engineLog.resetContext();
+  const context = await createContext(model, contextOptions, kvCache);
   const addBos = model.tokens.shouldPrependBosToken && model.tokens.bos != null;
   // llama.cpp rounds the context up (to 256 at least); the plan's size is the one enforced.
   const contextSize = Math.min(params.contextSize, context.contextSize);
@@ -140,7 +151,41 @@ async function load(params: LoadParams): Promise<LoadResult> {
     vocabularySize: model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0,
     addBos,
     bos: model.tokens.bos,
+    kvCache,
+    engineMemory: await engineLog.settled(),
   };
+}
+
+/**
+ * Flash attention, as llama.cpp's own tools default to ("auto" → on where supported): the same
+ * kernels llama-bench and llama-perplexity measure, and faster; off where unsupported — except
+ * that a quantized V cache needs it, so there it is required, never silently dropped.
+ */
+async function createContext(
+  model: LlamaModel,
+  options: Parameters<LlamaModel["createContext"]>[0] & object,
+  kvCache: { k: string; v: string },
+): Promise<LlamaContext> {
+  const quantizedV = !["f32", "f16", "bf16"].includes(kvCache.v);
+  if (quantizedV && !model.flashAttentionSupported) {
+    throw new RunnerError(
+      "UNSUPPORTED",
+      `a ${kvCache.v} V cache needs flash attention, which llama.cpp does not support for this model here`,
+    );
+  }
+  lastEngineError = "";
+  try {
+    return await model.createContext({ ...options, flashAttention: true });
+  } catch (error) {
+    if (quantizedV || kvCache.k !== "f16") {
+      const reason = lastEngineError.replace(/^llama_init_from_model: /, "");
+      throw new RunnerError(
+        "UNSUPPORTED",
+        `cannot create a context with a ${kvCache.k} K / ${kvCache.v} V cache: ${reason || (error as Error).message}`,
+      );
+    }
+    return await model.createContext(options);
+  }
 }
 
 function tokenize(state: Loaded, text: string, addBos: boolean): Token[] {

@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { execa, type ResultPromise } from "execa";
-import { parseComputeApps, parseGpuMemory } from "./nvidia-smi.js";
+import { type EnergySource, findRaplDomains, PowerTraceEnergy, RaplEnergy } from "./energy.js";
+import { parseComputeApps, parseGpuMemory, parseGpuPower } from "./nvidia-smi.js";
 
 const run = promisify(execFile);
 
@@ -72,6 +73,7 @@ export class MemorySampler {
   private stream: ResultPromise | undefined;
   private appsBusy = false;
   private ticks = 0;
+  private readonly power = new PowerTraceEnergy("nvidia-smi power.draw (all GPUs)");
 
   private constructor(
     private readonly pid: number,
@@ -98,7 +100,7 @@ export class MemorySampler {
   }
 
   private startDeviceStream(idle: number): void {
-    const query = `"${this.options.nvidiaSmi}" --query-gpu=index,memory.used,memory.total --format=csv,noheader,nounits -lms ${this.options.intervalMs}`;
+    const query = `"${this.options.nvidiaSmi}" --query-gpu=index,memory.used,memory.total,power.draw --format=csv,noheader,nounits -lms ${this.options.intervalMs}`;
     // The watchdog shell ends nvidia-smi when its parent (this process) is gone, even after
     // kill -9; it runs in its own process group so that stop() can end both at once.
     const watchdog = `${query} & child=$!; while kill -0 ${process.pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; kill $child 2>/dev/null`;
@@ -110,13 +112,33 @@ export class MemorySampler {
     });
     let pending = "";
     const latest = new Map<number, number>();
+    const watts = new Map<number, number>();
     this.stream.stdout?.on("data", (chunk: Buffer) => {
       pending += chunk.toString("utf8");
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
-      for (const gpu of parseGpuMemory(lines.join("\n"))) latest.set(gpu.index, gpu.usedBytes);
+      const text = lines.join("\n");
+      for (const gpu of parseGpuMemory(text)) latest.set(gpu.index, gpu.usedBytes);
       const used = [...latest.values()].reduce((n, b) => n + b, 0);
       this.figures.devicePeakBytes = Math.max(this.figures.devicePeakBytes ?? 0, used - idle);
+      // The 4th field: power.draw of each GPU ("[N/A]" where the board has no sensor).
+      const power = parseGpuPower(
+        lines
+          .map((line) =>
+            line
+              .split(",")
+              .filter((_, i) => i === 0 || i === 3)
+              .join(","),
+          )
+          .join("\n"),
+      );
+      for (const gpu of power) watts.set(gpu.index, gpu.watts);
+      if (power.length > 0) {
+        this.power.add({
+          t: performance.now(),
+          watts: [...watts.values()].reduce((n, w) => n + w, 0),
+        });
+      }
     });
   }
 
@@ -152,6 +174,18 @@ export class MemorySampler {
         this.appsBusy = false;
       }
     }
+  }
+
+  /**
+   * Where this variant's energy is measured: the GPUs' power trace when nvidia-smi reports
+   * power, else the CPU packages' RAPL counters when readable; else the reason there is none.
+   */
+  energySource(): EnergySource | { reason: string } {
+    if (this.power.samples.length > 0) return this.power;
+    const rapl = findRaplDomains();
+    if ("domains" in rapl) return new RaplEnergy(rapl.domains);
+    const gpu = this.figures.notes.device ? "no GPU power" : "nvidia-smi reported no power.draw";
+    return { reason: `${gpu}; ${rapl.reason}` };
   }
 
   /** Takes a last sample and stops; call before the runner exits. */

@@ -56,3 +56,21 @@ export function parseGpuList(
       totalBytes: Number(total) * MIB,
     }));
 }
+
+export interface GpuPower {
+  index: number;
+  watts: number;
+}
+
+/** `--query-gpu=index,power.draw`: board power in watts per GPU; `[N/A]` fields are skipped. */
+export function parseGpuPower(text: string): GpuPower[] {
+  const out: GpuPower[] = [];
+  for (const line of text.split("\n")) {
+    const [index, power] = line.split(",").map((s) => s.trim());
+    const i = Number(index);
+    const w = Number(power);
+    if (!Number.isInteger(i) || index === "" || !Number.isFinite(w) || power === "") continue;
+    out.push({ index: i, watts: w });
+  }
+  return out;
+}

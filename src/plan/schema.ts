@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { KV_CACHE_TYPES } from "../capacity/kv-cache.js";
 import { Gates } from "../verdict/gates.js";
 
 export const Backend = z.enum(["auto", "cuda", "vulkan", "metal", "cpu", "webgpu"]);
@@ -34,6 +35,15 @@ export const PRECISION_OF: Record<QuantizeType, string> = {
   q4_0: "int4",
 };
 
+/** KV cache element types, as llama.cpp's `--cache-type-k/-v` take them. */
+export const KvCacheType = z.enum(KV_CACHE_TYPES);
+
+export const KvCache = z.strictObject({
+  k: KvCacheType.default("f16"),
+  v: KvCacheType.default("f16"),
+});
+export type KvCache = z.infer<typeof KvCache>;
+
 const VariantObject = z.strictObject({
   name: z
     .string()
@@ -46,6 +56,8 @@ const VariantObject = z.strictObject({
   /** A label such as fp16, int8, int4, q4_k_m. */
   precision: z.string().min(1).optional(),
   baseline: z.boolean().optional(),
+  /** The KV cache's precision (llama-cpp runner); a quantized V cache needs flash attention. */
+  kvCache: KvCache.optional(),
   backend: Backend.optional(),
   runner: RunnerRef.optional(),
   /** Settings of the http runner (baseUrl, chat, concurrency, timeoutSeconds, apiKeyEnv, …); see docs/http-runner.md. */
@@ -81,6 +93,14 @@ export const Variant = z
         code: "custom",
         path: ["server"],
         message: "a managed server needs url (or http.baseUrl)",
+      });
+    }
+    const runner = typeof v.runner === "string" ? v.runner : v.runner ? "custom" : "llama-cpp";
+    if (v.kvCache && (runner !== "llama-cpp" || v.backend === "webgpu")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kvCache"],
+        message: `the KV cache's precision is set by the llama-cpp runner only; this variant runs on ${v.backend === "webgpu" ? "webgpu" : runner}`,
       });
     }
     if ((v.model === undefined) === (v.quantize === undefined)) {
@@ -152,6 +172,14 @@ export const Plan = z
           code: "custom",
           path: ["variants", i],
           message: "a variant with a model needs a name",
+        });
+      }
+      if (variant.kvCache && plan.backend === "webgpu" && variant.backend === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["variants", i, "kvCache"],
+          message:
+            "the KV cache's precision is set by the llama-cpp runner only; this plan's backend is webgpu",
         });
       }
       if (variant.quantize !== undefined && plan.from === undefined) {

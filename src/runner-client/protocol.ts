@@ -29,6 +29,24 @@ export interface LoadParams {
   threads: number;
   /** Runner-specific settings (e.g. the http runner's `baseUrl`); runners ignore what they do not know. */
   options?: Record<string, unknown>;
+  /** The KV cache's element types (llama.cpp's `--cache-type-k/-v`, lower-case); default f16. */
+  kvCache?: { k: string; v: string };
+}
+
+/** Memory the engine itself says it allocated (llama.cpp's load log), each figure if known. */
+export interface EngineMemory {
+  /** The model's weight buffers. */
+  modelBufferBytes?: number;
+  /** The KV cache (K and V, every layer) at the context allocated. */
+  kvBytes?: number;
+  /** Cells of the KV cache (the allocated context). */
+  kvCells?: number;
+  /** The cache's element types as the engine names them (`f16`, `q8_0`). */
+  kvTypes?: { k: string; v: string };
+  /** The compute (scratch) buffers. */
+  computeBytes?: number;
+  /** How finely the figures are known (the engine logs MiB with two decimals). */
+  resolutionBytes?: number;
 }
 
 export interface LoadResult {
@@ -46,6 +64,10 @@ export interface LoadResult {
   /** Whether the model's tokenizer prepends BOS, as llama.cpp decides it. */
   addBos: boolean;
   bos: number | null;
+  /** The KV cache types in use, when the runner can set them. */
+  kvCache?: { k: string; v: string };
+  /** The engine's own figures for its buffers, where it reports them. */
+  engineMemory?: EngineMemory;
 }
 
 export interface GenerateParams {

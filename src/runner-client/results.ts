@@ -41,6 +41,17 @@ export const LoadResult = z.object({
   vocabularySize: z.number().int().nonnegative(),
   addBos: z.boolean(),
   bos: z.number().int().nullable(),
+  kvCache: z.object({ k: z.string(), v: z.string() }).optional(),
+  engineMemory: z
+    .object({
+      modelBufferBytes: z.number().nonnegative().optional(),
+      kvBytes: z.number().nonnegative().optional(),
+      kvCells: z.number().int().nonnegative().optional(),
+      kvTypes: z.object({ k: z.string(), v: z.string() }).optional(),
+      computeBytes: z.number().nonnegative().optional(),
+      resolutionBytes: z.number().nonnegative().optional(),
+    })
+    .optional(),
 });
 
 export const GenerateResult = z.object({

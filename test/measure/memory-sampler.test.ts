@@ -73,6 +73,52 @@ describe("memory sampler on real processes", () => {
     assert.equal(left.stdout.trim(), "", "no stand-in nvidia-smi left running");
   });
 
+  it("traces the GPUs' power.draw from the same stream and integrates it over a span (stand-in script)", async () => {
+    const dir = tempDir();
+    const script = join(dir, "nvidia-smi");
+    // Two GPUs drawing 250 W and 50 W (the second without memory change), sampled every 20 ms.
+    writeFileSync(
+      script,
+      [
+        "#!/bin/sh",
+        'case "$*" in',
+        "  *compute-apps*) ;;",
+        '  *-lms*) while true; do echo "0, 1700, 81559, 250.00"; echo "1, 10, 81559, 50.00"; sleep 0.02; done ;;',
+        '  *) echo "0, 1000, 81559"; echo "1, 10, 81559" ;;',
+        "esac",
+      ].join("\n"),
+    );
+    chmodSync(script, 0o755);
+    const child = execa(process.execPath, ["-e", "setTimeout(() => {}, 3000)"], { reject: false });
+    assert.ok(child.pid);
+    const sampler = await MemorySampler.start(child.pid, { intervalMs: 20, nvidiaSmi: script });
+    await sleep(400);
+    const source = sampler.energySource();
+    assert.ok("joulesBetween" in source, JSON.stringify(source));
+    const from = source.mark();
+    await sleep(300);
+    const to = source.mark();
+    await sleep(100);
+    await sampler.stop();
+    child.kill();
+    await child;
+    assert.equal(source.source, "nvidia-smi power.draw (all GPUs)");
+    const joules = source.joulesBetween(from, to) ?? Number.NaN;
+    // 300 W over the span between the marks.
+    assert.ok(Math.abs(joules - (300 * (to.t - from.t)) / 1000) < 1e-6, `${joules} J`);
+  });
+
+  it("says why there is no energy figure on a machine without GPU power or RAPL", async () => {
+    const sampler = await MemorySampler.start(process.pid, {
+      intervalMs: 50,
+      nvidiaSmi: "/nonexistent/nvidia-smi",
+    });
+    const source = sampler.energySource();
+    await sampler.stop();
+    if ("reason" in source) assert.match(source.reason, /no GPU power; /);
+    else assert.match(source.source, /^RAPL /, "RAPL is readable here");
+  });
+
   it("keeps the largest figure over runner restarts", () => {
     const combined = combineFigures([
       { peakRssBytes: 5, samples: 2, notes: { a: "x" } },
