@@ -75,6 +75,7 @@ function runnerSpec({ variant, plan }: VariantContext): RunnerSpec {
       seed: plan.seed,
       threads: variant.threads,
       ...(variant.http ? { options: variant.http } : {}),
+      ...(variant.kvCache ? { kvCache: variant.kvCache } : {}),
     },
     loadTimeoutMs: plan.timeouts.loadSeconds * 1000,
   };

@@ -1,4 +1,5 @@
-import { readGguf } from "../../lib/gguf/reader.js";
+import { type GgufFile, readGguf } from "../../lib/gguf/reader.js";
+import { type KvShape, kvCacheProblem, kvShapeOf } from "../capacity/kv-cache.js";
 import { InputError } from "../errors.js";
 import { type GgufSummary, sha256File, summarizeGguf } from "../gguf/summary.js";
 
@@ -6,6 +7,8 @@ export interface CheckedModel {
   path: string;
   sha256: string;
   summary: GgufSummary;
+  /** The KV cache's shape, for models whose metadata has the attention hyper-parameters. */
+  kv?: KvShape;
 }
 
 /**
@@ -22,5 +25,26 @@ export async function checkModel(
     throw new InputError("BAD_MODEL", "the GGUF file has no tensors", { location: path });
   }
   const sha256 = await sha256File(path, onProgress);
-  return { path, sha256, summary };
+  const kv = attentionShape(file);
+  return { path, sha256, summary, ...(kv ? { kv } : {}) };
+}
+
+function attentionShape(file: GgufFile): KvShape | undefined {
+  try {
+    return kvShapeOf(file);
+  } catch {
+    // Not a model with attention hyper-parameters (a vocabulary-only file, another family).
+    return undefined;
+  }
+}
+
+/** Refuses a KV cache llama.cpp would refuse for this model (exit 2), naming the plan's line. */
+export function checkKvCache(
+  model: CheckedModel,
+  kvCache: { k: string; v: string } | undefined,
+  location: string,
+): void {
+  if (!kvCache || !model.kv) return;
+  const problem = kvCacheProblem(model.kv, kvCache);
+  if (problem) throw new InputError("BAD_PLAN", `kvCache: ${problem}`, { location });
 }

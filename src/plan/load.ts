@@ -19,6 +19,8 @@ interface VariantCommon extends Variant {
   isBaseline: boolean;
   runnerCommand: RunnerCommand;
   threads: number;
+  /** Where the plan sets `kvCache`, for errors found once the model is read. */
+  kvCacheAt?: string;
 }
 
 /** A variant as the plan file names it: a GGUF file, a served model, or one to quantize. */
@@ -113,6 +115,7 @@ function loadVariants(plan: Plan, dir: string, baseline: string, locate: Locate)
       runnerCommand: at(locate(["variants", i, "runner"]), () =>
         resolveRunner(backend, variant.runner),
       ),
+      ...(variant.kvCache ? { kvCacheAt: locate(["variants", i, "kvCache"]) } : {}),
     };
     if (variant.quantize !== undefined && source !== undefined) {
       // Threads follow the source's size until preparePlan has made the quantized file.

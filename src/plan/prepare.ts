@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { type CheckedModel, checkModel } from "./check-models.js";
+import { type CheckedModel, checkKvCache, checkModel } from "./check-models.js";
 import {
   type LoadedPlan,
   type LoadedVariant,
@@ -38,7 +38,9 @@ export async function preparePlan(
     variants.push(await resolveVariant(variant, loaded, log, check));
   }
   for (const variant of variants) {
-    if (!variant.served) await check(variant.modelPath);
+    if (variant.served) continue;
+    const model = await check(variant.modelPath);
+    checkKvCache(model, variant.kvCache, variant.kvCacheAt ?? loaded.file);
   }
   return { resolved: { ...loaded, variants }, models };
 }
