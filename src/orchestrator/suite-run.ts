@@ -126,9 +126,9 @@ function recordFailure(pass: SuitePass, item: WorkItem, error: RunnerFailure): v
   });
   progress.tick(true);
   pass.runners.failed(error);
-  if (failures.count > plan.maxFailedItems) {
+  if (failures.count > plan.stopAfterFailedItems) {
     throw new VariantFailed(
-      `${failures.count} items failed, over the limit of ${plan.maxFailedItems}; last: ${where}: ${error.message}`,
+      `${failures.count} items failed, over the limit of ${plan.stopAfterFailedItems}; last: ${where}: ${error.message}`,
       { cause: error },
     );
   }

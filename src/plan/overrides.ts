@@ -55,6 +55,11 @@ export function checkOverrides(overrides: PlanOverrides): void {
 export function applyOverrides(raw: unknown, overrides: PlanOverrides): unknown {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
   const plan = { ...(raw as Record<string, unknown>) };
+  // The old name of stopAfterFailedItems, before the gate of the same name made it ambiguous.
+  if ("maxFailedItems" in plan && !("stopAfterFailedItems" in plan)) {
+    plan.stopAfterFailedItems = plan.maxFailedItems;
+    delete plan.maxFailedItems;
+  }
   const set = (key: string, value: unknown) => {
     if (value !== undefined) plan[key] = value;
   };

@@ -145,8 +145,12 @@ export const Plan = z
         itemSeconds: z.number().positive().default(120),
       })
       .default({ loadSeconds: 300, itemSeconds: 120 }),
-    /** Past this many failed items a variant is marked failed and its remaining items skipped. */
-    maxFailedItems: z.number().int().min(0).default(3),
+    /**
+     * Past this many failed items a variant is stopped: marked failed, its remaining items
+     * skipped (the plan's top-level `maxFailedItems` is the old name, still read). Not the gate
+     * `gates.maxFailedItems`, which decides whether a finished variant may ship.
+     */
+    stopAfterFailedItems: z.number().int().min(0).default(3),
     /** The baseline's top-K log-probs kept per scored token of perplexity suites, for KLD. */
     topK: z.number().int().min(0).default(512),
     /** llama-bench-style fixed shapes run per variant after the suites (compare with llama-bench -p/-n/-d). */
