@@ -25,7 +25,7 @@ describe("runner and backend pairs are resolved or refused when the plan is chec
       resolved.variants.map((v) => [
         v.name,
         v.backend,
-        v.runnerCommand.args[0]?.match(/runners\/(\S+)\/main/)?.[1],
+        v.runnerCommand.args[0]?.match(/dist\/runners\/([^/]+)\/main/)?.[1],
       ]),
       [
         ["base", "cpu", "llama-cpp"],
