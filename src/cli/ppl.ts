@@ -6,11 +6,11 @@ import type { RunnerSpec } from "../orchestrator/runner-session.js";
 import { checkModel } from "../plan/check-models.js";
 import { autoThreads } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
-import { readTextFile } from "../plan/yaml-source.js";
 import { resolveRunner } from "../runner-client/registry.js";
 import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import { combinePerplexity, perplexityText } from "../scoring/perplexity.js";
+import { readTextFile } from "../yaml/source.js";
 
 interface PplArgs {
   model: string;

@@ -7,10 +7,10 @@ import type { RunnerCommand } from "../runner-client/client.js";
 import { resolveRunner, resolveVariantBackend } from "../runner-client/registry.js";
 import { type LoadedSuite, loadSuite } from "../suites/load.js";
 import { gatedMetricNames } from "../suites/metric-names.js";
+import { readPlanSource, type YamlSource, zodToInputError } from "../yaml/source.js";
 import { checkGateNames } from "./check-gates.js";
 import { applyOverrides, checkOverrides, type PlanOverrides } from "./overrides.js";
 import { type Backend, Plan, type QuantizeType, type Variant } from "./schema.js";
-import { readPlanSource, type YamlSource, zodToInputError } from "./yaml-source.js";
 
 export type { PlanOverrides } from "./overrides.js";
 

@@ -1,5 +1,5 @@
 import { Gates } from "../verdict/gates.js";
-import { readPlanSource, type YamlSource, zodToInputError } from "./yaml-source.js";
+import { readPlanSource, type YamlSource, zodToInputError } from "../yaml/source.js";
 
 /**
  * Reads and validates only a plan's `gates:` section: re-deciding a stored run needs no

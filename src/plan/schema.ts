@@ -5,13 +5,9 @@ import { Gates } from "../verdict/gates.js";
 export const Backend = z.enum(["auto", "cuda", "vulkan", "metal", "cpu", "webgpu"]);
 export type Backend = z.infer<typeof Backend>;
 
-export const Generation = z.strictObject({
-  maxTokens: z.number().int().positive().default(64),
-  stop: z.array(z.string()).default([]),
-  /** 0 = greedy. */
-  temperature: z.number().min(0).default(0),
-});
-export type Generation = z.infer<typeof Generation>;
+import { Generation } from "../suites/generation.js";
+
+export { Generation };
 
 /** A bundled runner by name, or any program that speaks the runner protocol. */
 export const RunnerRef = z.union([

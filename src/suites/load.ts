@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import Handlebars from "handlebars";
 import { InputError, messageOf } from "../errors.js";
-import { MAX_FLOW_DEPTH, tooDeepAt } from "../plan/yaml-depth.js";
-import { readTextFile, readYamlFile, zodToInputError } from "../plan/yaml-source.js";
 import { perplexityText } from "../scoring/perplexity.js";
+import { MAX_FLOW_DEPTH, tooDeepAt } from "../yaml/depth.js";
+import { readTextFile, readYamlFile, zodToInputError } from "../yaml/source.js";
 import { type Item, type Metric, SuiteHeader } from "./schema.js";
 
 export interface SuiteItem {

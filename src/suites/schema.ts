@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { messageOf } from "../errors.js";
-import { Generation } from "../plan/schema.js";
+import { Generation } from "./generation.js";
 
 /** A pattern for `new RegExp`, checked when the suite loads so a bad one never starts a run. */
 const RegexSource = z.string().superRefine((source, ctx) => {

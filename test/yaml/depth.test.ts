@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MAX_FLOW_DEPTH, tooDeepAt } from "../../src/plan/yaml-depth.js";
+import { MAX_FLOW_DEPTH, tooDeepAt } from "../../src/yaml/depth.js";
 
 describe("flow nesting depth, scanned before parsing", () => {
   it("refuses the bracket that passes the limit, at its offset", () => {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { type Document, isNode, LineCounter, parseDocument, visit } from "yaml";
 import type { ZodError } from "zod";
 import { InputError, type InputErrorCode } from "../errors.js";
-import { MAX_FLOW_DEPTH, tooDeepAt } from "./yaml-depth.js";
+import { MAX_FLOW_DEPTH, tooDeepAt } from "./depth.js";
 
 /** A parsed YAML file that can point at the line of any path inside it. */
 export interface YamlSource {
