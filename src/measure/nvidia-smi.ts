@@ -2,6 +2,21 @@
 
 const MIB = 1024 * 1024;
 
+/** The lines' comma-separated fields, trimmed. */
+function rows(text: string): string[][] {
+  return text.split("\n").map((line) => line.split(",").map((s) => s.trim()));
+}
+
+/**
+ * A field as a number; undefined when empty or not a number ("[N/A]", "[Not Supported]" on some
+ * boards and MIG slices), so a missing figure is skipped, never read as 0.
+ */
+function numberField(field: string | undefined): number | undefined {
+  if (field === undefined || field === "") return undefined;
+  const n = Number(field);
+  return Number.isFinite(n) ? n : undefined;
+}
+
 export interface GpuMemory {
   index: number;
   usedBytes: number;
@@ -11,14 +26,11 @@ export interface GpuMemory {
 /** `--query-gpu=index,memory.used,memory.total`: one line per GPU, e.g. `0, 1234, 81559`. */
 export function parseGpuMemory(text: string): GpuMemory[] {
   const out: GpuMemory[] = [];
-  for (const line of text.split("\n")) {
-    const [index, used, total] = line.split(",").map((s) => s.trim());
-    if (index === undefined || used === undefined || total === undefined) continue;
-    const i = Number(index);
-    const u = Number(used);
-    const t = Number(total);
-    // "[N/A]" or "[Not Supported]" fields (e.g. on some MIG slices) are skipped, not read as 0.
-    if (!Number.isInteger(i) || !Number.isFinite(u) || !Number.isFinite(t)) continue;
+  for (const [index, used, total] of rows(text)) {
+    const i = numberField(index);
+    const u = numberField(used);
+    const t = numberField(total);
+    if (i === undefined || !Number.isInteger(i) || u === undefined || t === undefined) continue;
     out.push({ index: i, usedBytes: u * MIB, totalBytes: t * MIB });
   }
   return out;
@@ -32,11 +44,10 @@ export interface ProcessGpuMemory {
 /** `--query-compute-apps=pid,used_memory`: one line per process on any GPU, e.g. `4242, 8120`. */
 export function parseComputeApps(text: string): ProcessGpuMemory[] {
   const out: ProcessGpuMemory[] = [];
-  for (const line of text.split("\n")) {
-    const [pid, used] = line.split(",").map((s) => s.trim());
-    const p = Number(pid);
-    const u = Number(used);
-    if (!Number.isInteger(p) || p <= 0 || !Number.isFinite(u)) continue;
+  for (const [pid, used] of rows(text)) {
+    const p = numberField(pid);
+    const u = numberField(used);
+    if (p === undefined || !Number.isInteger(p) || p <= 0 || u === undefined) continue;
     out.push({ pid: p, usedBytes: u * MIB });
   }
   return out;
@@ -46,9 +57,7 @@ export function parseComputeApps(text: string): ProcessGpuMemory[] {
 export function parseGpuList(
   text: string,
 ): Array<{ name: string; driver: string; totalBytes: number }> {
-  return text
-    .split("\n")
-    .map((line) => line.split(",").map((s) => s.trim()))
+  return rows(text)
     .filter((f) => f.length >= 3 && f[0])
     .map(([name, driver, total]) => ({
       name: name ?? "",
@@ -62,14 +71,13 @@ export interface GpuPower {
   watts: number;
 }
 
-/** `--query-gpu=index,power.draw`: board power in watts per GPU; `[N/A]` fields are skipped. */
+/** `--query-gpu=index,power.draw`: board power in watts per GPU. */
 export function parseGpuPower(text: string): GpuPower[] {
   const out: GpuPower[] = [];
-  for (const line of text.split("\n")) {
-    const [index, power] = line.split(",").map((s) => s.trim());
-    const i = Number(index);
-    const w = Number(power);
-    if (!Number.isInteger(i) || index === "" || !Number.isFinite(w) || power === "") continue;
+  for (const [index, power] of rows(text)) {
+    const i = numberField(index);
+    const w = numberField(power);
+    if (i === undefined || !Number.isInteger(i) || w === undefined) continue;
     out.push({ index: i, watts: w });
   }
   return out;

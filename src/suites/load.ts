@@ -62,11 +62,7 @@ export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
       throw new InputError("BAD_SUITE", "perplexity text is empty", { location: path });
     hash.update(text);
     return {
-      id: header.id,
-      file,
-      description: header.description,
-      metrics: header.metrics,
-      generation: header.generation,
+      ...suiteBase(header, file),
       items: [],
       perplexityFile: {
         path,
@@ -134,15 +130,17 @@ export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
       location,
     };
   });
+  return { ...suiteBase(header, file), items, perplexityFile: undefined, hash: hash.digest("hex") };
+}
+
+/** What every suite carries from its header. */
+function suiteBase(header: SuiteHeader, file: string) {
   return {
     id: header.id,
     file,
     description: header.description,
     metrics: header.metrics,
     generation: header.generation,
-    items,
-    perplexityFile: undefined,
-    hash: hash.digest("hex"),
   };
 }
 
