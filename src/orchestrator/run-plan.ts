@@ -6,7 +6,6 @@ import { type CheckedModel, checkModel } from "../plan/check-models.js";
 import { autoThreads, loadPlan, type PlanOverrides, type ResolvedPlan } from "../plan/load.js";
 import { quantizedModel } from "../plan/quantize-cache.js";
 import { inShard, type Shard } from "../plan/shard.js";
-import { openDatabase } from "../store/database.js";
 import { isDiskFull } from "../store/disk-full.js";
 import { Store } from "../store/store.js";
 import { checkWritable } from "../store/writable.js";
@@ -81,7 +80,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   );
   const { plan } = resolved;
   const shard = options.shard ?? { index: 0, count: 1 };
-  const store = new Store(openDatabase(options.dbPath));
+  const store = Store.open(options.dbPath);
   const writer = currentWriter();
   let runId: number | undefined;
   let storedBefore = 0;
@@ -196,13 +195,13 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     return {
       runId,
       resumed: previous !== undefined,
-      summary: summarizeRun(store.db, runId),
-      verdicts: decideRun(store.db, runId, plan.gates),
+      summary: summarizeRun(store.read.aggregate(runId)),
+      verdicts: decideRun(store.read.facts(runId), plan.gates),
     };
   } catch (error) {
     throw stopRun(store, runId, storedBefore, error, options);
   } finally {
-    store.db.close();
+    store.close();
   }
 }
 
