@@ -20,6 +20,7 @@ export interface ItemTexts {
 export interface ReportInput {
   run: RunRecord;
   facts: RunFacts;
+  /** Perplexity's per-chunk parts per variant × suite (the other metrics come from `facts`). */
   aggregate: RunAggregate;
   /** The earlier complete runs of the same plan, oldest first, with their headline metrics. */
   past: RunAggregate[];
@@ -41,7 +42,7 @@ export function readReportInput(db: Db, runId: number, historyRuns = 10): Report
   return {
     run,
     facts,
-    aggregate: aggregateRun(db, run),
+    aggregate: aggregateRun(db, run, "perplexity"),
     past: completeRuns(db, run.planName, historyRuns, run.id).map((id) =>
       aggregateRun(db, readRun(db, id), "headline"),
     ),

@@ -1,7 +1,7 @@
 import { type AggregateScope, aggregateRun } from "./aggregate.js";
 import type { Db } from "./database.js";
 import { openForReading } from "./open-read.js";
-import { READER, readResultFacts, readRunFacts } from "./read-facts.js";
+import { READER, readRunFacts } from "./read-facts.js";
 import { type ReportInput, readReportInput } from "./read-report.js";
 import { completeRuns, countRows, findRun, readRun } from "./read-run.js";
 import type { RunAggregate, RunFacts, RunHead, RunRecord } from "./records.js";
@@ -35,11 +35,6 @@ export class StoreReader {
   /** The per-item facts the verdict judges, from a valid digest or from the rows. */
   facts(runId: number, reader = READER): RunFacts {
     return readRunFacts(this.db, runId, reader);
-  }
-
-  /** One variant's facts from its rows, never from a digest (to check one against them). */
-  resultFacts(variantId: number): ReturnType<typeof readResultFacts> {
-    return readResultFacts(this.db, variantId);
   }
 
   /** The run's results per variant × suite. */

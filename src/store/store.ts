@@ -1,7 +1,8 @@
+import type { LevelResult, SweepOptions } from "../sweep/load-sweep.js";
 import { blob, typed } from "./blobs.js";
 import { type Db, openDatabase } from "./database.js";
 import { StoreReader } from "./reader.js";
-import { saveSweep } from "./sweeps.js";
+import { type SweepRecord, saveSweep } from "./sweeps.js";
 
 export interface Provenance {
   qbenchVersion: string;
@@ -104,10 +105,8 @@ export class Store {
   }
 
   /** Stores one load sweep and its levels; returns the sweep's id. */
-  saveSweep(
-    ...args: Parameters<typeof saveSweep> extends [Db, ...infer Rest] ? Rest : never
-  ): number {
-    return saveSweep(this.db, ...args);
+  saveSweep(record: SweepRecord, options: SweepOptions, results: readonly LevelResult[]): number {
+    return saveSweep(this.db, record, options, results);
   }
 
   /** Drops every kept digest (the bench times a read from the rows). */
