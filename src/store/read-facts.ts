@@ -3,7 +3,8 @@ import { ItemTables } from "../verdict/item-column.js";
 import { typed } from "./blobs.js";
 import type { Db } from "./database.js";
 import { digestStamp, type Reader, readDigest, storeDigest } from "./facts-digest.js";
-import type { ResultFacts, RunFacts, TokenFacts, VariantFacts } from "./records.js";
+import { readRun } from "./read-run.js";
+import type { ResultFacts, RunFacts, RunRecord, TokenFacts, VariantFacts } from "./records.js";
 
 /** Quality metrics the gates judge: exact match and ROUGE F1 (precision/recall are shown, not gated). */
 const GATED = /^(exact_match|rouge(\d|L|Lsum)\w*_f1)$/;
@@ -48,29 +49,13 @@ function nested<K, V>(map: Map<K, V>, key: K, make: () => V): V {
  * when the database was opened for writing.
  */
 export function readRunFacts(db: Db, runId: number, reader = READER): RunFacts {
-  const run = db
-    .prepare(
-      "SELECT id, plan_name AS planName, plan_json AS planJson, status, started_at AS startedAt FROM runs WHERE id = ?",
-    )
-    .get(runId) as (Omit<RunFacts, "runId" | "variants"> & { id: number }) | undefined;
-  if (!run) throw new Error(`run ${runId} not found`);
-  const rows = db
-    .prepare(
-      `SELECT id, name, precision, is_baseline, status, error, model_bytes, peak_rss_bytes
-       FROM variants WHERE run_id = ? ORDER BY id`,
-    )
-    .all(runId) as Array<{
-    id: number;
-    name: string;
-    precision: string;
-    is_baseline: number;
-    status: string;
-    error: string | null;
-    model_bytes: number;
-    peak_rss_bytes: number | null;
-  }>;
+  return factsOf(db, readRun(db, runId), reader);
+}
+
+/** The facts of a run already read. */
+export function factsOf(db: Db, run: RunRecord, reader = READER): RunFacts {
   const tables = new ItemTables();
-  const variants = rows.map((v): VariantFacts => {
+  const variants = run.variants.map((v): VariantFacts => {
     const stamp = digestStamp(db, v.id, reader);
     let results = readDigest(db, v.id, stamp, tables);
     if (!results) {
@@ -78,20 +63,11 @@ export function readRunFacts(db: Db, runId: number, reader = READER): RunFacts {
       results = read.facts;
       storeDigest(db, v.id, stamp, read.facts, read.items);
     }
-    return {
-      id: v.id,
-      name: v.name,
-      precision: v.precision,
-      isBaseline: v.is_baseline === 1,
-      status: v.status,
-      error: v.error,
-      modelBytes: v.model_bytes,
-      peakRssBytes: v.peak_rss_bytes,
-      ...results,
-    };
+    const { id, name, precision, isBaseline, status, error, modelBytes, peakRssBytes } = v;
+    return { id, name, precision, isBaseline, status, error, modelBytes, peakRssBytes, ...results };
   });
-  const { id, ...head } = run;
-  return { runId: id, ...head, variants };
+  const { planName, planJson, status, startedAt } = run;
+  return { runId: run.id, planName, planJson, status, startedAt, variants };
 }
 
 /** The per-item figures from every result and metric row of a variant: what the digest spares. */

@@ -1,6 +1,6 @@
 import { aggregateRun } from "./aggregate.js";
 import type { Db } from "./database.js";
-import { readRunFacts } from "./read-facts.js";
+import { factsOf } from "./read-facts.js";
 import { completeRuns, readRun } from "./read-run.js";
 import type { RunAggregate, RunFacts, RunRecord } from "./records.js";
 import { readSweepLevels, type SweepLevel } from "./sweeps.js";
@@ -30,8 +30,8 @@ export interface ReportInput {
 
 /** Reads a report's input; `texts` reads the database, so use it before closing it. */
 export function readReportInput(db: Db, runId: number, historyRuns = 10): ReportInput {
-  const facts = readRunFacts(db, runId);
   const run = readRun(db, runId);
+  const facts = factsOf(db, run);
   const itemRow = db.prepare(
     "SELECT prompt, reference FROM items WHERE run_id = ? AND suite_id = ? AND item_id = ?",
   );
