@@ -4,18 +4,17 @@
 // variant), then what `qbench report` does, in process and as the command.
 // Run: npx tsc -p tsconfig.json && node dist/bench/report.js [--variants 10] [--items 50000] [--db FILE]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { assembleReportModel } from "../src/report/build-model.js";
 import { renderHtml } from "../src/report/html.js";
-import { openDatabase } from "../src/store/database.js";
+import { Store } from "../src/store/store.js";
 import { storedGates } from "../src/verdict/decide-run.js";
-import { readRunFacts } from "../src/verdict/facts.js";
 import { decide } from "../src/verdict/policy.js";
-import { writeSyntheticRun } from "../test/report/synthetic-run.js";
+import { writeSyntheticFile } from "../test/report/synthetic-run.js";
 
 const { values } = parseArgs({
   options: {
@@ -35,32 +34,32 @@ const timed = <T>(label: string, f: () => T): T => {
   return result;
 };
 
-const db = openDatabase(dbPath);
+if (!existsSync(dbPath))
+  timed(`write ${values.variants} variants × ${values.items} items`, () =>
+    writeSyntheticFile(dbPath, { variants: Number(values.variants), items: Number(values.items) }),
+  );
+const store = Store.open(dbPath);
 try {
-  const existing = db.prepare("SELECT MAX(id) AS id FROM runs").get() as { id: number | null };
-  const runId =
-    existing.id ??
-    timed(`write ${values.variants} variants × ${values.items} items`, () =>
-      writeSyntheticRun(db, { variants: Number(values.variants), items: Number(values.items) }),
-    );
-  const results = db.prepare("SELECT COUNT(*) AS n FROM results").get() as { n: number };
-  const metrics = db.prepare("SELECT COUNT(*) AS n FROM metrics").get() as { n: number };
+  const runId = store.read.findRun()?.id;
+  if (runId === undefined) throw new Error(`${dbPath} holds no run`);
+  const rows = store.read.countRows();
   console.log(
-    `database ${(statSync(dbPath).size / 2 ** 20).toFixed(0)} MiB: ${results.n} results, ${metrics.n} metric rows`,
+    `database ${(statSync(dbPath).size / 2 ** 20).toFixed(0)} MiB: ${rows.results} results, ${rows.metrics} metric rows`,
   );
   // What `qbench run` does once at its end: read every row for the verdict and keep the digest.
-  db.prepare("DELETE FROM variant_facts").run();
-  timed("run's end: facts from every row, digest kept", () => readRunFacts(db, runId));
+  store.dropDigests();
+  timed("run's end: facts from every row, digest kept", () => store.read.facts(runId));
   const start = performance.now();
-  const facts = timed("report: facts from the digests (src/verdict)", () =>
-    readRunFacts(db, runId),
+  const input = timed("report: facts from the digests, run and aggregate (src/store)", () =>
+    store.read.report(runId),
   );
+  const { facts } = input;
   const gates = storedGates(facts.planJson);
   const verdicts = timed("report: decide, paired bootstrap (src/verdict)", () =>
     decide(facts, gates),
   );
-  const model = timed("report: view model (SQL + disagreements)", () =>
-    assembleReportModel(db, facts, verdicts, gates),
+  const model = timed("report: view model (disagreements' texts)", () =>
+    assembleReportModel(input, verdicts, gates),
   );
   const html = timed("report: HTML (handlebars, inline JSON)", () => renderHtml(model));
   const seconds = (performance.now() - start) / 1000;
@@ -81,7 +80,7 @@ try {
     `qbench report --db … --out …: ${((performance.now() - cli) / 1000).toFixed(2)} s wall`,
   );
 } finally {
-  db.close();
+  store.close();
   // The synthetic database is large; the HTML stays for a look.
   if (!values.db) for (const f of ["", "-wal", "-shm"]) rmSync(`${dbPath}${f}`, { force: true });
 }

@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openDatabase } from "../src/store/database.js";
 import { Store } from "../src/store/store.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -35,7 +34,7 @@ const PROVENANCE = {
 
 function storeWrites(n: number): { seconds: number; perItemMs: number } {
   const path = join(dir, `store-${n}.db`);
-  const store = new Store(openDatabase(path));
+  const store = Store.open(path);
   const runId = store.createRun({
     planName: "bench",
     planFile: "bench",
@@ -85,7 +84,7 @@ function storeWrites(n: number): { seconds: number; perItemMs: number } {
     });
   }
   const seconds = (performance.now() - started) / 1000;
-  store.db.close();
+  store.close();
   return { seconds, perItemMs: (seconds * 1000) / n };
 }
 

@@ -2,7 +2,6 @@ import type { CommandModule } from "yargs";
 import { InputError } from "../errors.js";
 import { type CompareOptions, compareVariantRuns, formatDelta } from "../verdict/compare.js";
 import { storedGates } from "../verdict/decide-run.js";
-import { readRunFacts } from "../verdict/facts.js";
 import { chooseRun, DEFAULT_DB, openExistingDb, parseRunId } from "./open-run.js";
 
 interface CompareArgs {
@@ -32,10 +31,10 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .example("$0 compare 41 42", "last night vs tonight"),
   handler: (args) => {
     const [runA, runB] = [parseRunId(args.runA), parseRunId(args.runB)];
-    const db = openExistingDb(args.db);
+    const store = openExistingDb(args.db);
     try {
-      const a = readRunFacts(db, chooseRun(db, runA).id);
-      const b = readRunFacts(db, chooseRun(db, runB).id);
+      const a = store.facts(chooseRun(store, runA).id);
+      const b = store.facts(chooseRun(store, runB).id);
       const gates = storedGates(b.planJson);
       const options: CompareOptions = {
         confidence: gates.confidence,
@@ -62,7 +61,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       }
       process.stdout.write(`${lines.join("\n")}\n`);
     } finally {
-      db.close();
+      store.close();
     }
   },
 };

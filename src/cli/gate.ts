@@ -39,16 +39,16 @@ export const gateCommand: CommandModule<object, GateArgs> = {
       ),
   handler: (args) => {
     const runId = args.run === undefined ? undefined : parseRunId(args.run);
-    const db = openExistingDb(args.db);
+    const store = openExistingDb(args.db);
     try {
-      const run = chooseRun(db, runId);
-      const gates = args.plan ? planGatesFor(db, run.id, args.plan) : undefined;
-      const verdicts = decideRun(db, run.id, gates);
+      const run = chooseRun(store, runId);
+      const gates = args.plan ? planGatesFor(store.run(run.id), args.plan) : undefined;
+      const verdicts = decideRun(store.facts(run.id), gates);
       if (args.json)
         process.stdout.write(`${JSON.stringify({ run: run.id, status: run.status, verdicts })}\n`);
       else
         process.stdout.write(
-          `run ${run.id} (${run.plan_name}, ${run.status})\n${formatVerdicts(verdicts)}\n`,
+          `run ${run.id} (${run.planName}, ${run.status})\n${formatVerdicts(verdicts)}\n`,
         );
       if (run.status !== "complete") {
         const how =
@@ -57,7 +57,7 @@ export const gateCommand: CommandModule<object, GateArgs> = {
       }
       process.exitCode = verdictExitCode(verdicts);
     } finally {
-      db.close();
+      store.close();
     }
   },
 };

@@ -2,7 +2,7 @@ import type { CommandModule } from "yargs";
 import { InputError } from "../errors.js";
 import { compareVariantRuns, type MetricDelta } from "../verdict/compare.js";
 import { storedGates } from "../verdict/decide-run.js";
-import { type RunFacts, readRunFacts } from "../verdict/facts.js";
+import type { RunFacts } from "../verdict/facts.js";
 import { DEFAULT_DB, openExistingDb } from "./open-run.js";
 
 interface HistoryArgs {
@@ -61,27 +61,13 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
       .option("last", { type: "number", default: 10, describe: "How many complete runs" })
       .option("json", { type: "boolean", default: false, describe: "One JSON object" }),
   handler: (args) => {
-    const db = openExistingDb(args.db);
+    const store = openExistingDb(args.db);
     try {
-      const name =
-        args.plan ??
-        (
-          db.prepare("SELECT plan_name FROM runs ORDER BY id DESC LIMIT 1").get() as
-            | { plan_name: string }
-            | undefined
-        )?.plan_name;
+      const name = args.plan ?? store.findRun()?.planName;
       if (!name) throw new InputError("BAD_INPUT", "the database has no runs");
-      const ids = (
-        db
-          .prepare(
-            "SELECT id FROM runs WHERE plan_name = ? AND status = 'complete' ORDER BY id DESC LIMIT ?",
-          )
-          .all(name, args.last) as Array<{ id: number }>
-      )
-        .map((r) => r.id)
-        .reverse();
+      const ids = store.completeRuns(name, args.last);
       if (ids.length === 0) throw new InputError("BAD_INPUT", `no complete runs of plan "${name}"`);
-      const series = collect(ids.map((id) => readRunFacts(db, id)));
+      const series = collect(ids.map((id) => store.facts(id)));
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ plan: name, runs: ids, series })}\n`);
         return;
@@ -100,7 +86,7 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
       }
       process.stdout.write(`${lines.join("\n")}\n`);
     } finally {
-      db.close();
+      store.close();
     }
   },
 };

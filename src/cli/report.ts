@@ -84,10 +84,10 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         `--history must be a whole number ≥ 0, got ${args.history}`,
       );
     const runId = args.run === undefined ? undefined : parseRunId(args.run);
-    const db = openExistingDb(args.db);
+    const store = openExistingDb(args.db);
     try {
-      const run = chooseRun(db, runId);
-      const gates = args.plan ? planGatesFor(db, run.id, args.plan) : undefined;
+      const run = chooseRun(store, runId);
+      const gates = args.plan ? planGatesFor(store.run(run.id), args.plan) : undefined;
       const html = args.out ?? defaultReportPath(args.db, run.id);
       const why = args.out === undefined ? whyNotWritable(dirname(html)) : undefined;
       if (why)
@@ -96,8 +96,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
           `the report goes beside the database by default, but ${dirname(html)} ${why}: name another file with --out`,
         );
       const written = await writeReport(
-        db,
-        run.id,
+        store.report(run.id, args.history),
         {
           html,
           ...(args.png ? { pngDir: args.png } : {}),
@@ -107,15 +106,15 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
             ? { stepSummary: process.env.GITHUB_STEP_SUMMARY }
             : {}),
         },
-        { ...(gates ? { gates } : {}), disagreementCap: cap, historyRuns: args.history },
+        { ...(gates ? { gates } : {}), disagreementCap: cap },
       );
       if (written.stdout) process.stdout.write(written.stdout);
       const { ship, variants } = written.model.counts;
       process.stderr.write(
-        `run ${run.id} (${run.plan_name}): ${ship} of ${variants} ship\n${written.files.map((f) => `wrote ${f}`).join("\n")}\n`,
+        `run ${run.id} (${run.planName}): ${ship} of ${variants} ship\n${written.files.map((f) => `wrote ${f}`).join("\n")}\n`,
       );
     } finally {
-      db.close();
+      store.close();
     }
   },
 };
@@ -150,9 +149,9 @@ export async function writeRunReport(flags: RunReportFlags, runId: number): Prom
       : typeof flags.report === "string" && flags.report !== ""
         ? flags.report
         : defaultReportPath(flags.db, runId);
-  const db = openExistingDb(flags.db);
+  const store = openExistingDb(flags.db);
   try {
-    const written = await writeReport(db, runId, {
+    const written = await writeReport(store.report(runId), {
       ...(html ? { html } : {}),
       ...(flags.summary ? { summary: flags.summary } : {}),
       ...(flags.junit ? { junit: flags.junit } : {}),
@@ -160,6 +159,6 @@ export async function writeRunReport(flags: RunReportFlags, runId: number): Prom
     });
     return `${written.stdout}${written.files.map((f) => `wrote ${f}\n`).join("")}`;
   } finally {
-    db.close();
+    store.close();
   }
 }

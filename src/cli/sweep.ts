@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { InputError, RunError } from "../errors.js";
 import { type ManagedServer, startManagedServer } from "../runner-client/managed-server.js";
-import { openDatabase } from "../store/database.js";
+import { Store } from "../store/store.js";
 import { loadSuite } from "../suites/load.js";
 import {
   describeLevel,
@@ -12,7 +12,6 @@ import {
   type SweepLevel,
   type SweepOptions,
 } from "../sweep/load-sweep.js";
-import { saveSweep } from "../sweep/store.js";
 import { formatSweepTable } from "../sweep/table.js";
 import { checkHttpUrl } from "./check-url.js";
 import { DEFAULT_DB } from "./open-run.js";
@@ -285,10 +284,9 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         `${args.json ? JSON.stringify(results, null, 2) : formatSweepTable(results)}\n`,
       );
       if (args.db !== undefined) {
-        const db = openDatabase(resolve(args.db));
+        const store = Store.open(resolve(args.db));
         try {
-          const id = saveSweep(
-            db,
+          const id = store.saveSweep(
             {
               variant: args.label ?? options.target.model,
               startedAt,
@@ -299,7 +297,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
           );
           process.stderr.write(`stored sweep ${id} in ${args.db}\n`);
         } finally {
-          db.close();
+          store.close();
         }
       }
       if (results.every((r) => r.completed === 0)) {

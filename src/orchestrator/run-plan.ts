@@ -2,7 +2,6 @@ import pLimit from "p-limit";
 import type { PlanOverrides } from "../plan/load.js";
 import { preparePlan } from "../plan/prepare.js";
 import type { Shard } from "../plan/shard.js";
-import { openDatabase } from "../store/database.js";
 import { Store } from "../store/store.js";
 import { checkWritable } from "../store/writable.js";
 import { decideRun } from "../verdict/decide-run.js";
@@ -44,7 +43,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   );
   const { plan } = resolved;
   const work = planWork(plan, resolved.suites, options.shard ?? { index: 0, count: 1 });
-  const store = new Store(openDatabase(options.dbPath));
+  const store = Store.open(options.dbPath);
   let run: OpenedRun | undefined;
   try {
     // A signal while the plan was prepared (models hashed, quantized): nothing is stored.
@@ -65,13 +64,13 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     return {
       runId,
       resumed: run.resumed,
-      summary: summarizeRun(store.db, runId),
-      verdicts: decideRun(store.db, runId, plan.gates),
+      summary: summarizeRun(store.read.aggregate(runId)),
+      verdicts: decideRun(store.read.facts(runId), plan.gates),
     };
   } catch (error) {
     throw stopRun(store, run, error, options);
   } finally {
-    store.db.close();
+    store.close();
   }
 }
 

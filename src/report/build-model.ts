@@ -1,6 +1,7 @@
-import type { Db } from "../store/database.js";
+import type { ReportInput } from "../store/read-report.js";
+import type { RunRecord } from "../store/records.js";
 import { storedGates } from "../verdict/decide-run.js";
-import { type RunFacts, readRunFacts } from "../verdict/facts.js";
+import type { RunFacts } from "../verdict/facts.js";
 import type { Gates } from "../verdict/gates.js";
 import { decide, type Verdict } from "../verdict/policy.js";
 import { buildCharts, type KeyMetric } from "./charts.js";
@@ -11,12 +12,11 @@ import { baselineOf, readTimings } from "./performance.js";
 import {
   mean,
   type PerplexityFigures,
+  perplexityFigures,
   qualityTables,
-  readPerplexity,
   suiteMetrics,
 } from "./quality.js";
-import { readStoredRun, type StoredRun } from "./stored-run.js";
-import { readSweepLevels, sweepChart } from "./sweeps.js";
+import { sweepChart, sweepLevelsOf } from "./sweeps.js";
 import { environment, memoryTable, performanceRows, readableTime } from "./tables.js";
 import { verdictRows } from "./verdict-rows.js";
 import type { ReportModel } from "./view-model.js";
@@ -28,15 +28,13 @@ export interface ReportOptions {
   disagreementCap?: number;
   /** Characters kept of each prompt, reference and output (default 2,000). */
   textCap?: number;
-  /** Earlier complete runs of the same plan in the history charts (default 10). */
-  historyRuns?: number;
 }
 
 export const DEFAULT_DISAGREEMENT_CAP = 200;
 export const DEFAULT_TEXT_CAP = 2000;
 
 function keyMetrics(
-  run: StoredRun,
+  run: RunRecord,
   facts: RunFacts,
   perplexity: Map<string, Map<string, PerplexityFigures>>,
 ): KeyMetric[] {
@@ -57,25 +55,30 @@ function keyMetrics(
   });
 }
 
-/** The report of a stored run, from the database alone: `qbench report` and `qbench run` share it. */
-export function buildReportModel(db: Db, runId: number, options: ReportOptions = {}): ReportModel {
-  const facts = readRunFacts(db, runId);
-  const gates = options.gates ?? storedGates(facts.planJson);
-  return assembleReportModel(db, facts, decide(facts, gates), gates, options);
+/** The report of a stored run from what the store read of it: `qbench report` and `qbench run` share it. */
+export function buildReportModel(input: ReportInput, options: ReportOptions = {}): ReportModel {
+  const gates = options.gates ?? storedGates(input.facts.planJson);
+  return assembleReportModel(input, decide(input.facts, gates), gates, options);
 }
 
-/** The model around verdicts already decided from the same database (the bench times the two apart). */
+/** The variants as the report lists them: the baseline first, then as stored. */
+function baselineFirst(run: RunRecord): RunRecord {
+  const variants = [...run.variants].sort((a, b) => Number(b.isBaseline) - Number(a.isBaseline));
+  return { ...run, variants };
+}
+
+/** The model around verdicts already decided from the same input (the bench times the two apart). */
 export function assembleReportModel(
-  db: Db,
-  facts: RunFacts,
+  input: ReportInput,
   verdicts: Verdict[],
   gates: Gates,
   options: ReportOptions = {},
 ): ReportModel {
-  const run = readStoredRun(db, facts.runId);
-  const perplexity = readPerplexity(db, run);
+  const { facts } = input;
+  const run = baselineFirst(input.run);
+  const perplexity = perplexityFigures(run, input.aggregate);
   const timings = readTimings(run, facts);
-  const history = readHistory(db, run, facts, perplexity, options.historyRuns ?? 10);
+  const history = readHistory(run, facts, perplexity, input.past);
   const confidence = percent(gates.confidence, 0);
   const rows = verdictRows(run, verdicts, timings, confidence);
   const started = Date.parse(run.startedAt);
@@ -86,7 +89,7 @@ export function assembleReportModel(
     keyMetrics: keyMetrics(run, facts, perplexity),
     history,
   });
-  const sweep = sweepChart(readSweepLevels(db, run));
+  const sweep = sweepChart(sweepLevelsOf(run, input.sweeps));
   if (sweep) charts.push(sweep);
   return {
     run: {
@@ -117,7 +120,7 @@ export function assembleReportModel(
     historyNote: history.some((s) => s.runs.length >= 2)
       ? null
       : `No earlier complete run of plan ${run.planName} in this database: the history charts start with the next run.`,
-    disagreements: findDisagreements(db, run, facts, {
+    disagreements: findDisagreements(input.texts, run, facts, {
       cap: options.disagreementCap ?? DEFAULT_DISAGREEMENT_CAP,
       textCap: options.textCap ?? DEFAULT_TEXT_CAP,
     }),

@@ -1,7 +1,7 @@
+import type { RunRecord } from "../store/records.js";
 import type { ChartPoint, ChartSpec } from "./chart-spec.js";
 import type { HistorySeries } from "./history.js";
 import type { Timings } from "./performance.js";
-import type { StoredRun } from "./stored-run.js";
 
 /** Tableau 10: distinct for up to ten series and readable for most colour-blind readers. */
 export const PALETTE = [
@@ -27,7 +27,7 @@ export interface KeyMetric {
 }
 
 export interface ChartInputs {
-  run: StoredRun;
+  run: RunRecord;
   timings: Map<string, Timings>;
   keyMetrics: KeyMetric[];
   history: HistorySeries[];
@@ -133,7 +133,7 @@ export function buildCharts({ run, timings, keyMetrics, history }: ChartInputs):
     x: { title: "variant" },
     y: { title: "ms" },
   });
-  const memory = (f: (v: StoredRun["variants"][number]) => number | null) =>
+  const memory = (f: (v: RunRecord["variants"][number]) => number | null) =>
     run.variants.map((v) => {
       const x = f(v);
       return x === null ? null : x / unit.scale;

@@ -1,8 +1,8 @@
-import type { Db } from "../store/database.js";
+import type { ItemTexts } from "../store/read-report.js";
+import type { RunRecord } from "../store/records.js";
 import type { RunFacts } from "../verdict/facts.js";
 import { clip, DASH, fixed, percent } from "./format.js";
 import { suiteMetrics } from "./quality.js";
-import type { StoredRun } from "./stored-run.js";
 import type { DisagreementItem, DisagreementOutput, Disagreements } from "./view-model.js";
 
 export interface DisagreementOptions {
@@ -42,8 +42,8 @@ interface Ranked {
  * improvements; only the first `cap` per suite are read back with their texts.
  */
 export function findDisagreements(
-  db: Db,
-  run: StoredRun,
+  texts: ItemTexts,
+  run: RunRecord,
   facts: RunFacts,
   options: DisagreementOptions,
 ): Disagreements {
@@ -57,13 +57,6 @@ export function findDisagreements(
     items: [],
   };
   if (!baseline || compared.length === 0) return result;
-  const itemRow = db.prepare(
-    "SELECT prompt, reference FROM items WHERE run_id = ? AND suite_id = ? AND item_id = ?",
-  );
-  const outputRow = db.prepare(
-    `SELECT status, output, error FROM results WHERE variant_id = ? AND suite_id = ? AND item_id = ?
-     ORDER BY status = 'ok' DESC, repeat LIMIT 1`,
-  );
   for (const suite of run.suites) {
     const metric = primaryMetric(suiteMetrics(facts, suite.id));
     const base = metric ? baseline.quality.get(suite.id)?.get(metric) : undefined;
@@ -96,14 +89,10 @@ export function findDisagreements(
       shown: kept.length,
     });
     for (const r of kept) {
-      const texts = itemRow.get(run.id, suite.id, r.item) as
-        | { prompt: string; reference: string | null }
-        | undefined;
+      const shown = texts.item(suite.id, r.item);
       const b = base.get(r.item);
       const outputs: DisagreementOutput[] = [baseline, ...compared].map((v) => {
-        const row = outputRow.get(v.id, suite.id, r.item) as
-          | { status: string; output: string | null; error: string | null }
-          | undefined;
+        const row = texts.output(v.id, suite.id, r.item);
         const value = v.quality.get(suite.id)?.get(metric)?.get(r.item);
         const status = !row ? "missing" : row.status === "ok" ? "ok" : "error";
         const text = !row
@@ -132,8 +121,8 @@ export function findDisagreements(
         item: r.item,
         metric,
         kind: r.drop > EPSILON ? "regression" : "improvement",
-        prompt: clip(texts?.prompt ?? "", options.textCap),
-        reference: clip(texts?.reference ?? "", options.textCap),
+        prompt: clip(shown?.prompt ?? "", options.textCap),
+        reference: clip(shown?.reference ?? "", options.textCap),
         outputs,
       };
       result.items.push(item);

@@ -1,9 +1,13 @@
-import { combinePerplexity } from "../scoring/perplexity.js";
-import type { Db } from "../store/database.js";
+import type { RunAggregate, RunRecord } from "../store/records.js";
 import type { RunFacts } from "../verdict/facts.js";
 import { primaryMetric } from "./disagreements.js";
-import { mean, type PerplexityFigures, suiteMetrics } from "./quality.js";
-import type { StoredRun } from "./stored-run.js";
+import {
+  mean,
+  type PerplexityFigures,
+  perplexityOfSums,
+  suiteAggregate,
+  suiteMetrics,
+} from "./quality.js";
 
 /** One suite's key metric over the runs of a plan: a value per variant and run (null = not run). */
 export interface HistorySeries {
@@ -14,63 +18,30 @@ export interface HistorySeries {
 }
 
 /**
- * The key metric of each suite (exact match, else ROUGE-L F1, else perplexity) over the last
- * complete runs of the same plan name before this one, and this run; aggregated in SQL.
+ * The key metric of each suite (exact match, else ROUGE-L F1, else perplexity) over `past`, the
+ * last complete runs of the same plan before this one (oldest first), and this run.
  */
 export function readHistory(
-  db: Db,
-  run: StoredRun,
+  run: RunRecord,
   facts: RunFacts,
   perplexity: Map<string, Map<string, PerplexityFigures>>,
-  limit: number,
+  past: readonly RunAggregate[],
 ): HistorySeries[] {
-  const past = (
-    db
-      .prepare(
-        `SELECT id FROM runs WHERE plan_name = ? AND id < ? AND status = 'complete'
-         ORDER BY id DESC LIMIT ?`,
-      )
-      .all(run.planName, run.id, Math.max(0, limit)) as Array<{ id: number }>
-  )
-    .map((r) => r.id)
-    .reverse();
-  const generation = db.prepare(
-    `SELECT v.name, AVG(m.value) AS value FROM variants v
-     JOIN results r ON r.variant_id = v.id
-     JOIN metrics m ON m.result_id = r.id AND m.name = ?
-     WHERE v.run_id = ? AND r.suite_id = ? GROUP BY v.name`,
-  );
-  const perplexityRows = db.prepare(
-    `SELECT v.name, SUM(CASE WHEN m.name = 'nll_sum' THEN m.value END) AS nll,
-       SUM(CASE WHEN m.name = 'tokens' THEN m.value END) AS tokens
-     FROM variants v JOIN results r ON r.variant_id = v.id
-     JOIN metrics m ON m.result_id = r.id AND m.name IN ('nll_sum', 'tokens')
-     WHERE v.run_id = ? AND r.suite_id = ? GROUP BY v.name`,
-  );
   const names = run.variants.map((v) => v.name);
   const series: HistorySeries[] = [];
   for (const suite of run.suites) {
     const ppl = perplexity.get(suite.id);
     const metric = ppl ? "perplexity" : primaryMetric(suiteMetrics(facts, suite.id));
     if (!metric) continue;
-    const columns: Array<Map<string, number>> = past.map((id) => {
-      if (metric === "perplexity") {
-        const rows = perplexityRows.all(id, suite.id) as Array<{
-          name: string;
-          nll: number | null;
-          tokens: number | null;
-        }>;
-        return new Map(
-          rows
-            .filter((r) => r.tokens)
-            .map((r) => [
-              r.name,
-              combinePerplexity([{ nllSum: r.nll ?? 0, nll2Sum: 0, count: r.tokens ?? 0 }]).ppl,
-            ]),
-        );
+    const columns: Array<Map<string, number>> = past.map((earlier) => {
+      const values = new Map<string, number>();
+      for (const v of earlier.run.variants) {
+        const s = suiteAggregate(earlier, v.id, suite.id);
+        const value =
+          metric === "perplexity" ? s && perplexityOfSums(s.sums)?.ppl : s?.means[metric];
+        if (value !== undefined) values.set(v.name, value);
       }
-      const rows = generation.all(metric, id, suite.id) as Array<{ name: string; value: number }>;
-      return new Map(rows.map((r) => [r.name, r.value]));
+      return values;
     });
     const current = new Map<string, number>();
     for (const v of facts.variants) {
@@ -85,7 +56,7 @@ export function readHistory(
     series.push({
       suite: suite.id,
       metric,
-      runs: [...past, run.id],
+      runs: [...past.map((p) => p.run.id), run.id],
       variants: names.map((name) => ({
         name,
         values: columns.map((c) => c.get(name) ?? null),

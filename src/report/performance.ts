@@ -1,6 +1,6 @@
 import { quantile } from "../scoring/quantile.js";
+import type { RunRecord, VariantRecord } from "../store/records.js";
 import type { RunFacts } from "../verdict/facts.js";
-import type { StoredRun, StoredVariant } from "./stored-run.js";
 
 /** Speed figures of one variant over its generations (items × repeats, after warm-up). */
 export interface Timings {
@@ -17,7 +17,7 @@ export interface Timings {
 }
 
 /** TTFT, prefill and decode speed, latency and busy time from the facts the verdict read. */
-export function readTimings(run: StoredRun, facts: RunFacts): Map<string, Timings> {
+export function readTimings(run: RunRecord, facts: RunFacts): Map<string, Timings> {
   const out = new Map<string, Timings>();
   const nan = Number.NaN;
   for (const v of run.variants) {
@@ -42,6 +42,6 @@ export function saving(value: number | null, base: number | null): number | null
   return 1 - value / base;
 }
 
-export function baselineOf(run: StoredRun): StoredVariant | undefined {
+export function baselineOf(run: RunRecord): VariantRecord | undefined {
   return run.variants.find((v) => v.isBaseline);
 }

@@ -1,9 +1,8 @@
 import { combinePerplexity } from "../scoring/perplexity.js";
-import type { Db } from "../store/database.js";
+import type { RunAggregate, RunRecord, SuiteAggregate } from "../store/records.js";
 import type { RunFacts, VariantFacts } from "../verdict/facts.js";
 import type { Reason, Verdict } from "../verdict/policy.js";
 import { change, DASH, fixed, percent, relativeChange } from "./format.js";
-import type { StoredRun } from "./stored-run.js";
 import type { QualityCell, QualitySuite } from "./view-model.js";
 
 /** Per variant and perplexity suite: the stored sums perplexity and KLD are computed from. */
@@ -17,7 +16,6 @@ export interface PerplexityFigures {
 }
 
 const METRIC_ORDER = ["exact_match", "rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1"];
-const PPL_PARTS = ["nll_sum", "nll2_sum", "tokens", "kld_sum", "same_top"];
 
 /** Gated metrics of a suite in display order: exact match, then ROUGE F1, then the rest. */
 export function suiteMetrics(facts: RunFacts, suite: string): string[] {
@@ -37,42 +35,49 @@ export function mean(values: Iterable<number>): number | null {
   return n === 0 ? null : sum / n;
 }
 
-/** Perplexity and KLD per variant × suite from the stored per-chunk sums, in SQL (failed items store no metrics). */
-export function readPerplexity(
-  db: Db,
-  run: StoredRun,
+/** One variant's aggregate on one suite, if it stored any. */
+export function suiteAggregate(
+  aggregate: RunAggregate,
+  variantId: number,
+  suite: string,
+): SuiteAggregate | undefined {
+  return aggregate.suites.get(variantId)?.find((s) => s.suite === suite);
+}
+
+/** Perplexity from a suite's summed per-chunk parts; undefined where no token was scored. */
+export function perplexityOfSums(
+  sums: Record<string, number>,
+): ReturnType<typeof combinePerplexity> | undefined {
+  const tokens = sums.tokens ?? 0;
+  if (tokens === 0) return undefined;
+  return combinePerplexity([
+    { nllSum: sums.nll_sum ?? 0, nll2Sum: sums.nll2_sum ?? 0, count: tokens },
+  ]);
+}
+
+/** Perplexity and KLD per variant × suite from the aggregated per-chunk sums (failed items store no metrics). */
+export function perplexityFigures(
+  run: RunRecord,
+  aggregate: RunAggregate,
 ): Map<string, Map<string, PerplexityFigures>> {
-  const first = db.prepare(
-    `SELECT 1 FROM metrics WHERE name = 'tokens' AND result_id =
-       (SELECT MIN(id) FROM results WHERE variant_id = ? AND suite_id = ?)`,
-  );
-  const sums = db.prepare(
-    `SELECT m.name, SUM(m.value) AS total FROM results r
-     JOIN metrics m ON m.result_id = r.id AND m.name IN (${PPL_PARTS.map(() => "?").join(", ")})
-     WHERE r.variant_id = ? AND r.suite_id = ? GROUP BY m.name`,
-  );
   const out = new Map<string, Map<string, PerplexityFigures>>();
   for (const suite of run.suites) {
-    const isPerplexity = run.variants.some((v) => first.get(v.id, suite.id) !== undefined);
-    if (!isPerplexity) continue;
+    const sums = run.variants.map((v) => ({
+      name: v.name,
+      sums: suiteAggregate(aggregate, v.id, suite.id)?.sums ?? {},
+    }));
+    if (!sums.some((v) => v.sums.tokens !== undefined)) continue;
     const bySuite = new Map<string, PerplexityFigures>();
-    for (const v of run.variants) {
-      const totals = Object.fromEntries(
-        (sums.all(...PPL_PARTS, v.id, suite.id) as Array<{ name: string; total: number }>).map(
-          (r) => [r.name, r.total],
-        ),
-      ) as Record<string, number | undefined>;
-      const tokens = totals.tokens ?? 0;
-      if (tokens === 0) continue;
-      const estimate = combinePerplexity([
-        { nllSum: totals.nll_sum ?? 0, nll2Sum: totals.nll2_sum ?? 0, count: tokens },
-      ]);
+    for (const v of sums) {
+      const estimate = perplexityOfSums(v.sums);
+      if (!estimate) continue;
+      const { kld_sum: kld, same_top: sameTop } = v.sums;
       bySuite.set(v.name, {
         ppl: estimate.ppl,
         pplError: estimate.pplError,
-        tokens,
-        meanKld: totals.kld_sum === undefined ? null : totals.kld_sum / tokens,
-        sameTop: totals.same_top === undefined ? null : totals.same_top / tokens,
+        tokens: estimate.tokens,
+        meanKld: kld === undefined ? null : kld / estimate.tokens,
+        sameTop: sameTop === undefined ? null : sameTop / estimate.tokens,
       });
     }
     out.set(suite.id, bySuite);
@@ -127,7 +132,7 @@ const baselineCell = (value: string) => plainCell(value, "baseline");
 
 /** One table per suite: a row per variant, a column per gated metric, Δ vs baseline with its interval. */
 export function qualityTables(
-  run: StoredRun,
+  run: RunRecord,
   facts: RunFacts,
   verdicts: Verdict[],
   perplexity: Map<string, Map<string, PerplexityFigures>>,

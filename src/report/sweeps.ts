@@ -1,36 +1,16 @@
-import type { Db } from "../store/database.js";
+import type { RunRecord } from "../store/records.js";
+import type { SweepLevel } from "../store/sweeps.js";
 import type { ChartPoint, ChartSpec } from "./chart-spec.js";
 import { PALETTE } from "./charts.js";
-import type { StoredRun } from "./stored-run.js";
 
-interface SweepLevel {
-  variant: string;
-  concurrency: number | null;
-  request_rate: number | null;
-  output_throughput: number;
-  ttft_p90_ms: number | null;
-}
-
-/**
- * Load sweeps of this run's variants (`qbench sweep`, migration 005): those tied to the run, and
- * standalone ones whose label is one of its variants — each variant's newest sweep.
- */
-export function readSweepLevels(db: Db, run: StoredRun): Map<string, SweepLevel[]> {
-  const table = db
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sweep_runs'")
-    .get();
-  if (!table) return new Map();
+/** The stored sweep levels of this run's variants, per variant (`qbench sweep`, migration 005). */
+export function sweepLevelsOf(
+  run: RunRecord,
+  levels: readonly SweepLevel[],
+): Map<string, SweepLevel[]> {
   const names = run.variants.map((v) => v.name);
-  const rows = db
-    .prepare(
-      `SELECT s.variant, l.concurrency, l.request_rate, l.output_throughput, l.ttft_p90_ms
-       FROM sweep_levels l JOIN sweep_runs s ON s.id = l.sweep_id
-       WHERE s.id IN (SELECT MAX(id) FROM sweep_runs WHERE run_id = ? OR run_id IS NULL GROUP BY variant)
-       ORDER BY s.variant, l.ordinal`,
-    )
-    .all(run.id) as SweepLevel[];
   const out = new Map<string, SweepLevel[]>();
-  for (const row of rows) {
+  for (const row of levels) {
     if (!names.includes(row.variant)) continue;
     out.set(row.variant, [...(out.get(row.variant) ?? []), row]);
   }

@@ -1,6 +1,6 @@
+import type { RunRecord, VariantRecord } from "../store/records.js";
 import { bytes, change, count, DASH, duration, figure, fixed, times } from "./format.js";
 import { baselineOf, saving, type Timings } from "./performance.js";
-import type { StoredRun, StoredVariant } from "./stored-run.js";
 import type { Environment, MemoryTable, PerformanceRow } from "./view-model.js";
 
 /** A stored ISO time as people read it, in UTC: "2026-01-31 07:01:43 UTC". */
@@ -9,7 +9,7 @@ export function readableTime(iso: string): string {
   return m ? `${m[1]} ${m[2]} UTC` : iso;
 }
 
-export function performanceRows(run: StoredRun, timings: Map<string, Timings>): PerformanceRow[] {
+export function performanceRows(run: RunRecord, timings: Map<string, Timings>): PerformanceRow[] {
   const base = baselineOf(run);
   const bt = base ? timings.get(base.name) : undefined;
   return run.variants.map((v) => {
@@ -67,14 +67,14 @@ export function memoryNotes(stored: string | null): string[] {
   return [...byReason].map(([reason, figures]) => `${figures.join(", ")}: ${reason}`);
 }
 
-export function memoryTable(run: StoredRun): MemoryTable {
+export function memoryTable(run: RunRecord): MemoryTable {
   const base = baselineOf(run);
-  const saved = (v: StoredVariant, f: (x: StoredVariant) => number | null) => {
+  const saved = (v: VariantRecord, f: (x: VariantRecord) => number | null) => {
     if (v.isBaseline || !base) return null;
     const s = saving(f(v), f(base));
     return s === null ? null : `${change(-s)}`;
   };
-  const tensorTypes = (v: StoredVariant) =>
+  const tensorTypes = (v: VariantRecord) =>
     Object.entries(v.tensorTypes)
       .sort(([, a], [, b]) => b.bytes - a.bytes)
       .map(([type, t]) => `${type} ×${t.count}`)
@@ -106,7 +106,7 @@ export function memoryTable(run: StoredRun): MemoryTable {
   };
 }
 
-export function environment(run: StoredRun): Environment {
+export function environment(run: RunRecord): Environment {
   const p = run.provenance;
   const text = (x: string | number | null | undefined) =>
     x === null || x === undefined || x === "" ? DASH : String(x);

@@ -1,9 +1,9 @@
+import type { RunRecord } from "../store/records.js";
 import { MARK } from "../verdict/marks.js";
 import type { Reason, Verdict } from "../verdict/policy.js";
 import { decidingFigure } from "./deciding-figure.js";
 import { bytes, change, figure, times } from "./format.js";
 import { baselineOf, type Timings } from "./performance.js";
-import type { StoredRun } from "./stored-run.js";
 import type { ReasonRow, VerdictRow } from "./view-model.js";
 
 const ORDER = ["fail", "inconclusive", "warn", "pass", "info"];
@@ -22,7 +22,7 @@ function reasonRow(r: Reason): ReasonRow {
 }
 
 export function verdictRows(
-  run: StoredRun,
+  run: RunRecord,
   verdicts: Verdict[],
   timings: Map<string, Timings>,
   confidence: string,

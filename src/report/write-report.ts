@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Db } from "../store/database.js";
+import type { ReportInput } from "../store/read-report.js";
 import { buildReportModel, type ReportOptions } from "./build-model.js";
 import { createChartRenderer } from "./chart-renderer.js";
 import { renderHtml } from "./html.js";
@@ -34,14 +34,13 @@ function write(path: string, content: string | Buffer): string {
   return file;
 }
 
-/** Renders a stored run to every output asked for; the model is built once, from the database. */
+/** Renders a stored run to every output asked for; the model is built once, before any await. */
 export async function writeReport(
-  db: Db,
-  runId: number,
+  input: ReportInput,
   outputs: ReportOutputs,
   options: ReportOptions = {},
 ): Promise<WrittenReport> {
-  const model = buildReportModel(db, runId, options);
+  const model = buildReportModel(input, options);
   const files: string[] = [];
   let stdout = "";
   if (outputs.html) files.push(write(outputs.html, renderHtml(model)));

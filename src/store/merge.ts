@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import Database from "better-sqlite3";
 import { InputError } from "../errors.js";
 import { openDatabase } from "./database.js";
+import { readRunFacts } from "./read-facts.js";
 
 interface ShardRun {
   file: string;
@@ -209,6 +210,8 @@ export function mergeShards(
       runId,
     );
     const results = (db.prepare("SELECT COUNT(*) AS n FROM results").get() as { n: number }).n;
+    // Keep the merged run's digests, as a run does at its end: the read commands write none.
+    readRunFacts(db, runId);
     db.close();
     return { runId, shards: shards.length, results };
   } catch (error) {

@@ -6,53 +6,56 @@ import { type Db, latestSchema, migrate } from "./database.js";
 import { canWrite } from "./writable.js";
 
 /**
- * Opens an existing database (never creates one) to read stored runs. One that can be written
- * is brought to the latest schema and may keep derived data (digests); one that cannot (a
- * read-only file, folder or mount) is opened read-only and nothing is written, not even -wal/-shm.
+ * Opens an existing database (never creates one) read-only, through SQLite's read-only mode: the
+ * read commands write nothing to it, not even -wal/-shm files, and any attempt to fails, root's
+ * included. Only a schema older than the readers read is first brought up to date, where the
+ * file and its folder can be written.
  */
 export function openForReading(path: string, missing = "no such database"): Db {
   const file = resolve(path);
   if (!existsSync(file)) throw new InputError("BAD_INPUT", missing, { location: file });
-  if (canWrite(file) && canWrite(dirname(file))) {
-    const db = new Database(file, { fileMustExist: true });
-    migrate(db);
-    return db;
-  }
-  const db = openReadOnly(file);
+  let db = openReadOnly(file);
   const version = db.pragma("user_version", { simple: true }) as number;
-  const latest = latestSchema();
-  if (version < READABLE_FROM) {
+  if (version >= READABLE_FROM) return db;
+  db.close();
+  if (canWrite(file) && canWrite(dirname(file))) {
+    db = new Database(file, { fileMustExist: true });
+    migrate(db);
     db.close();
-    throw new InputError(
-      "BAD_INPUT",
-      `read-only, and written by an older qbench (schema ${version}; this one reads ${latest}): open it once with a writing command (qbench run --resume, qbench merge) where it can be written, or read a writable copy`,
-      { location: file },
-    );
+    return openReadOnly(file);
   }
-  return db;
+  throw new InputError(
+    "BAD_INPUT",
+    `read-only, and written by an older qbench (schema ${version}; this one reads ${latestSchema()}): open it once with a writing command (qbench run --resume, qbench merge) where it can be written, or read a writable copy`,
+    { location: file },
+  );
 }
 
 /** The oldest schema the read commands read as it is (008 added a status and a writer column). */
 const READABLE_FROM = 7;
 
 function openReadOnly(file: string): Db {
-  try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    db.pragma("user_version");
-    return db;
-  } catch (error) {
-    if ((error as { code?: string }).code !== "SQLITE_CANTOPEN") throw error;
-  }
-  // A WAL database whose folder is read-only and has no -shm cannot be opened in place: read a
-  // copy in memory, marked as a rollback-journal file. Its -wal, if any, would be missed.
+  // A read-only connection to a WAL file makes a -wal and a -shm beside it unless a writer's are
+  // there already: then it reads in place (the writer's pages in the -wal included).
   const wal = `${file}-wal`;
-  if (existsSync(wal) && statSync(wal).size > 0) {
-    throw new InputError(
-      "BAD_INPUT",
-      `its folder is read-only and ${wal} holds writes not yet in the file: open it once where it can be written`,
-      { location: file },
-    );
+  if (existsSync(wal)) {
+    try {
+      const db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma("user_version");
+      return db;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "SQLITE_CANTOPEN") throw error;
+    }
+    // A read-only folder without the -shm: the -wal cannot be read, only the file.
+    if (statSync(wal).size > 0) {
+      throw new InputError(
+        "BAD_INPUT",
+        `its folder is read-only and ${wal} holds writes not yet in the file: open it once where it can be written`,
+        { location: file },
+      );
+    }
   }
+  // Otherwise read a copy in memory, marked as a rollback-journal file: nothing touches the disk.
   const copy = readFileSync(file);
   // Bytes 18 and 19 are the file format's write and read versions: 2 is WAL, 1 legacy.
   if (copy.length > 19 && copy[18] === 2 && copy[19] === 2) copy.fill(1, 18, 20);

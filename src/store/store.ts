@@ -1,4 +1,8 @@
-import type { Db } from "./database.js";
+import type { LevelResult, SweepOptions } from "../sweep/load-sweep.js";
+import { blob, typed } from "./blobs.js";
+import { type Db, openDatabase } from "./database.js";
+import { StoreReader } from "./reader.js";
+import { type SweepRecord, saveSweep } from "./sweeps.js";
 
 export interface Provenance {
   qbenchVersion: string;
@@ -80,9 +84,35 @@ export interface VariantRow {
 
 const now = () => new Date().toISOString();
 
-/** Typed queries over a qbench database; one transaction per finished item. */
+/**
+ * The store's write side: what a run records, one transaction per finished item. Its `read` side
+ * keeps the digests it computes (see StoreReader).
+ */
 export class Store {
-  constructor(readonly db: Db) {}
+  readonly read: StoreReader;
+
+  constructor(private readonly db: Db) {
+    this.read = new StoreReader(db);
+  }
+
+  /** Opens (creating if needed) a database to write, at the latest schema. */
+  static open(path: string): Store {
+    return new Store(openDatabase(path));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Stores one load sweep and its levels; returns the sweep's id. */
+  saveSweep(record: SweepRecord, options: SweepOptions, results: readonly LevelResult[]): number {
+    return saveSweep(this.db, record, options, results);
+  }
+
+  /** Drops every kept digest (the bench times a read from the rows). */
+  dropDigests(): void {
+    this.db.prepare("DELETE FROM variant_facts").run();
+  }
 
   createRun(run: NewRun): number {
     const p = run.provenance;
@@ -479,22 +509,6 @@ export class Store {
           : undefined,
     };
   }
-}
-
-type TypedArray = Float32Array | Int32Array | Uint16Array | Uint8Array;
-
-function blob(array: TypedArray): Buffer {
-  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-}
-
-/** Copies a BLOB into a typed array (SQLite buffers need not be aligned for it). */
-export function typed<T extends TypedArray>(
-  data: Buffer,
-  Type: { new (buffer: ArrayBuffer): T; BYTES_PER_ELEMENT: number },
-): T {
-  const copy = new ArrayBuffer(data.byteLength);
-  new Uint8Array(copy).set(data);
-  return new Type(copy);
 }
 
 export function resultKey(suiteId: string, itemId: string, repeat: number): string {

@@ -1,5 +1,4 @@
-import type { Db } from "../store/database.js";
-import { readRunFacts } from "./facts.js";
+import type { RunFacts } from "./facts.js";
 import { Gates } from "./gates.js";
 import { decide, type Verdict } from "./policy.js";
 
@@ -10,7 +9,6 @@ export function storedGates(planJson: string): Gates {
 }
 
 /** Decides a stored run under the given gates, or under those it ran with. */
-export function decideRun(db: Db, runId: number, gates?: Gates): Verdict[] {
-  const facts = readRunFacts(db, runId);
+export function decideRun(facts: RunFacts, gates?: Gates): Verdict[] {
   return decide(facts, gates ?? storedGates(facts.planJson));
 }

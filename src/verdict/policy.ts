@@ -383,23 +383,20 @@ export function decide(facts: RunFacts, gates: Gates): Verdict[] {
   const baseline = facts.variants.find((v) => v.isBaseline);
   return facts.variants.map((variant) => {
     const judge = new Judge(gates);
-    if (variant.status === "failed") {
+    const unfinished =
+      variant.status === "failed"
+        ? `the variant failed: ${variant.error ?? "unknown error"}`
+        : variant.status !== "complete"
+          ? `the variant did not finish (${variant.status}); resume the run`
+          : undefined;
+    if (unfinished) {
       judge.add({
         gate: "failures",
         metric: "status",
         status: "fail",
         value: null,
         threshold: null,
-        message: `the variant failed: ${variant.error ?? "unknown error"}`,
-      });
-    } else if (variant.status !== "complete") {
-      judge.add({
-        gate: "failures",
-        metric: "status",
-        status: "fail",
-        value: null,
-        threshold: null,
-        message: `the variant did not finish (${variant.status}); resume the run`,
+        message: unfinished,
       });
     }
     if (variant.failedItems > gates.maxFailedItems) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildCharts } from "../../src/report/charts.js";
 import type { HistorySeries } from "../../src/report/history.js";
-import type { StoredRun } from "../../src/report/stored-run.js";
+import type { RunRecord as StoredRun } from "../../src/store/records.js";
 
 const series = (suite: string): HistorySeries => ({
   suite,

@@ -4,12 +4,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { buildReportModel } from "../../src/report/build-model.js";
 import { REPORTS_DIR, renderHtml } from "../../src/report/html.js";
 import { renderJunit } from "../../src/report/junit.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { openDatabase } from "../../src/store/database.js";
 import { checkJunit, parseMarkdownTable } from "./ci-formats.js";
+import { modelOf } from "./model-of.js";
 import { writeSyntheticRun } from "./synthetic-run.js";
 
 // Fewer bootstrap resamples than the default keep these verdicts quick; the figures are the same kind.
@@ -24,7 +24,7 @@ describe("the report model and its renderings (synthetic runs written to SQLite)
       failedVariant: true,
       gates: QUICK,
     });
-    const model = buildReportModel(db, runId, { disagreementCap: 25 });
+    const model = modelOf(db, runId, { disagreementCap: 25 });
     assert.equal(model.verdicts.length, 10);
     assert.equal(model.verdicts[0]?.baseline, true);
     const failed = model.verdicts.at(-1);
@@ -73,7 +73,7 @@ describe("the report model and its renderings (synthetic runs written to SQLite)
   it("one variant: the baseline alone still makes a complete report", () => {
     const db = openDatabase(":memory:");
     const runId = writeSyntheticRun(db, { variants: 1, items: 200, gates: QUICK });
-    const model = buildReportModel(db, runId);
+    const model = modelOf(db, runId);
     assert.equal(model.verdicts.length, 1);
     assert.equal(model.verdicts[0]?.verdict, "SHIP");
     assert.equal(model.disagreements.items.length, 0);
@@ -87,9 +87,9 @@ describe("the report model and its renderings (synthetic runs written to SQLite)
   it("renders the same database to the same bytes, later too (no time of rendering inside)", async () => {
     const db = openDatabase(":memory:");
     const runId = writeSyntheticRun(db, { variants: 3, items: 300, gates: QUICK });
-    const first = renderHtml(buildReportModel(db, runId));
+    const first = renderHtml(modelOf(db, runId));
     await sleep(1100);
-    const second = renderHtml(buildReportModel(db, runId));
+    const second = renderHtml(modelOf(db, runId));
     assert.equal(
       createHash("sha256").update(second).digest("hex"),
       createHash("sha256").update(first).digest("hex"),
@@ -100,7 +100,7 @@ describe("the report model and its renderings (synthetic runs written to SQLite)
   it("pins its inline script and style by hash and loads nothing from anywhere", () => {
     const db = openDatabase(":memory:");
     const html = renderHtml(
-      buildReportModel(db, writeSyntheticRun(db, { variants: 2, items: 100, gates: QUICK })),
+      modelOf(db, writeSyntheticRun(db, { variants: 2, items: 100, gates: QUICK })),
     );
     db.close();
     const attribute = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html);

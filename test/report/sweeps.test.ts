@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildReportModel } from "../../src/report/build-model.js";
 import { openDatabase } from "../../src/store/database.js";
+import { modelOf } from "./model-of.js";
 import { writeSyntheticRun } from "./synthetic-run.js";
 
 describe("load sweeps in the report", () => {
@@ -25,7 +25,7 @@ describe("load sweeps in the report", () => {
       const id = Number(sweep.run(run, variant).lastInsertRowid);
       for (const [i, c] of [1, 2, 4].entries()) level.run(id, i, c, 500 * c, 10 * c);
     }
-    const chart = buildReportModel(db, runId).charts.find((c) => c.id === "load-sweep");
+    const chart = modelOf(db, runId).charts.find((c) => c.id === "load-sweep");
     assert.ok(chart, "a load-sweep chart");
     assert.deepEqual(
       chart.datasets.map((d) => d.label),
@@ -43,7 +43,7 @@ describe("load sweeps in the report", () => {
     const db = openDatabase(":memory:");
     const runId = writeSyntheticRun(db, { variants: 2, items: 30 });
     assert.equal(
-      buildReportModel(db, runId).charts.find((c) => c.id === "load-sweep"),
+      modelOf(db, runId).charts.find((c) => c.id === "load-sweep"),
       undefined,
     );
     db.close();

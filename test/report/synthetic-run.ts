@@ -1,5 +1,5 @@
 import { seededRandom } from "../../src/scoring/bootstrap.js";
-import type { Db } from "../../src/store/database.js";
+import { type Db, openDatabase } from "../../src/store/database.js";
 import { Store } from "../../src/store/store.js";
 
 /**
@@ -267,4 +267,14 @@ export function writeSyntheticRun(db: Db, options: SyntheticRunOptions): number 
     store.finishRun(runId, "complete");
   })();
   return runId;
+}
+
+/** Writes a synthetic run into a new database file; returns the run's id. */
+export function writeSyntheticFile(path: string, options: SyntheticRunOptions): number {
+  const db = openDatabase(path);
+  try {
+    return writeSyntheticRun(db, options);
+  } finally {
+    db.close();
+  }
 }

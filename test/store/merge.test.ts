@@ -7,6 +7,7 @@ import { qbench, tempDir, writeFiles } from "../support/cli.js";
 import { storedResults } from "../support/db.js";
 import { ROOT } from "../support/paths.js";
 import { writeClozeSuite, writePlan } from "../support/plans.js";
+import { currentDigests } from "./digests.js";
 
 /** Verdicts without the timing-based speed flags, which differ between any two runs. */
 function verdictsOf(stdout: string): unknown {
@@ -45,6 +46,8 @@ describe("shards and merge (real runs on stories260K)", () => {
     const merged = join(dir, "merged.db");
     const m = await qbench(["merge", ...shardDbs, "--out", merged]);
     assert.equal(m.exitCode, 0, m.stderr);
+    const digests = currentDigests(merged);
+    assert.equal(digests.current, digests.variants, "merge keeps a current digest per variant");
     const expected = storedResults(join(dir, "whole.db"));
     assert.deepEqual(storedResults(merged), expected);
     assert.equal(

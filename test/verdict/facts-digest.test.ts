@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { openDatabase } from "../../src/store/database.js";
+import { readResultFacts, readRunFacts } from "../../src/store/read-facts.js";
 import { Store } from "../../src/store/store.js";
-import { type RunFacts, readResultFacts, readRunFacts } from "../../src/verdict/facts.js";
+import type { RunFacts } from "../../src/verdict/facts.js";
 import { ItemColumn } from "../../src/verdict/item-column.js";
 import { writeSyntheticRun } from "../report/synthetic-run.js";
 

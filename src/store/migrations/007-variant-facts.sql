@@ -4,8 +4,8 @@
 -- digest whose stamp no longer matches is made again from the rows.
 CREATE TABLE variant_facts (
   variant_id INTEGER PRIMARY KEY REFERENCES variants (id) ON DELETE CASCADE,
-  stamp      TEXT NOT NULL,  -- format version, then COUNT, MAX and SUM of the variant's result ids
-  digest     BLOB NOT NULL   -- u32 header length, JSON header, float64 columns (see src/verdict/facts-digest.ts)
+  stamp      TEXT NOT NULL,  -- schema and reader version, a hash of the reader's queries, then COUNT, MAX and SUM of the variant's result ids
+  digest     BLOB NOT NULL   -- u32 header length, JSON header, float64 columns (see src/store/facts-digest.ts)
 );
 
 -- qbench writes a result with its metrics and token scores in one transaction, which the stamp

@@ -1,32 +1,19 @@
-import type { Db } from "../store/database.js";
-import { ItemColumn, ItemTables } from "./item-column.js";
+import { createHash } from "node:crypto";
+import { ItemColumn, ItemTables } from "../verdict/item-column.js";
+import type { Db } from "./database.js";
+import type { ResultFacts, TokenFacts } from "./records.js";
 
-/** Per-token figures of one variant on one perplexity suite, keyed by item for pairing. */
-export interface TokenFacts {
-  items: Map<string, { logprobs: Float32Array; kld?: Float32Array; sameTop?: Uint8Array }>;
+/**
+ * What a digest was made by: the reader's own version, the exact queries it ran and the rule for
+ * what is gated. Any change to one of them changes every stamp, so no digest made by another
+ * reader is ever served.
+ */
+export interface Reader {
+  /** Bump when the encoding or what the reader computes from the rows changes. */
+  version: number;
+  /** The SQL texts the reader runs, and the gated-metric rule, verbatim. */
+  definition: readonly string[];
 }
-
-/** What the verdict and the report read of one variant's result rows: the part a digest keeps. */
-export interface ResultFacts {
-  failedItems: number;
-  /** suite → metric → item → value (mean over repeats). */
-  quality: Map<string, Map<string, ReadonlyMap<string, number>>>;
-  /** suite → item → mean completion tokens. */
-  completionTokens: Map<string, ReadonlyMap<string, number>>;
-  /** Per generation, each sorted ascending (only percentiles are read from them). */
-  ttftMs: Float64Array;
-  decodeTps: Float64Array;
-  /** promptTokens / (TTFT − tokenization). */
-  prefillTps: Float64Array;
-  /** What the harness waited for a generation, IPC included (runner time where not recorded). */
-  e2eMs: Float64Array;
-  /** Summed time of every stored result (generation and scoring). */
-  busyMs: number;
-  perplexity: Map<string, TokenFacts>;
-}
-
-/** Bump when what readResultFacts reads changes (a metric newly gated, a figure added). */
-const FORMAT = 1;
 
 interface Header {
   failedItems: number;
@@ -44,8 +31,13 @@ interface Header {
   }>;
 }
 
-/** Names the exact set of result rows: results are only ever added, or an error row replaced. */
-export function resultsStamp(db: Db, variantId: number): string {
+/**
+ * Names a digest's inputs: the schema version, the reader (its version and a hash of its queries
+ * and gating rule) and the exact set of result rows (results are only ever added, or an error row
+ * replaced; triggers drop the digest on any other change).
+ */
+export function digestStamp(db: Db, variantId: number, reader: Reader): string {
+  const schema = db.pragma("user_version", { simple: true }) as number;
   // COUNT, MAX and SUM of ids come from the (variant_id, …) index alone, without the rows.
   const row = db
     .prepare(
@@ -53,7 +45,13 @@ export function resultsStamp(db: Db, variantId: number): string {
        FROM results WHERE variant_id = ?`,
     )
     .get(variantId) as { n: number; max: number; sum: number };
-  return `${FORMAT}:${row.n}:${row.max}:${row.sum}`;
+  return `${schema}:${readerHash(reader)}:${row.n}:${row.max}:${row.sum}`;
+}
+
+/** The reader's version and a short hash of its definition. */
+export function readerHash(reader: Reader): string {
+  const hash = createHash("sha256").update(JSON.stringify(reader.definition)).digest("hex");
+  return `${reader.version}.${hash.slice(0, 16)}`;
 }
 
 /** The stored digest when it was made from exactly these results, else undefined. */
@@ -70,8 +68,9 @@ export function readDigest(
 }
 
 /**
- * Keeps the digest for the next reader. Best effort: a read-only file or another process holding
- * the write lock leaves the database as it was, and the next reader reads the rows again.
+ * Keeps the digest for the next reader, on a database opened for writing only (the read commands
+ * open theirs read-only and compute in memory). Best effort: another process holding the write
+ * lock leaves the database as it was, and the next reader reads the rows again.
  */
 export function storeDigest(
   db: Db,
@@ -80,6 +79,7 @@ export function storeDigest(
   facts: ResultFacts,
   items: Map<string, string[]>,
 ): void {
+  if (db.readonly) return;
   try {
     db.prepare(
       "INSERT OR REPLACE INTO variant_facts (variant_id, stamp, digest) VALUES (?, ?, ?)",
