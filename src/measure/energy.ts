@@ -94,16 +94,24 @@ export interface PowerSample {
   watts: number;
 }
 
-/** Joules in [from, to] of a power trace, by the trapezoid rule; undefined without two samples around the span. */
+/**
+ * Joules in [from, to] of a power trace, by the trapezoid rule; undefined where the trace does
+ * not cover the span (up to `holdMs` before its first or after its last sample, whose power is
+ * held there: the span's last sample may not have arrived when the sampler stops).
+ */
 export function integratePower(
   samples: readonly PowerSample[],
   from: number,
   to: number,
+  holdMs = 0,
 ): number | undefined {
   if (to <= from) return 0;
-  const first = samples[0];
-  const last = samples[samples.length - 1];
-  if (!first || !last || first.t > from || last.t < to) return undefined;
+  let first = samples[0];
+  let last = samples[samples.length - 1];
+  if (!first || !last || first.t > from + holdMs || last.t < to - holdMs) return undefined;
+  if (first.t > from) first = { t: from, watts: first.watts };
+  if (last.t < to) last = { t: to, watts: last.watts };
+  samples = [first, ...samples.filter((s) => s.t > first.t && s.t < last.t), last];
   const at = (t: number): number => {
     let i = 1;
     while (i < samples.length && (samples[i] as PowerSample).t < t) i++;
@@ -127,9 +135,12 @@ export function integratePower(
 export class PowerTraceEnergy implements EnergySource {
   readonly source: string;
   readonly samples: PowerSample[] = [];
+  readonly #holdMs: number;
 
-  constructor(source: string) {
+  /** `holdMs`: how far past the trace's ends a span may reach (about two sampling intervals). */
+  constructor(source: string, holdMs = 0) {
     this.source = source;
+    this.#holdMs = holdMs;
   }
 
   add(sample: PowerSample): void {
@@ -141,7 +152,7 @@ export class PowerTraceEnergy implements EnergySource {
   }
 
   joulesBetween(from: EnergyMark, to: EnergyMark): number | undefined {
-    return integratePower(this.samples, from.t, to.t);
+    return integratePower(this.samples, from.t, to.t, this.#holdMs);
   }
 }
 
@@ -150,30 +161,38 @@ export interface EnergySummary {
   joules: number;
   seconds: number;
   meanWatts: number;
+  /** Tokens generated in the measured spans. */
+  tokens: number;
   joulesPerToken: number | undefined;
 }
 
-/** Sum of the measured spans (generations only) and what they produced. */
-export function summarizeEnergy(
-  source: EnergySource,
-  spans: readonly { from: EnergyMark; to: EnergyMark; tokens: number }[],
-): EnergySummary | undefined {
+/** One measured generation: its marks on the source that measured it, and its tokens. */
+export interface EnergySpan {
+  source: EnergySource;
+  from: EnergyMark;
+  to: EnergyMark;
+  tokens: number;
+}
+
+/** Sum over the measured spans (generations only), or why there is no figure. */
+export function summarizeEnergy(spans: readonly EnergySpan[]): EnergySummary | { reason: string } {
   let joules = 0;
   let ms = 0;
   let tokens = 0;
   for (const span of spans) {
-    const j = source.joulesBetween(span.from, span.to);
-    if (j === undefined) return undefined;
+    const j = span.source.joulesBetween(span.from, span.to);
+    if (j === undefined) return { reason: `${span.source.source} did not cover a generation` };
     joules += j;
     ms += span.to.t - span.from.t;
     tokens += span.tokens;
   }
-  if (spans.length === 0 || ms <= 0) return undefined;
+  if (spans.length === 0 || ms <= 0) return { reason: "no measured generation" };
   return {
-    source: source.source,
+    source: [...new Set(spans.map((s) => s.source.source))].join(", "),
     joules,
     seconds: ms / 1000,
     meanWatts: joules / (ms / 1000),
+    tokens,
     joulesPerToken: tokens > 0 ? joules / tokens : undefined,
   };
 }

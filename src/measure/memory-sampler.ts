@@ -73,7 +73,7 @@ export class MemorySampler {
   private stream: ResultPromise | undefined;
   private appsBusy = false;
   private ticks = 0;
-  private readonly power = new PowerTraceEnergy("nvidia-smi power.draw (all GPUs)");
+  private readonly power: PowerTraceEnergy;
 
   private constructor(
     private readonly pid: number,
@@ -81,6 +81,7 @@ export class MemorySampler {
     idle: { bytes: number } | { reason: string },
   ) {
     this.timer = setInterval(() => void this.sample(), options.intervalMs);
+    this.power = new PowerTraceEnergy("nvidia-smi power.draw (all GPUs)", 2 * options.intervalMs);
     if ("bytes" in idle) {
       this.figures.deviceIdleBytes = idle.bytes;
       this.startDeviceStream(idle.bytes);

@@ -1,4 +1,5 @@
 import type { RunnerFailure } from "../errors.js";
+import { type EnergySpan, type EnergySummary, summarizeEnergy } from "../measure/energy.js";
 import { combineFigures, type MemoryFigures, MemorySampler } from "../measure/memory-sampler.js";
 import type { RunnerClient, RunnerCommand } from "../runner-client/client.js";
 import type { LoadParams } from "../runner-client/protocol.js";
@@ -29,6 +30,8 @@ export class RunnerSession {
   private spawned: RunnerClient | undefined;
   private sampler: MemorySampler | undefined;
   private readonly memory: MemoryFigures[] = [];
+  private readonly spans: EnergySpan[] = [];
+  private noEnergy: string | undefined;
   private readonly kill = () => this.spawned?.kill();
 
   constructor(
@@ -47,6 +50,27 @@ export class RunnerSession {
   /** After a failure: a crash or hang leaves no usable runner, so the next `runner()` starts one. */
   failed(failure: RunnerFailure): void {
     if (failure.kind !== "error") this.live = undefined;
+  }
+
+  /** Runs one measured generation, marking it for the energy figures. */
+  async measured<T>(generate: () => Promise<T>, tokens: (result: T) => number): Promise<T> {
+    const source = this.sampler?.energySource();
+    if (!source || "reason" in source) {
+      this.noEnergy = source?.reason ?? "no memory sampler";
+      return generate();
+    }
+    const from = source.mark();
+    const result = await generate();
+    this.spans.push({ source, from, to: source.mark(), tokens: tokens(result) });
+    return result;
+  }
+
+  /** Energy over the measured generations (call after close), or why there is none. */
+  energy(): EnergySummary | { reason: string } {
+    const summary = summarizeEnergy(this.spans);
+    return "reason" in summary && this.spans.length === 0 && this.noEnergy
+      ? { reason: this.noEnergy }
+      : summary;
   }
 
   /** Stops the runner and the sampling; the memory figures of every process it started. */

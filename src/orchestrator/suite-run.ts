@@ -75,7 +75,12 @@ async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsuppor
   try {
     const { client, loaded } = await pass.runners.runner();
     const bos = loaded.addBos ? loaded.bos : null;
-    const row = await runItem(client, item, itemContext(context, item, bos));
+    const run = () => runItem(client, item, itemContext(context, item, bos));
+    // Generations are what energy is measured over (per token generated); scoring is not.
+    const row =
+      item.kind === "generate"
+        ? await pass.runners.measured(run, (r) => r.completionTokens ?? 0)
+        : await run();
     context.store.recordResult(context.variantId, { ...key, ...row });
     context.progress.tick();
     return "ok";

@@ -1,4 +1,5 @@
 import { RunnerFailure } from "../errors.js";
+import type { EnergySummary } from "../measure/energy.js";
 import type { MemoryFigures } from "../measure/memory-sampler.js";
 import { type ManagedServer, startManagedServer } from "../runner-client/managed-server.js";
 import type { MemoryResult } from "../runner-client/protocol.js";
@@ -53,7 +54,7 @@ async function runSuites(
     const { client } = await runners.runner();
     await runPerfShapes(client, context);
     const engine = await client.request("memory", {}, 10_000);
-    recordComplete(context, await runners.close(), engine);
+    recordComplete(context, await runners.close(), engine, runners.energy());
     return "complete";
   } catch (error) {
     context.progress.done();
@@ -133,11 +134,26 @@ function recordStart(context: VariantContext, { loaded, init }: StartedRunner): 
     engine: init.engine,
     loadMs: loaded.loadMs,
     engineContextSize: loaded.allocatedContextSize ?? loaded.contextSize,
+    kvCacheK: loaded.kvCache?.k ?? null,
+    kvCacheV: loaded.kvCache?.v ?? null,
+    engineModelBytes: loaded.engineMemory?.modelBufferBytes ?? null,
+    engineKvBytes: loaded.engineMemory?.kvBytes ?? null,
+    engineComputeBytes: loaded.engineMemory?.computeBytes ?? null,
   });
 }
 
-function recordComplete(context: VariantContext, figures: MemoryFigures, engine: MemoryResult) {
+function recordComplete(
+  context: VariantContext,
+  figures: MemoryFigures,
+  engine: MemoryResult,
+  energy: EnergySummary | { reason: string },
+) {
+  const measured = "reason" in energy ? undefined : energy;
   context.store.updateVariant(context.variantId, {
+    energyJoules: measured?.joules ?? null,
+    energySeconds: measured?.seconds ?? null,
+    energyTokens: measured?.tokens ?? null,
+    energySource: measured?.source ?? null,
     status: "complete",
     error: null,
     warmupRuns: context.plan.warmup,
@@ -149,6 +165,7 @@ function recordComplete(context: VariantContext, figures: MemoryFigures, engine:
     memorySamples: figures.samples,
     memoryNotes: JSON.stringify({
       ...figures.notes,
+      ...("reason" in energy ? { energy: energy.reason } : {}),
       ...(engine.device
         ? {}
         : { engineDevice: "the engine reports no device memory (CPU backend)" }),

@@ -1,7 +1,7 @@
 import type { RunRecord, VariantRecord } from "../store/records.js";
 import { bytes, change, count, DASH, duration, figure, fixed, times } from "./format.js";
 import { baselineOf, saving, type Timings } from "./performance.js";
-import type { Environment, MemoryTable, PerformanceRow } from "./view-model.js";
+import type { Environment, MemoryRow, MemoryTable, PerformanceRow } from "./view-model.js";
 
 /** A stored ISO time as people read it, in UTC: "2026-01-31 07:01:43 UTC". */
 export function readableTime(iso: string): string {
@@ -44,6 +44,7 @@ const NOTE_LABELS: Record<string, string> = {
   engineDevice: "engine device memory",
   device: "device peak",
   processDevice: "process device peak",
+  energy: "energy",
 };
 
 /**
@@ -84,6 +85,8 @@ export function memoryTable(run: RunRecord): MemoryTable {
     hasDevicePeak: run.variants.some((v) => v.devicePeakBytes !== null),
     hasNotes: [...notes.values()].some((n) => n.length > 0),
     hasEngineDevice: run.variants.some((v) => v.engineDeviceBytes !== null),
+    hasEngineBuffers: run.variants.some((v) => v.engineKvBytes !== null),
+    hasEnergy: run.variants.some((v) => v.energyJoules !== null),
     rows: run.variants.map((v) => ({
       variant: v.name,
       baseline: v.isBaseline,
@@ -99,6 +102,11 @@ export function memoryTable(run: RunRecord): MemoryTable {
       devicePeak: bytes(v.devicePeakBytes),
       devicePeakSaving: saved(v, (x) => x.devicePeakBytes),
       processDevicePeak: bytes(v.processDevicePeakBytes),
+      kvCache: `${v.kvCacheK ?? "f16"} / ${v.kvCacheV ?? "f16"}`,
+      engineKv: bytes(v.engineKvBytes),
+      engineKvSaving: saved(v, (x) => x.engineKvBytes),
+      engineCompute: bytes(v.engineComputeBytes),
+      ...energyCells(v),
       loadTime: duration(v.loadMs),
       tensorTypes: tensorTypes(v),
       notes: notes.get(v.name) ?? [],
@@ -157,5 +165,19 @@ export function environment(run: RunRecord): Environment {
       error: v.error,
       stderrTail: v.stderrTail,
     })),
+  };
+}
+
+function energyCells(
+  v: VariantRecord,
+): Pick<MemoryRow, "energyPerToken" | "meanWatts" | "energySource"> {
+  const joules = v.energyJoules;
+  if (joules === null) return { energyPerToken: DASH, meanWatts: DASH, energySource: DASH };
+  const tokens = v.energyTokens ?? 0;
+  const seconds = v.energySeconds ?? 0;
+  return {
+    energyPerToken: tokens > 0 ? `${fixed(joules / tokens, 3)} J` : DASH,
+    meanWatts: seconds > 0 ? `${fixed(joules / seconds, 1)} W` : DASH,
+    energySource: v.energySource ?? DASH,
   };
 }

@@ -155,6 +155,16 @@ export interface MemoryRow {
   devicePeak: string;
   devicePeakSaving: string | null;
   processDevicePeak: string;
+  /** The KV cache's K / V types (`f16 / f16` by default). */
+  kvCache: string;
+  /** The engine's own KV cache and compute buffers at the plan's context. */
+  engineKv: string;
+  engineKvSaving: string | null;
+  engineCompute: string;
+  /** Joules per generated token over the measured generations, and the mean power. */
+  energyPerToken: string;
+  meanWatts: string;
+  energySource: string;
   loadTime: string;
   tensorTypes: string;
   /** Why a figure is missing, one sentence per reason ("device peak: no NVIDIA GPU here"). */
@@ -168,6 +178,10 @@ export interface MemoryTable {
   /** Some variant has a figure it could not measure, with the reason. */
   hasNotes: boolean;
   hasEngineDevice: boolean;
+  /** Some variant has the engine's KV / compute figures (llama.cpp runner). */
+  hasEngineBuffers: boolean;
+  /** Some variant has an energy figure. */
+  hasEnergy: boolean;
 }
 
 export interface DisagreementOutput {

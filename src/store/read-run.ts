@@ -58,6 +58,15 @@ const VARIANT_COLUMNS = {
   devicePeakBytes: "device_peak_bytes",
   processDevicePeakBytes: "process_device_peak_bytes",
   memoryNotes: "memory_notes",
+  kvCacheK: "kv_cache_k",
+  kvCacheV: "kv_cache_v",
+  engineModelBytes: "engine_model_bytes",
+  engineKvBytes: "engine_kv_bytes",
+  engineComputeBytes: "engine_compute_bytes",
+  energyJoules: "energy_joules",
+  energySeconds: "energy_seconds",
+  energyTokens: "energy_tokens",
+  energySource: "energy_source",
 } as const satisfies Record<keyof VariantRecord, string>;
 
 type VariantRow = Omit<VariantRecord, "isBaseline" | "tensorTypes"> & {

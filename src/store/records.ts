@@ -70,6 +70,18 @@ export interface VariantRecord {
   devicePeakBytes: number | null;
   processDevicePeakBytes: number | null;
   memoryNotes: string | null;
+  /** The KV cache's types; null where the engine's default (f16) was used or not recorded. */
+  kvCacheK: string | null;
+  kvCacheV: string | null;
+  /** The engine's own figures for its buffers (llama.cpp's load log), where it reports them. */
+  engineModelBytes: number | null;
+  engineKvBytes: number | null;
+  engineComputeBytes: number | null;
+  /** Energy over the measured generations, and where it was measured. */
+  energyJoules: number | null;
+  energySeconds: number | null;
+  energyTokens: number | null;
+  energySource: string | null;
 }
 
 /** Per-token figures of one variant on one perplexity suite, keyed by item for pairing. */

@@ -312,6 +312,15 @@ export class Store {
       memorySamples: number;
       memoryNotes: string;
       serverLog: string;
+      kvCacheK: string | null;
+      kvCacheV: string | null;
+      engineModelBytes: number | null;
+      engineKvBytes: number | null;
+      engineComputeBytes: number | null;
+      energyJoules: number | null;
+      energySeconds: number | null;
+      energyTokens: number | null;
+      energySource: string | null;
     }>,
   ): void {
     const columns: Record<string, string> = {
@@ -333,6 +342,15 @@ export class Store {
       memorySamples: "memory_samples",
       memoryNotes: "memory_notes",
       serverLog: "server_log",
+      kvCacheK: "kv_cache_k",
+      kvCacheV: "kv_cache_v",
+      engineModelBytes: "engine_model_bytes",
+      engineKvBytes: "engine_kv_bytes",
+      engineComputeBytes: "engine_compute_bytes",
+      energyJoules: "energy_joules",
+      energySeconds: "energy_seconds",
+      energyTokens: "energy_tokens",
+      energySource: "energy_source",
     };
     const entries = Object.entries(fields).filter(([key]) => key in columns);
     if (entries.length === 0) return;

@@ -45,10 +45,11 @@ describe("power traces", () => {
     const energy = new PowerTraceEnergy("nvidia-smi power.draw");
     for (let t = 0; t <= 10_000; t += 100) energy.add({ t, watts: t < 5000 ? 300 : 30 });
     const spans = [
-      { from: { t: 1000 }, to: { t: 2000 }, tokens: 100 },
-      { from: { t: 3000 }, to: { t: 4000 }, tokens: 100 },
+      { source: energy, from: { t: 1000 }, to: { t: 2000 }, tokens: 100 },
+      { source: energy, from: { t: 3000 }, to: { t: 4000 }, tokens: 100 },
     ];
-    const summary = summarizeEnergy(energy, spans);
+    const summary = summarizeEnergy(spans);
+    assert.ok(!("reason" in summary));
     assert.equal(summary?.joules, 600);
     assert.equal(summary?.meanWatts, 300);
     assert.equal(summary?.joulesPerToken, 3);
