@@ -53,3 +53,31 @@ export function capacityOf(input: CapacityInput): Capacity {
     freeForKvBytes: free,
   };
 }
+
+/** What the engine's own buffers say a budget holds (its measured KV at the plan's context). */
+export interface MeasuredCapacity {
+  /** Sequences of the allocated context that fit beside the weights and compute buffers. */
+  concurrentAtContext: number;
+  /** The longest context one sequence fits in (a multiple of 256); full-attention layers only. */
+  maxContext: number;
+}
+
+export function measuredCapacity(
+  figures: {
+    engineModelBytes: number | null;
+    engineKvBytes: number | null;
+    engineComputeBytes: number | null;
+    engineContextSize: number | null;
+  },
+  budgetBytes: number,
+): MeasuredCapacity | undefined {
+  const { engineModelBytes: weights, engineKvBytes: kv, engineComputeBytes: compute } = figures;
+  const cells = figures.engineContextSize;
+  if (weights === null || kv === null || compute === null || !cells || kv <= 0) return undefined;
+  const free = budgetBytes - weights - compute;
+  if (free <= 0) return { concurrentAtContext: 0, maxContext: 0 };
+  return {
+    concurrentAtContext: Math.floor(free / kv),
+    maxContext: Math.floor(free / (kv / cells) / 256) * 256,
+  };
+}

@@ -115,7 +115,7 @@ export function assembleReportModel(
     verdicts: rows,
     quality: qualityTables(run, facts, verdicts, perplexity),
     performance: performanceRows(run, timings),
-    memory: memoryTable(run),
+    memory: memoryTable(run, gates.budgets.deviceBytes),
     charts,
     historyNote: history.some((s) => s.runs.length >= 2)
       ? null

@@ -1,3 +1,4 @@
+import { measuredCapacity } from "../capacity/capacity.js";
 import type { RunRecord, VariantRecord } from "../store/records.js";
 import { bytes, change, count, DASH, duration, figure, fixed, times } from "./format.js";
 import { baselineOf, saving, type Timings } from "./performance.js";
@@ -68,7 +69,8 @@ export function memoryNotes(stored: string | null): string[] {
   return [...byReason].map(([reason, figures]) => `${figures.join(", ")}: ${reason}`);
 }
 
-export function memoryTable(run: RunRecord): MemoryTable {
+/** `deviceBytes`: the budget capacity is shown against (the plan's budgets.deviceBytes). */
+export function memoryTable(run: RunRecord, deviceBytes?: number): MemoryTable {
   const base = baselineOf(run);
   const saved = (v: VariantRecord, f: (x: VariantRecord) => number | null) => {
     if (v.isBaseline || !base) return null;
@@ -87,6 +89,7 @@ export function memoryTable(run: RunRecord): MemoryTable {
     hasEngineDevice: run.variants.some((v) => v.engineDeviceBytes !== null),
     hasEngineBuffers: run.variants.some((v) => v.engineKvBytes !== null),
     hasEnergy: run.variants.some((v) => v.energyJoules !== null),
+    capacityBudget: deviceBytes === undefined ? null : bytes(deviceBytes),
     rows: run.variants.map((v) => ({
       variant: v.name,
       baseline: v.isBaseline,
@@ -107,6 +110,7 @@ export function memoryTable(run: RunRecord): MemoryTable {
       engineKvSaving: saved(v, (x) => x.engineKvBytes),
       engineCompute: bytes(v.engineComputeBytes),
       ...energyCells(v),
+      capacity: capacityCell(v, deviceBytes),
       loadTime: duration(v.loadMs),
       tensorTypes: tensorTypes(v),
       notes: notes.get(v.name) ?? [],
@@ -180,4 +184,12 @@ function energyCells(
     meanWatts: seconds > 0 ? `${fixed(joules / seconds, 1)} W` : DASH,
     energySource: v.energySource ?? DASH,
   };
+}
+
+/** What the budget holds for this variant: sequences at the plan's context, and the longest context. */
+function capacityCell(v: VariantRecord, deviceBytes: number | undefined): string {
+  if (deviceBytes === undefined) return DASH;
+  const c = measuredCapacity(v, deviceBytes);
+  if (!c) return DASH;
+  return `${c.concurrentAtContext} × ${v.engineContextSize ?? "?"} · max ${count(c.maxContext)}`;
 }

@@ -165,6 +165,8 @@ export interface MemoryRow {
   energyPerToken: string;
   meanWatts: string;
   energySource: string;
+  /** Sequences of the plan's context the budget holds beside weights and compute, and the longest context. */
+  capacity: string;
   loadTime: string;
   tensorTypes: string;
   /** Why a figure is missing, one sentence per reason ("device peak: no NVIDIA GPU here"). */
@@ -182,6 +184,8 @@ export interface MemoryTable {
   hasEngineBuffers: boolean;
   /** Some variant has an energy figure. */
   hasEnergy: boolean;
+  /** The device budget capacity is shown against (gates.budgets.deviceBytes), if set. */
+  capacityBudget: string | null;
 }
 
 export interface DisagreementOutput {

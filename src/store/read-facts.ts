@@ -64,7 +64,13 @@ export function factsOf(db: Db, run: RunRecord, reader = READER): RunFacts {
       storeDigest(db, v.id, stamp, read.facts, read.items);
     }
     const { id, name, precision, isBaseline, status, error, modelBytes, peakRssBytes } = v;
-    return { id, name, precision, isBaseline, status, error, modelBytes, peakRssBytes, ...results };
+    const { engineModelBytes, engineKvBytes, engineComputeBytes, engineContextSize } = v;
+    return {
+      ...{ id, name, precision, isBaseline, status, error, modelBytes, peakRssBytes },
+      ...{ engineModelBytes, engineKvBytes, engineComputeBytes, engineContextSize },
+      ...{ energyJoules: v.energyJoules, energyTokens: v.energyTokens },
+      ...results,
+    };
   });
   const { planName, planJson, status, startedAt } = run;
   return { runId: run.id, planName, planJson, status, startedAt, variants };

@@ -121,6 +121,18 @@ export interface VariantFacts
       | "error"
       | "modelBytes"
       | "peakRssBytes"
+    >,
+    /** Absent in verdicts built by hand (tests); null where not measured. */
+    Partial<
+      Pick<
+        VariantRecord,
+        | "engineModelBytes"
+        | "engineKvBytes"
+        | "engineComputeBytes"
+        | "engineContextSize"
+        | "energyJoules"
+        | "energyTokens"
+      >
     > {}
 
 export interface RunFacts {

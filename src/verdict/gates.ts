@@ -45,6 +45,12 @@ export const Gates = z.strictObject({
       minDecodeTps: z.number().positive().optional(),
       maxPeakRssBytes: z.number().positive().optional(),
       maxModelBytes: z.number().positive().optional(),
+      /** Energy per generated token over the measured generations (joules). */
+      maxJoulesPerToken: z.number().positive().optional(),
+      /** The device memory capacity is judged against (bytes), e.g. 80e9 for an 80 GB GPU. */
+      deviceBytes: z.number().positive().optional(),
+      /** Sequences of the plan's context that must fit in deviceBytes beside weights and compute. */
+      minConcurrentAtContext: z.number().int().positive().optional(),
       /** A variant slower than the baseline (decode TPS or TTFT p90): a warning, or a failure. */
       slowerThanBaseline: z.enum(["warn", "fail"]).default("warn"),
     })

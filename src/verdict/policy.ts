@@ -1,3 +1,4 @@
+import { measuredCapacity } from "../capacity/capacity.js";
 import { mcnemarExact, pairedBootstrap } from "../scoring/bootstrap.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import { quantile } from "../scoring/quantile.js";
@@ -363,6 +364,32 @@ function budgetGates(
   check("decode_tps_p50", tps, budgets.minDecodeTps, false, "decode TPS p50");
   check("peak_rss_bytes", variant.peakRssBytes, budgets.maxPeakRssBytes, true, "peak RSS (bytes)");
   check("model_bytes", variant.modelBytes, budgets.maxModelBytes, true, "model size (bytes)");
+  const { energyJoules, energyTokens } = variant;
+  const joulesPerToken = energyJoules != null && energyTokens ? energyJoules / energyTokens : null;
+  check("joules_per_token", joulesPerToken, budgets.maxJoulesPerToken, true, "energy (J/token)");
+  if (budgets.minConcurrentAtContext !== undefined) {
+    const capacity =
+      budgets.deviceBytes === undefined
+        ? undefined
+        : measuredCapacity(
+            {
+              engineModelBytes: variant.engineModelBytes ?? null,
+              engineKvBytes: variant.engineKvBytes ?? null,
+              engineComputeBytes: variant.engineComputeBytes ?? null,
+              engineContextSize: variant.engineContextSize ?? null,
+            },
+            budgets.deviceBytes,
+          );
+    check(
+      "concurrent_at_context",
+      capacity?.concurrentAtContext ?? null,
+      budgets.minConcurrentAtContext,
+      false,
+      budgets.deviceBytes === undefined
+        ? "sequences at the plan's context (set budgets.deviceBytes)"
+        : `sequences at the plan's context in ${num(budgets.deviceBytes / 1e9, 1)} GB`,
+    );
+  }
   if (!baseline || variant === baseline) return;
   const baseTps = quantile(baseline.decodeTps, 0.5);
   if (Number.isFinite(tps) && Number.isFinite(baseTps) && tps < baseTps * 0.95) {

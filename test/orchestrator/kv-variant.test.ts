@@ -42,6 +42,7 @@ describe("a variant that changes only the KV cache runs beside the baseline (rea
         { name: "kvq4", file: gqa, extra: "    kvCache: { k: q4_0, v: q4_0 }" },
       ],
       [suite],
+      "gates: { budgets: { deviceBytes: 2.0e9, minConcurrentAtContext: 100 } }",
     );
     result = await qbench(["run", plan, "--db", db, "--report", join(dir, "r.html")], {
       timeout: 300_000,
@@ -93,5 +94,19 @@ describe("a variant that changes only the KV cache runs beside the baseline (rea
     assert.match(html, /<td>q8_0 \/ q8_0<\/td>/);
     assert.match(html, /<td>q4_0 \/ q4_0<\/td>/);
     assert.match(html, /engine compute/);
+  });
+
+  it("shows what the device budget holds for each cache, and gates it", async () => {
+    const html = readFileSync(join(dir, "r.html"), "utf8");
+    assert.match(html, /in 1\.86 GiB: sequences × context · longest context/);
+    const cells = [...html.matchAll(/<td class="num">(\d+) × 256 · max ([^<]+)<\/td>/g)].map((m) =>
+      Number(m[1]),
+    );
+    assert.equal(cells.length, 3, "a capacity cell per variant");
+    const [f16 = 0, q8 = 0, q4 = 0] = cells;
+    // The smaller cache holds more sequences in the same memory.
+    assert.ok(f16 < q8 && q8 < q4, `${f16} < ${q8} < ${q4}`);
+    const gate = await qbench(["gate", "--db", db]);
+    assert.match(gate.stdout, /sequences at the plan's context in 2\.0 GB/);
   });
 });
