@@ -7,6 +7,8 @@ import { InputError, QbenchError } from "../../errors.js";
 import { writeGguf } from "../writer.js";
 import { Scratch } from "./convert-slab.js";
 import type { QuantizeTarget } from "./formats.js";
+import { checkImatrix } from "./imatrix.js";
+import type { TensorTypeOverride } from "./mix.js";
 import { planQuantization, type TensorPlan } from "./plan.js";
 import { SlabConverter } from "./slab-converter.js";
 
@@ -25,6 +27,12 @@ export interface QuantizeOptions {
   target: QuantizeTarget;
   /** Dequantize and quantize again tensors that are already quantized (llama-quantize --allow-requantize). */
   allowRequantize?: boolean;
+  /** Every quantizable tensor gets the target type (llama-quantize --pure); default: llama-quantize's mix. */
+  pure?: boolean;
+  /** llama-quantize --tensor-type overrides, first match wins. */
+  tensorTypes?: readonly TensorTypeOverride[];
+  /** Importance weights by tensor name (llama-quantize --imatrix; see imatrix.ts). */
+  imatrix?: ReadonlyMap<string, Float32Array>;
   /** Called after every slab of rows; cheap to ignore. */
   onProgress?: (progress: QuantizeProgress) => void;
   /** Most input bytes read at once (whole rows; at least one row). Bounds memory to a few times this. */
@@ -90,6 +98,7 @@ interface Streams {
   inputs: [Scratch, Scratch];
   output: Scratch;
   converter: SlabConverter;
+  imatrix: ReadonlyMap<string, Float32Array> | undefined;
   /** Called with the input bytes of each slab once it has been handed on. */
   advance: (bytes: number) => void;
 }
@@ -128,11 +137,23 @@ async function* tensorData(s: Streams, p: TensorPlan): AsyncGenerator<Uint8Array
     next?.catch(() => {});
     const n = raw.length / rowBytes;
     const out = p.convert ? s.output.bytes(n * outRowBytes) : undefined;
+    const row = slab * rowsPerSlab;
+    // An entry of another size (token_embd's) is not used, as llama-quantize skips it.
+    const entry = p.convert ? s.imatrix?.get(t.name) : undefined;
+    const weights = entry?.length === rowLength * (t.dims[2] ?? 1) ? entry : undefined;
     const check = await s.converter.convert(
-      { source: t.type, target: p.convert ? p.type : undefined, input: raw, output: out },
+      {
+        source: t.type,
+        target: p.convert ? p.type : undefined,
+        input: raw,
+        output: out,
+        imatrix:
+          weights === undefined
+            ? undefined
+            : { weights, rowLength, rowsPerExpert: t.dims[1] ?? 1, firstRow: row },
+      },
       n,
     );
-    const row = slab * rowsPerSlab;
     if (check.invalidInput >= 0) {
       const unit = source.blockSize === 1 ? "element" : "block";
       throw bad(
@@ -178,7 +199,14 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     throw new InputError("BAD_USAGE", `input and output are the same file: ${input}`);
   }
   const file = await readGguf(input);
-  const plan = planQuantization(file, target, options.allowRequantize ?? false);
+  const plan = planQuantization(file, target, {
+    allowRequantize: options.allowRequantize ?? false,
+    pure: options.pure ?? false,
+    overrides: options.tensorTypes ?? [],
+    hasImatrix: options.imatrix !== undefined,
+  });
+  const imatrix = options.imatrix;
+  if (imatrix !== undefined) checkImatrix(plan.tensors, imatrix, file.path);
   const bytesTotal = file.tensors.reduce((sum, t) => sum + t.byteSize, 0);
   let bytesDone = 0;
   let tensorsDone = 0;
@@ -198,6 +226,7 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     inputs: [new Scratch(shared), new Scratch(shared)],
     output: new Scratch(shared),
     converter,
+    imatrix,
     advance: (bytes) => {
       bytesDone += bytes;
       options.onProgress?.({
