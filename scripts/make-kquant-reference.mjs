@@ -135,7 +135,19 @@ for (const [input, path] of Object.entries(inputs)) {
   const jobs = [
     ...formats.map((type) => ({ type, pure: true, imatrix: undefined })),
     ...mixes.map((type) => ({ type, pure: false, imatrix: undefined })),
-    ...["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS"].map((type) => ({
+    ...[
+      "Q2_K",
+      "Q3_K_M",
+      "Q4_K_M",
+      "Q5_K_M",
+      "Q6_K",
+      "IQ4_NL",
+      "IQ4_XS",
+      "Q4_0",
+      "Q4_1",
+      "Q5_0",
+      "Q5_1",
+    ].map((type) => ({
       type,
       pure: false,
       imatrix: "gguf",

@@ -343,7 +343,6 @@ describe("file-level behaviour without a reference file", () => {
       allowRequantize: false,
       pure: true,
       overrides: [],
-      hasImatrix: false,
     });
     assert.deepEqual(
       plan.tensors.map((p) => [p.tensor.name, p.type, p.fallback]),

@@ -3,6 +3,7 @@ import type { GgufFile, GgufTensorInfo, GgufValue } from "../../../lib/gguf/read
 import { InputError } from "../../errors.js";
 import { ggufValue } from "../writer.js";
 import { FORMATS, type QuantizeTarget } from "./formats.js";
+import type { Imatrix } from "./imatrix.js";
 import { MixChooser, type MixModel, type TensorTypeOverride } from "./mix.js";
 import { allowsQuantization, compareTensorNames, trimDims } from "./tensor-rules.js";
 
@@ -29,8 +30,8 @@ export interface MixRequest {
   pure: boolean;
   /** --tensor-type overrides, in the order given. */
   overrides: readonly TensorTypeOverride[];
-  /** An imatrix is given (some mixes depend on it). */
-  hasImatrix: boolean;
+  /** The imatrix, if any: some mixes depend on it, and llama-quantize records it in the metadata. */
+  imatrix?: { path: string; data: Imatrix } | undefined;
 }
 
 export interface QuantizePlan {
@@ -71,7 +72,11 @@ export function mixModel(file: GgufFile): MixModel {
 }
 
 /** llama-quantize's metadata: the input's keys in order, split keys dropped, version and file type re-set last. */
-function outputMetadata(file: GgufFile, target: QuantizeTarget): Map<string, GgufValue> {
+function outputMetadata(
+  file: GgufFile,
+  target: QuantizeTarget,
+  imatrix: MixRequest["imatrix"],
+): Map<string, GgufValue> {
   const metadata = new Map(file.metadata);
   for (const key of [
     "general.quantization_version",
@@ -84,6 +89,21 @@ function outputMetadata(file: GgufFile, target: QuantizeTarget): Map<string, Ggu
   }
   metadata.set("general.quantization_version", ggufValue.uint32(GGML_QNT_VERSION));
   metadata.set("general.file_type", ggufValue.uint32(target.fileType));
+  if (imatrix !== undefined) {
+    // llama-quantize's kv overrides: strings cut to 127 bytes (strncpy into val_str[128]).
+    const cut = (text: string) => Buffer.from(text, "utf8").subarray(0, 127).toString("utf8");
+    const set = (key: string, value: GgufValue) => {
+      metadata.delete(key);
+      metadata.set(key, value);
+    };
+    set("quantize.imatrix.file", ggufValue.string(cut(imatrix.path)));
+    const dataset = imatrix.data.datasets[0];
+    if (dataset !== undefined) set("quantize.imatrix.dataset", ggufValue.string(cut(dataset)));
+    set("quantize.imatrix.entries_count", ggufValue.uint32(imatrix.data.entries.size));
+    if (imatrix.data.chunkCount > 0) {
+      set("quantize.imatrix.chunks_count", ggufValue.uint32(imatrix.data.chunkCount));
+    }
+  }
   return metadata;
 }
 
@@ -108,7 +128,7 @@ export function planQuantization(
       ftype: target.fileType,
       defaultType: target.format.type,
       pure: request.pure,
-      hasImatrix: request.hasImatrix,
+      hasImatrix: request.imatrix !== undefined,
       overrides: request.overrides,
     },
     sorted.map((t) => t.name),
@@ -134,5 +154,5 @@ export function planQuantization(
     }
     return { tensor, dims: trimDims(tensor.dims), type, convert, fallback };
   });
-  return { tensors, metadata: outputMetadata(file, target) };
+  return { tensors, metadata: outputMetadata(file, target, request.imatrix) };
 }

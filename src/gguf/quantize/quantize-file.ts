@@ -7,7 +7,7 @@ import { InputError, QbenchError } from "../../errors.js";
 import { writeGguf } from "../writer.js";
 import { Scratch } from "./convert-slab.js";
 import type { QuantizeTarget } from "./formats.js";
-import { checkImatrix } from "./imatrix.js";
+import { checkImatrix, type Imatrix } from "./imatrix.js";
 import type { TensorTypeOverride } from "./mix.js";
 import { planQuantization, type TensorPlan } from "./plan.js";
 import { SlabConverter } from "./slab-converter.js";
@@ -31,8 +31,8 @@ export interface QuantizeOptions {
   pure?: boolean;
   /** llama-quantize --tensor-type overrides, first match wins. */
   tensorTypes?: readonly TensorTypeOverride[];
-  /** Importance weights by tensor name (llama-quantize --imatrix; see imatrix.ts). */
-  imatrix?: ReadonlyMap<string, Float32Array>;
+  /** Importance weights (llama-quantize --imatrix): the file as the user named it, and its contents (readImatrix). */
+  imatrix?: { path: string; data: Imatrix };
   /** Called after every slab of rows; cheap to ignore. */
   onProgress?: (progress: QuantizeProgress) => void;
   /** Most input bytes read at once (whole rows; at least one row). Bounds memory to a few times this. */
@@ -203,10 +203,10 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     allowRequantize: options.allowRequantize ?? false,
     pure: options.pure ?? false,
     overrides: options.tensorTypes ?? [],
-    hasImatrix: options.imatrix !== undefined,
+    imatrix: options.imatrix,
   });
-  const imatrix = options.imatrix;
-  if (imatrix !== undefined) checkImatrix(plan.tensors, imatrix, file.path);
+  const imatrix = options.imatrix?.data.entries;
+  if (imatrix !== undefined) checkImatrix(plan.tensors, imatrix, options.imatrix?.path ?? "");
   const bytesTotal = file.tensors.reduce((sum, t) => sum + t.byteSize, 0);
   let bytesDone = 0;
   let tensorsDone = 0;
