@@ -41,6 +41,7 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
       model("stories260K-f32.gguf"),
       "--type",
       "q4_0",
+      "--pure",
       "--out",
       out,
       "--threads",
@@ -85,6 +86,7 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
       model("stories260K-q8_0.gguf"),
       "--type",
       "q4_0",
+      "--pure",
       "--out",
       out,
     ]);
@@ -99,6 +101,7 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
       model("stories260K-q8_0.gguf"),
       "--type",
       "q4_0",
+      "--pure",
       "--out",
       out,
       "--allow-requantize",
@@ -108,11 +111,17 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
   });
 
   test("bad usage exits 2: unsupported type, missing --type, missing input", async () => {
-    const unsupported = await qbench(["quantize", model("stories260K-f32.gguf"), "--type", "q4_k"]);
+    // Was q4_k until qbench made the k-quants; iq2_xxs is still a type it does not write.
+    const unsupported = await qbench([
+      "quantize",
+      model("stories260K-f32.gguf"),
+      "--type",
+      "iq2_xxs",
+    ]);
     assert.equal(unsupported.exitCode, 2, unsupported.stderr);
     assert.match(
       unsupported.stderr,
-      /unsupported quantization type "q4_k"; qbench quantize writes q8_0, q4_0/,
+      /unsupported quantization type "iq2_xxs"; qbench quantize writes q8_0, q4_0/,
     );
     const badThreads = await qbench([
       "quantize",

@@ -53,8 +53,10 @@ export interface QuantizeResult {
   converted: Record<string, number>;
   /** Tensors copied unchanged (norms, tensors already in their output type). */
   copied: number;
-  /** Tensors whose row length forced F16 instead of the target. */
+  /** Tensors whose row length forced another type than the mix chose (llama.cpp's tensor_type_fallback). */
   fallbacks: string[];
+  /** Those fall-backs, counted by the type they got. */
+  fallbackTypes: Record<string, number>;
   inputBytes: number;
   outputBytes: number;
   seconds: number;
@@ -171,6 +173,15 @@ async function* tensorData(s: Streams, p: TensorPlan): AsyncGenerator<Uint8Array
   }
 }
 
+function countTypes(tensors: readonly TensorPlan[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const p of tensors) {
+    const name = GGML_TYPES.get(p.type)?.name ?? String(p.type);
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
 async function sameFile(a: string, b: string): Promise<boolean> {
   if (resolve(a) === resolve(b)) return true;
   const [sa, sb] = await Promise.all([stat(a).catch(() => null), stat(b).catch(() => null)]);
@@ -188,7 +199,7 @@ function destinationError(error: unknown, output: string): unknown {
 }
 
 /**
- * `llama-quantize --pure <input> <output> <TYPE>`, byte for byte, one slab of one tensor in memory
+ * `llama-quantize [--pure] [--imatrix f] [--tensor-type p=t] <input> <output> <TYPE>`, byte for byte, one slab of one tensor in memory
  * at a time. The output appears only when complete (temporary name, then rename); on any error
  * nothing is left behind.
  */
@@ -259,12 +270,7 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
   } finally {
     await Promise.all([fh.close(), converter.close()]);
   }
-  const converted: Record<string, number> = {};
-  for (const p of plan.tensors) {
-    if (!p.convert) continue;
-    const name = GGML_TYPES.get(p.type)?.name ?? String(p.type);
-    converted[name] = (converted[name] ?? 0) + 1;
-  }
+  const converted = countTypes(plan.tensors.filter((p) => p.convert));
   return {
     input,
     output,
@@ -273,6 +279,7 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     converted,
     copied: plan.tensors.filter((p) => !p.convert).length,
     fallbacks: plan.tensors.filter((p) => p.fallback).map((p) => p.tensor.name),
+    fallbackTypes: countTypes(plan.tensors.filter((p) => p.fallback)),
     inputBytes: file.fileSize,
     outputBytes: (await stat(output)).size,
     seconds: (performance.now() - started) / 1000,
