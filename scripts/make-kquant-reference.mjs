@@ -56,6 +56,15 @@ async function hashGguf(path) {
   };
 }
 
+/** Per-tensor sha256 of llama-quantize --allow-requantize <file> F32: ggml's dequantizers' output. */
+async function dequantized(path) {
+  const deq = join(work, "deq.gguf");
+  rmSync(deq, { force: true });
+  run(join(bin, "llama-quantize"), ["--allow-requantize", path, deq, "F32", "1"]);
+  const { tensors } = await hashGguf(deq);
+  return Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, t.sha256]));
+}
+
 const probe = join(work, "kquant-probe-f32.gguf");
 await writeKquantModel(probe);
 const inputs = {
@@ -174,6 +183,8 @@ for (const [input, path] of Object.entries(inputs)) {
       tensorType: job.tensorType ?? null,
       seconds: Number(seconds.toFixed(3)),
       output: await hashGguf(out),
+      // The --pure outputs dequantized by llama.cpp itself (--allow-requantize to F32: dequantize_row_*).
+      dequantized: job.pure && !job.imatrix ? await dequantized(out) : null,
     });
     process.stderr.write(
       `${input} ${job.type}${job.pure ? " --pure" : ""}${job.imatrix ? ` --imatrix ${job.imatrix}` : ""}${job.tensorType ? ` --tensor-type ${job.tensorType}` : ""}: ${seconds.toFixed(2)} s\n`,
