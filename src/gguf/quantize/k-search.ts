@@ -24,6 +24,9 @@ export function nearestInt(fval: number): number {
   return ((ints[0] as number) & 0x007fffff) - 0x00400000;
 }
 
+/** make_qx_quants' per-element weights for the group being searched (stored as float32, as C's `float w`). */
+const qxWeights = new Float32Array(256);
+
 /** The minimum a make_qkx* search settles on, negated (`*the_min`). */
 export const searchResult = { min: 0 };
 
@@ -69,24 +72,28 @@ export function makeQxQuants(
     rmseType = -rmseType;
     returnEarly = true;
   }
-  const weight = (i: number, v: number): number =>
-    qw !== null
-      ? (qw[qwo + i] as number)
-      : rmseType === 1
-        ? fr(v * v)
-        : rmseType === 2
-          ? 1
-          : rmseType === 3
-            ? Math.abs(v)
-            : fr(Math.sqrt(Math.abs(v)));
+  // The weights once per group (x², 1, |x|, sqrt|x|, or the importance weights), not per candidate.
+  for (let i = 0; i < n; i++) {
+    const v = x[xo + i] as number;
+    qxWeights[i] =
+      qw !== null
+        ? (qw[qwo + i] as number)
+        : rmseType === 1
+          ? v * v
+          : rmseType === 2
+            ? 1
+            : rmseType === 3
+              ? Math.abs(v)
+              : Math.sqrt(Math.abs(v));
+  }
   let sumlx = 0;
   let suml2 = 0;
   for (let i = 0; i < n; i++) {
     const v = x[xo + i] as number;
     let l = nearestInt(fr(iscale * v));
-    l = Math.max(-nmax, Math.min(nmax - 1, l));
+    l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
     L[lo + i] = l + nmax;
-    const w = weight(i, v);
+    const w = qxWeights[i] as number;
     sumlx = fr(sumlx + fr(fr(w * v) * l));
     suml2 = fr(suml2 + fr(fr(w * l) * l));
   }
@@ -101,8 +108,8 @@ export function makeQxQuants(
     for (let i = 0; i < n; i++) {
       const v = x[xo + i] as number;
       let l = nearestInt(fr(iscale * v));
-      l = Math.max(-nmax, Math.min(nmax - 1, l));
-      const w = weight(i, v);
+      l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
+      const w = qxWeights[i] as number;
       sumlx = fr(sumlx + fr(fr(w * v) * l));
       suml2 = fr(suml2 + fr(fr(w * l) * l));
     }
@@ -182,10 +189,43 @@ export function makeQ3Quants(
   return suml2 > 0 ? fr(sumlx / suml2) : 0;
 }
 
+/** x[i] − min of the group being searched, and its largest magnitude (so the rounding fast path is known safe). */
+const shifted = new Float32Array(256);
+let shiftedMax = 0;
+
+function shift(n: number, x: Float32Array, xo: number, min: number): void {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const d = fr((x[xo + i] as number) - min);
+    shifted[i] = d;
+    const a = Math.abs(d);
+    if (a > m) m = a;
+  }
+  shiftedMax = m;
+}
+
+/**
+ * Levels clamp(nearest_int(iscale · (x − min)), 0, nmax) into `into` at `io`. When every product
+ * is below 2^22 in magnitude, nearest_int is fr(p + 1.5·2^23) − 1.5·2^23 with no range test.
+ */
+function levels(n: number, nmax: number, iscale: number, into: Uint8Array, io: number): void {
+  if (fr(iscale * shiftedMax) < 4194303) {
+    for (let i = 0; i < n; i++) {
+      const l = fr(fr(iscale * (shifted[i] as number)) + 12582912) - 12582912;
+      into[io + i] = l < 0 ? 0 : l > nmax ? nmax : l;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const l = nearestInt(fr(iscale * (shifted[i] as number)));
+    into[io + i] = l < 0 ? 0 : l > nmax ? nmax : l;
+  }
+}
+
 /**
  * make_qkx2_quants (and make_qkx3_quants, which differs only in `max <= min` and is called with
  * weights): levels in [0, nmax] with a scale and a minimum; the negated minimum goes to
- * searchResult.min.
+ * searchResult.min. Float32 throughout, in llama.cpp's order of operations.
  */
 export function makeQkxQuants(
   n: number,
@@ -220,14 +260,13 @@ export function makeQkxQuants(
     searchResult.min = -min;
     return 0;
   }
+  shift(n, x, xo, min);
   let iscale = fr(nmax / fr(max - min));
   let scale = fr(1 / iscale);
   let bestError = 0;
+  levels(n, nmax, iscale, L, lo);
   for (let i = 0; i < n; i++) {
-    const v = x[xo + i] as number;
-    const l = Math.max(0, Math.min(nmax, nearestInt(fr(iscale * fr(v - min)))));
-    L[lo + i] = l;
-    let diff = fr(fr(fr(scale * l) + min) - v);
+    let diff = fr(fr(fr(scale * (L[lo + i] as number)) + min) - (x[xo + i] as number));
     diff = useMad ? Math.abs(diff) : fr(diff * diff);
     bestError = fr(bestError + fr((weights[i] as number) * diff));
   }
@@ -238,18 +277,16 @@ export function makeQkxQuants(
   for (let is = 0; is <= nstep; is++) {
     // (max - min) and (x - min) with the best min so far, as llama.cpp's loop reads it.
     iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
+    levels(n, nmax, iscale, Laux, 0);
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const v = x[xo + i] as number;
-      const l = Math.max(0, Math.min(nmax, nearestInt(fr(iscale * fr(v - min)))));
-      Laux[i] = l;
-      const w = weights[i] as number;
-      const wl = fr(w * l);
+      const l = Laux[i] as number;
+      const wl = fr((weights[i] as number) * l);
       sumL = fr(sumL + wl);
       sumL2 = fr(sumL2 + fr(wl * l));
-      sumXL = fr(sumXL + fr(wl * v));
+      sumXL = fr(sumXL + fr(wl * (x[xo + i] as number)));
     }
     const D = fr(fr(sumW * sumL2) - fr(sumL * sumL));
     if (D > 0) {
@@ -269,7 +306,10 @@ export function makeQkxQuants(
         for (let i = 0; i < n; i++) L[lo + i] = Laux[i] as number;
         bestError = curError;
         scale = thisScale;
-        min = thisMin;
+        if (thisMin !== min) {
+          min = thisMin;
+          shift(n, x, xo, min);
+        }
       }
     }
   }
