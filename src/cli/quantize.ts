@@ -195,6 +195,11 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
         }
       },
     }).finally(() => progress.done());
+    if (result.imatrixMissing.length > 0) {
+      process.stderr.write(
+        `qbench quantize: warning: the imatrix has no entry for ${result.imatrixMissing.length} tensor(s), quantized without it as llama-quantize does: ${result.imatrixMissing.join(", ")}\n`,
+      );
+    }
     process.stdout.write(args.json ? `${JSON.stringify(result)}\n` : `${summaryLine(result)}\n`);
   },
 };

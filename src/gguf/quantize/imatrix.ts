@@ -20,19 +20,30 @@ const USES_WEIGHTS = new Set([
   "IQ4_XS",
 ]);
 
+/** Tensors llama-imatrix does not record (looked up by row, not multiplied), or may not. */
+const NOT_RECORDED = new Set(["token_embd.weight", "per_layer_token_embd.weight", "output.weight"]);
+
 /**
  * llama-quantize's checks of an imatrix against the tensors it is used for: an entry of another
- * size is an error (except token_embd), as is an entry for a type qbench cannot weight yet.
+ * size is an error (except token_embd). Beyond llama-quantize: an imatrix with no entry for any
+ * of the tensors it should cover (another model's) is an error naming one. Returns the tensors
+ * without an entry, which are quantized without weights as llama-quantize does.
  */
 export function checkImatrix(
   tensors: readonly TensorPlan[],
   imatrix: ReadonlyMap<string, Float32Array>,
   location: string,
-): void {
+): string[] {
+  const missing: string[] = [];
+  let covered = 0;
   for (const p of tensors) {
     if (!p.convert) continue;
     const weights = imatrix.get(p.tensor.name);
-    if (weights === undefined) continue;
+    if (weights === undefined) {
+      if (!NOT_RECORDED.has(p.tensor.name)) missing.push(p.tensor.name);
+      continue;
+    }
+    covered++;
     const expected = (p.tensor.dims[0] ?? 1) * (p.tensor.dims[2] ?? 1);
     const name = p.tensor.name;
     if (
@@ -55,6 +66,14 @@ export function checkImatrix(
       );
     }
   }
+  if (covered === 0 && missing.length > 0) {
+    throw new InputError(
+      "BAD_INPUT",
+      `the imatrix has no entry for tensor ${missing[0]} nor for any of the other ${missing.length - 1} tensors it should cover (an imatrix of another model?)`,
+      { location },
+    );
+  }
+  return missing;
 }
 
 /** An importance matrix as llama-quantize uses it: per tensor, sums divided by counts. */

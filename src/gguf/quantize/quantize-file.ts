@@ -57,6 +57,8 @@ export interface QuantizeResult {
   fallbacks: string[];
   /** Those fall-backs, counted by the type they got. */
   fallbackTypes: Record<string, number>;
+  /** Converted tensors the imatrix has no entry for (quantized without weights, as llama-quantize does). */
+  imatrixMissing: string[];
   inputBytes: number;
   outputBytes: number;
   seconds: number;
@@ -217,7 +219,8 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     imatrix: options.imatrix,
   });
   const imatrix = options.imatrix?.data.entries;
-  if (imatrix !== undefined) checkImatrix(plan.tensors, imatrix, options.imatrix?.path ?? "");
+  const imatrixMissing =
+    imatrix === undefined ? [] : checkImatrix(plan.tensors, imatrix, options.imatrix?.path ?? "");
   const bytesTotal = file.tensors.reduce((sum, t) => sum + t.byteSize, 0);
   let bytesDone = 0;
   let tensorsDone = 0;
@@ -280,6 +283,7 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     copied: plan.tensors.filter((p) => !p.convert).length,
     fallbacks: plan.tensors.filter((p) => p.fallback).map((p) => p.tensor.name),
     fallbackTypes: countTypes(plan.tensors.filter((p) => p.fallback)),
+    imatrixMissing,
     inputBytes: file.fileSize,
     outputBytes: (await stat(output)).size,
     seconds: (performance.now() - started) / 1000,
