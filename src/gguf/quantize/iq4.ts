@@ -30,18 +30,24 @@ const L = new Uint8Array(256);
 const weight = new Float32Array(32);
 const scales = new Float32Array(8);
 
-/** best_index_int8: the nearest level (ties to the upper one), by bisection. */
+/**
+ * For each integer f in [-127, 112], the k with VALUES[k] <= f < VALUES[k + 1]: the levels are
+ * integers, so this is where best_index_int8's bisection ends for any x with floor(x) = f.
+ */
+const BELOW = Int8Array.from({ length: 240 }, (_, i) => {
+  let k = 0;
+  while ((VALUES[k + 1] as number) <= i - 127) k++;
+  return k;
+});
+
+/** best_index_int8: the nearest level, ties (in float32) to the upper one. */
 function bestIndex(x: number): number {
   if (x <= -127) return 0;
   if (x >= 113) return 15;
-  let ml = 0;
-  let mu = 15;
-  while (mu - ml > 1) {
-    const mav = (ml + mu) >> 1;
-    if (x < (VALUES[mav] as number)) mu = mav;
-    else ml = mav;
-  }
-  return fr(x - (VALUES[mu - 1] as number)) < fr((VALUES[mu] as number) - x) ? mu - 1 : mu;
+  const ml = BELOW[Math.floor(x) + 127];
+  // NaN (an infinite inverse scale times 0) fails every comparison: the bisection ends at 15.
+  if (ml === undefined) return 15;
+  return fr(x - (VALUES[ml] as number)) < fr((VALUES[ml + 1] as number) - x) ? ml : ml + 1;
 }
 
 /**
