@@ -245,11 +245,13 @@ export function makeQkxQuants(
   let max = min;
   let sumW = weights[0] as number;
   let sumX = fr(sumW * min);
+  let nonNegative = sumW >= 0;
   for (let i = 1; i < n; i++) {
     const v = x[xo + i] as number;
     if (v < min) min = v;
     if (v > max) max = v;
     const w = weights[i] as number;
+    if (!(w >= 0)) nonNegative = false;
     sumW = fr(sumW + w);
     sumX = fr(sumX + fr(w * v));
   }
@@ -301,6 +303,9 @@ export function makeQkxQuants(
         let diff = fr(fr(fr(thisScale * (Laux[i] as number)) + thisMin) - (x[xo + i] as number));
         diff = useMad ? Math.abs(diff) : fr(diff * diff);
         curError = fr(curError + fr((weights[i] as number) * diff));
+        // A float sum of non-negative terms never decreases: once it reaches the best, this
+        // candidate cannot win, so the rest of the sum cannot change the outcome.
+        if (nonNegative && curError >= bestError) break;
       }
       if (curError < bestError) {
         for (let i = 0; i < n; i++) L[lo + i] = Laux[i] as number;
