@@ -6,7 +6,8 @@
 import { fp32ToFp16 } from "../fp16.js";
 import { putU32 } from "./block-bytes.js";
 import { putHalf } from "./fp16-scales.js";
-import { makeQkxQuants, makeQxQuants, searchResult } from "./k-search.js";
+import { makeQxQuants } from "./k-search.js";
+import { makeQkxQuants, searchResult } from "./qkx-search.js";
 
 const fr = Math.fround;
 const weight = new Float32Array(32);

@@ -1,6 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
-import { F_0_1, makeQkxQuants, makeQpQuants, nearestInt, searchResult } from "./k-search.js";
+import { F_0_1, makeQpQuants, nearestInt } from "./k-search.js";
+import { makeQkxQuants, searchResult } from "./qkx-search.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;

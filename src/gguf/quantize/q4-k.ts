@@ -1,7 +1,8 @@
 import { fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, halfAt, putHalf } from "./fp16-scales.js";
 import { levels63, packScalesMinsK4, requantizeK4 } from "./k-scales.js";
-import { F_0_1, makeQkxQuants, makeQpQuants, scaleMinK4, searchResult } from "./k-search.js";
+import { F_0_1, makeQpQuants, scaleMinK4 } from "./k-search.js";
+import { makeQkxQuants, searchResult } from "./qkx-search.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
