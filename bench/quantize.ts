@@ -2,8 +2,8 @@
 // the CLI a user would call (process start included), on the largest shared model and on a
 // synthetic Llama-shaped F32 GGUF of about --size-mb written by qbench's own writer, so the
 // figures mean something. Also checks that the two outputs are byte-identical.
-// Run: npx tsc -p tsconfig.json && node dist/bench/quantize.js [--size-mb 300] [--types q8_0,q4_0,f16]
-//        [--repeats 2] [--llama-quantize /opt/llama.cpp-ref/build/bin/llama-quantize] [--keep]
+// Run: npx tsc -p tsconfig.json && node dist/bench/quantize.js [--size-mb 300] [--types q4_k_m,q6_k,q8_0]
+//        [--repeats 3] (both tools with --pure: one format per run; --mix for llama-quantize's default mix) [--llama-quantize /opt/llama.cpp-ref/build/bin/llama-quantize] [--keep]
 // Also: node dist/bench/quantize.js --make-model <out.gguf> [--preset tiny|bench] [--type f32|f16|bf16]
 // (make-reference.sh uses that to make the synthetic input of test/gguf/quantize.test.ts).
 import { execFileSync } from "node:child_process";
@@ -184,7 +184,10 @@ interface Row {
   input: string;
   type: string;
   tool: string;
+  /** Fastest of the repeats. */
   seconds: number;
+  /** Median of the repeats. */
+  median: number;
   tensors: number;
   mb: number;
 }
@@ -195,6 +198,7 @@ async function bench(options: {
   repeats: number;
   llamaQuantize: string;
   keep: boolean;
+  mix: boolean;
 }): Promise<void> {
   const qbenchBin = fileURLToPath(new URL("../../bin/qbench.js", import.meta.url));
   const models = fileURLToPath(new URL("../../../shared/models/", import.meta.url));
@@ -229,7 +233,8 @@ async function bench(options: {
       for (const type of options.types) {
         const ours = join(dir, `qbench-${type}.gguf`);
         const theirs = join(dir, `llama-${type}.gguf`);
-        const ourArgs = [qbenchBin, "quantize", input, "--type", type, "--out", ours];
+        const pure = options.mix ? [] : ["--pure"];
+        const ourArgs = [qbenchBin, "quantize", input, "--type", type, "--out", ours, ...pure];
         const tools: [string, string, string[]][] = [
           ["qbench quantize", process.execPath, ourArgs],
           ["qbench quantize --threads 1", process.execPath, [...ourArgs, "--threads", "1"]],
@@ -240,19 +245,29 @@ async function bench(options: {
             [
               "llama-quantize, 1 thread",
               options.llamaQuantize,
-              ["--pure", input, theirs, upper, "1"],
+              [...pure, input, theirs, upper, "1"],
             ],
             [
               "llama-quantize, default threads",
               options.llamaQuantize,
-              ["--pure", input, theirs, upper],
+              [...pure, input, theirs, upper],
             ],
           );
         }
         for (const [tool, command, args] of tools) {
-          let best = Number.POSITIVE_INFINITY;
-          for (let r = 0; r < options.repeats; r++) best = Math.min(best, timed(command, args));
-          rows.push({ input, type, tool, seconds: best, tensors: file.tensors.length, mb });
+          const times: number[] = [];
+          for (let r = 0; r < options.repeats; r++) times.push(timed(command, args));
+          times.sort((a, b) => a - b);
+          const median = times[Math.floor(times.length / 2)] ?? Number.NaN;
+          rows.push({
+            input,
+            type,
+            tool,
+            seconds: times[0] ?? Number.NaN,
+            median,
+            tensors: file.tensors.length,
+            mb,
+          });
         }
         if (haveLlama) {
           const same = (await sha256(ours)) === (await sha256(theirs));
@@ -279,7 +294,7 @@ async function bench(options: {
 }
 
 function printTable(rows: Row[]): void {
-  const header = ["input", "type", "tool", "MB", "seconds", "tensors/s", "MB/s", "vs qbench"];
+  const header = ["input", "type", "tool", "MB", "seconds", "MB/s", "MB/s median", "vs qbench"];
   const lines = rows.map((r) => {
     const ours = rows.find(
       (o) => o.input === r.input && o.type === r.type && o.tool === "qbench quantize",
@@ -291,8 +306,8 @@ function printTable(rows: Row[]): void {
       r.tool,
       r.mb.toFixed(1),
       r.seconds.toFixed(3),
-      (r.tensors / r.seconds).toFixed(0),
       (r.mb / r.seconds).toFixed(1),
+      (r.mb / r.median).toFixed(1),
       ratio,
     ];
   });
@@ -304,7 +319,7 @@ function printTable(rows: Row[]): void {
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
   console.log(
-    "MB/s: input file MB / wall seconds, best of the repeats, process start included. 'vs qbench': the tool's speed ÷ qbench quantize's (default threads); above 1 the tool is faster.",
+    "MB/s: input file MB / wall seconds, fastest of the repeats (and their median), process start included. 'vs qbench': the tool's speed ÷ qbench quantize's (default threads, fastest runs); above 1 the tool is faster.",
   );
 }
 
@@ -312,8 +327,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       "size-mb": { type: "string", default: "300" },
-      types: { type: "string", default: "q8_0,q4_0,f16" },
-      repeats: { type: "string", default: "2" },
+      types: { type: "string", default: "q4_k_m,q5_k_m,q6_k,q8_0" },
+      repeats: { type: "string", default: "3" },
+      mix: { type: "boolean", default: false },
       "llama-quantize": { type: "string", default: "/opt/llama.cpp-ref/build/bin/llama-quantize" },
       keep: { type: "boolean", default: false },
       "make-model": { type: "string" },
@@ -335,6 +351,7 @@ async function main(): Promise<void> {
     repeats: Math.max(1, Number(values.repeats)),
     llamaQuantize: values["llama-quantize"],
     keep: values.keep,
+    mix: values.mix,
   });
 }
 

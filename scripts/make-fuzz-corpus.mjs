@@ -365,7 +365,7 @@ function planCases() {
     "unknown quantize type",
     VALID_PLAN.replace(
       "    model: ../model.gguf\n    precision: int8",
-      "    quantize: q3_k",
+      "    quantize: iq2_xxs",
     ).replace("name: fuzz", "name: fuzz\nfrom: ../model.gguf"),
   );
   plan(

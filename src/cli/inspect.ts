@@ -86,7 +86,25 @@ function render(s: Inspection): string {
     ],
     new Set([1, 2, 3]),
   );
-  return `${table(facts, new Set())}\n\n${histogram}\n`;
+  const roles = Object.entries(s.roles).sort((a, b) => b[1].bytes - a[1].bytes);
+  const mix = table(
+    [
+      ["tensor role", "tensors", "types", "bits per weight", "bytes"],
+      ...roles.map(([role, r]) => [
+        role,
+        count(r.tensors),
+        Object.entries(r.types)
+          .sort((a, b) => b[1] - a[1])
+          .map(([type, n]) => `${n} ${type}`)
+          .join(", "),
+        r.bitsPerWeight.toFixed(2),
+        count(r.bytes),
+      ]),
+      ["total", count(s.tensorCount), "", s.bitsPerWeight.toFixed(2), count(s.tensorBytes)],
+    ],
+    new Set([1, 3, 4]),
+  );
+  return `${table(facts, new Set())}\n\n${histogram}\n\n${mix}\n`;
 }
 
 export const inspectCommand: CommandModule<object, InspectArgs> = {

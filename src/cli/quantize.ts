@@ -1,7 +1,14 @@
 import { basename, dirname, join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { InputError } from "../errors.js";
-import { QUANTIZE_TARGETS, quantizeTarget } from "../gguf/quantize/formats.js";
+import {
+  FORMATS,
+  QUANTIZE_TYPE_NAMES,
+  quantizeTarget,
+  tensorFormat,
+} from "../gguf/quantize/formats.js";
+import { readImatrix } from "../gguf/quantize/imatrix.js";
+import type { TensorTypeOverride } from "../gguf/quantize/mix.js";
 import { type QuantizeResult, quantizeGguf } from "../gguf/quantize/quantize-file.js";
 
 interface QuantizeArgs {
@@ -9,6 +16,9 @@ interface QuantizeArgs {
   type: string;
   out: string | undefined;
   "allow-requantize": boolean;
+  pure: boolean;
+  "tensor-type": string[] | undefined;
+  imatrix: string | undefined;
   threads: string;
   json: boolean;
 }
@@ -58,27 +68,70 @@ function summaryLine(r: QuantizeResult): string {
   const converted = Object.entries(r.converted)
     .map(([type, n]) => `${n} → ${type}`)
     .join(", ");
+  const fellBack = Object.entries(r.fallbackTypes)
+    .map(([type, n], i) => `${n}${i === 0 ? " fell back" : ""} to ${type}`)
+    .join(", ");
   const fallback =
-    r.fallbacks.length > 0
-      ? ` (${r.fallbacks.length} fell back to F16: rows not a multiple of the block size)`
-      : "";
+    r.fallbacks.length > 0 ? ` (${fellBack}: rows not a multiple of the block size)` : "";
   return (
     `qbench quantize: wrote ${r.output} (${r.target}): ${r.tensorCount} tensors, ${converted || "none converted"}${fallback}, ${r.copied} copied; ` +
     `${(r.inputBytes / MiB).toFixed(2)} MiB → ${(r.outputBytes / MiB).toFixed(2)} MiB in ${r.seconds.toFixed(2)} s`
   );
 }
 
+/** llama-quantize's parse_tensor_type: NAME=TYPE split at the first `=`, the pattern lower-cased. */
+export function parseTensorType(option: string): TensorTypeOverride {
+  const at = option.indexOf("=");
+  const usage = (why: string) =>
+    new InputError(
+      "BAD_USAGE",
+      `--tensor-type "${option}": ${why} (expected PATTERN=TYPE, e.g. attn_v=q8_0)`,
+    );
+  if (at < 0) throw usage("no =");
+  if (at === 0) throw usage("missing tensor name pattern");
+  const typeName = option.slice(at + 1);
+  if (typeName === "") throw usage("missing quantization type");
+  const format = tensorFormat(typeName);
+  if (format === undefined) {
+    throw usage(
+      `unknown type; qbench writes ${[...FORMATS.values()].map((f) => f.name).join(", ")}`,
+    );
+  }
+  try {
+    return { pattern: new RegExp(option.slice(0, at).toLowerCase()), type: format.type };
+  } catch (error) {
+    throw usage(`bad regular expression: ${(error as Error).message}`);
+  }
+}
+
 export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
   command: "quantize <input>",
   describe:
-    "Quantize an F32/F16/BF16 GGUF model; tensor data byte-identical to llama-quantize --pure",
+    "Quantize an F32/F16/BF16 GGUF model; byte-identical to llama-quantize (its mixes, --pure, --imatrix, --tensor-type)",
   builder: (y) =>
     y
       .positional("input", { type: "string", describe: "GGUF model file", demandOption: true })
       .option("type", {
         type: "string",
         demandOption: true,
-        describe: `Target type: ${QUANTIZE_TARGETS.map((t) => t.name).join(", ")}`,
+        describe: `Target file type, as llama-quantize names it: ${QUANTIZE_TYPE_NAMES.join(", ")}`,
+      })
+      .option("pure", {
+        type: "boolean",
+        default: false,
+        describe:
+          "Every quantizable tensor gets the target type (llama-quantize --pure); default: llama-quantize's mix",
+      })
+      .option("tensor-type", {
+        type: "string",
+        array: true,
+        describe:
+          "PATTERN=TYPE: tensors whose name the regex PATTERN finds get TYPE (llama-quantize --tensor-type; first match wins)",
+      })
+      .option("imatrix", {
+        type: "string",
+        describe:
+          "Importance matrix from llama-imatrix (GGUF or legacy .dat), as llama-quantize --imatrix",
       })
       .option("out", {
         type: "string",
@@ -100,14 +153,15 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
         default: false,
         describe: "Print the result as one JSON object on stdout",
       })
-      .example("$0 quantize model-f16.gguf --type q4_0", "writes model-f16-q4_0.gguf")
+      .example("$0 quantize model-f16.gguf --type q4_k_m", "writes model-f16-q4_k_m.gguf")
+      .example("$0 quantize model-f16.gguf --type q4_0 --pure", "every matrix Q4_0")
       .example("$0 quantize model.gguf --type q8_0 --out model-q8_0.gguf", ""),
   handler: async (args) => {
     const target = quantizeTarget(args.type);
     if (target === undefined) {
       throw new InputError(
         "BAD_USAGE",
-        `unsupported quantization type "${args.type}"; qbench quantize writes ${QUANTIZE_TARGETS.map((t) => t.name).join(", ")}`,
+        `unsupported quantization type "${args.type}"; qbench quantize writes ${QUANTIZE_TYPE_NAMES.join(", ")}`,
       );
     }
     const threads = args.threads === "auto" ? undefined : Number(args.threads);
@@ -117,6 +171,11 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
         `--threads must be auto or a whole number from 1 to 256, not "${args.threads}"`,
       );
     }
+    const tensorTypes = (args["tensor-type"] ?? []).map(parseTensorType);
+    const imatrix =
+      args.imatrix === undefined
+        ? undefined
+        : { path: args.imatrix, data: await readImatrix(args.imatrix) };
     const input = resolve(args.input);
     const output = resolve(args.out ?? defaultOutput(input, target.name));
     const progress = stderrProgress("qbench quantize");
@@ -125,6 +184,9 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
       output,
       target,
       allowRequantize: args["allow-requantize"],
+      pure: args.pure,
+      tensorTypes,
+      imatrix,
       threads,
       onProgress: (p) => {
         if (p.bytesTotal >= PROGRESS_MIN_BYTES) {
@@ -133,6 +195,11 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
         }
       },
     }).finally(() => progress.done());
+    if (result.imatrixMissing.length > 0) {
+      process.stderr.write(
+        `qbench quantize: warning: the imatrix has no entry for ${result.imatrixMissing.length} tensor(s), quantized without it as llama-quantize does: ${result.imatrixMissing.join(", ")}\n`,
+      );
+    }
     process.stdout.write(args.json ? `${JSON.stringify(result)}\n` : `${summaryLine(result)}\n`);
   },
 };

@@ -3,6 +3,25 @@ import { createReadStream } from "node:fs";
 import { LLAMA_FILE_TYPES } from "../../lib/gguf/ggml-types.js";
 import { findNumber, findString, type GgufFile, getString } from "../../lib/gguf/reader.js";
 import { InputError } from "../errors.js";
+import { tensorCategory } from "./quantize/mix.js";
+
+/** One tensor role of the mix (llama-quantize's tensor categories, norms apart). */
+export interface RoleSummary {
+  tensors: number;
+  parameters: number;
+  bytes: number;
+  bitsPerWeight: number;
+  /** Tensor count per ggml type, e.g. `{ "Q6_K": 3, "Q4_K": 5 }`. */
+  types: Record<string, number>;
+}
+
+/** The role a tensor plays in a quantization mix: llama-quantize's category, with norms and biases apart from `other`. */
+export function tensorRole(name: string): string {
+  const category = tensorCategory(name);
+  if (category !== "other") return category;
+  if (name.endsWith("_norm.weight") || name.endsWith("_norm.bias")) return "norm";
+  return "other";
+}
 
 export interface GgufSummary {
   architecture: string;
@@ -17,6 +36,8 @@ export interface GgufSummary {
   tensorBytes: number;
   tensorCount: number;
   tensorTypes: Record<string, { count: number; bytes: number }>;
+  /** The mix: per tensor role, the types used and their bits per weight. */
+  roles: Record<string, RoleSummary>;
   bitsPerWeight: number;
   contextLength: number | undefined;
   vocabularySize: number | undefined;
@@ -46,15 +67,26 @@ function findCount(file: GgufFile, key: string): number | undefined {
 export function summarizeGguf(file: GgufFile): GgufSummary {
   const architecture = getString(file, "general.architecture");
   const tensorTypes: Record<string, { count: number; bytes: number }> = {};
+  const roles: Record<string, RoleSummary> = {};
   let parameterCount = 0;
   let tensorBytes = 0;
   for (const t of file.tensors) {
+    const role = tensorRole(t.name);
+    const r = roles[role] ?? { tensors: 0, parameters: 0, bytes: 0, bitsPerWeight: 0, types: {} };
+    roles[role] = r;
+    r.tensors += 1;
+    r.parameters += t.elementCount;
+    r.bytes += t.byteSize;
+    r.types[t.typeName] = (r.types[t.typeName] ?? 0) + 1;
     const entry = tensorTypes[t.typeName] ?? { count: 0, bytes: 0 };
     tensorTypes[t.typeName] = entry;
     entry.count += 1;
     entry.bytes += t.byteSize;
     parameterCount += t.elementCount;
     tensorBytes += t.byteSize;
+  }
+  for (const r of Object.values(roles)) {
+    r.bitsPerWeight = r.parameters > 0 ? (8 * r.bytes) / r.parameters : 0;
   }
   const fileTypeId = findNumber(file, "general.file_type");
   const fileType = fileTypeId === undefined ? undefined : LLAMA_FILE_TYPES.get(fileTypeId);
@@ -69,6 +101,7 @@ export function summarizeGguf(file: GgufFile): GgufSummary {
     tensorBytes,
     tensorCount: file.tensors.length,
     tensorTypes,
+    roles,
     bitsPerWeight: parameterCount > 0 ? (8 * tensorBytes) / parameterCount : 0,
     contextLength: findNumber(file, `${architecture}.context_length`),
     vocabularySize: tokens?.type === "array" ? tokens.items.length : undefined,

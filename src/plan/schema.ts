@@ -17,7 +17,29 @@ export const RunnerRef = z.union([
 export type RunnerRef = z.infer<typeof RunnerRef>;
 
 /** Types a plan can ask qbench to make from its `from:` model (see `qbench quantize`). */
-export const QuantizeType = z.enum(["f16", "bf16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"]);
+export const QuantizeType = z.enum([
+  "f16",
+  "bf16",
+  "q8_0",
+  "q6_k",
+  "q5_1",
+  "q5_0",
+  "q5_k_m",
+  "q5_k_s",
+  "q5_k",
+  "q4_1",
+  "q4_0",
+  "q4_k_m",
+  "q4_k_s",
+  "q4_k",
+  "iq4_xs",
+  "iq4_nl",
+  "q3_k_l",
+  "q3_k_m",
+  "q3_k_s",
+  "q3_k",
+  "q2_k",
+]);
 export type QuantizeType = z.infer<typeof QuantizeType>;
 
 /** The precision label a quantized variant gets unless the plan names one. */
@@ -29,6 +51,20 @@ export const PRECISION_OF: Record<QuantizeType, string> = {
   q5_0: "int5",
   q4_1: "int4",
   q4_0: "int4",
+  q6_k: "int6",
+  q5_k_m: "int5",
+  q5_k_s: "int5",
+  q5_k: "int5",
+  q4_k_m: "int4",
+  q4_k_s: "int4",
+  q4_k: "int4",
+  iq4_xs: "int4",
+  iq4_nl: "int4",
+  q3_k_l: "int3",
+  q3_k_m: "int3",
+  q3_k_s: "int3",
+  q3_k: "int3",
+  q2_k: "int2",
 };
 
 /** KV cache element types, as llama.cpp's `--cache-type-k/-v` take them. */

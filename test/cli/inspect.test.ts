@@ -10,8 +10,10 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { readGguf } from "../../lib/gguf/reader.js";
+import { tensorRole } from "../../src/gguf/summary.js";
 import { qbench, tempDir } from "../support/cli.js";
-import { MODELS, model } from "../support/paths.js";
+import { MODELS, model, ROOT } from "../support/paths.js";
 
 const noModels = existsSync(MODELS) ? false : `no test models at ${MODELS}`;
 
@@ -54,6 +56,70 @@ describe("qbench inspect", { skip: noModels }, () => {
     assert.match(r.stdout, /^F16\s+37\s+584,192\s+99\.5%$/m);
     assert.match(r.stdout, /^F32\s+11\s+2,816\s+0\.5%$/m);
     assert.match(r.stdout, /^total\s+48\s+587,008\s+100\.0%$/m);
+  });
+
+  test("the mix: types and bits per weight per tensor role (a Q4_K_M file qbench made)", async () => {
+    const dir = tempDir();
+    const out = join(dir, "q4km.gguf");
+    const q = await qbench([
+      "quantize",
+      model("stories260K-f32.gguf"),
+      "--type",
+      "q4_k_m",
+      "--out",
+      out,
+    ]);
+    assert.equal(q.exitCode, 0, q.stderr);
+    const r = await qbench(["inspect", out, "--json"]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    // The types llama-quantize chose for this file (test/fixtures/quantize/kquant-reference.json).
+    const reference = JSON.parse(
+      readFileSync(join(ROOT, "test/fixtures/quantize/kquant-reference.json"), "utf8"),
+    ) as {
+      runs: {
+        input: string;
+        type: string;
+        pure: boolean;
+        imatrix: string | null;
+        tensorType: string | null;
+        output: { tensors: Record<string, { type: string }> };
+      }[];
+    };
+    const run = reference.runs.find(
+      (x) =>
+        x.input === "stories260K-f32.gguf" &&
+        x.type === "Q4_K_M" &&
+        !x.pure &&
+        x.imatrix === null &&
+        x.tensorType === null,
+    );
+    assert.ok(run);
+    const want: Record<string, Record<string, number>> = {};
+    for (const [name, t] of Object.entries(run.output.tensors)) {
+      const role = want[tensorRole(name)] ?? {};
+      want[tensorRole(name)] = role;
+      role[t.type] = (role[t.type] ?? 0) + 1;
+    }
+    const file = await readGguf(out);
+    for (const [role, types] of Object.entries(want)) {
+      assert.deepEqual(s.roles[role].types, types, role);
+      const tensors = file.tensors.filter((t) => tensorRole(t.name) === role);
+      const bits =
+        (8 * tensors.reduce((a, t) => a + t.byteSize, 0)) /
+        tensors.reduce((a, t) => a + t.elementCount, 0);
+      assert.equal(s.roles[role].bitsPerWeight, bits, role);
+    }
+    assert.deepEqual(Object.keys(s.roles).sort(), Object.keys(want).sort());
+    const table = await qbench(["inspect", out]);
+    const attnV = Object.entries(want.attn_v ?? {})
+      .sort((a, b) => b[1] - a[1])
+      .map(([type, n]) => `${n} ${type}`)
+      .join(", ");
+    assert.match(
+      table.stdout,
+      new RegExp(`^attn_v\\s+5\\s+${attnV}\\s+${s.roles.attn_v.bitsPerWeight.toFixed(2)}\\s`, "m"),
+    );
   });
 
   test("a missing, truncated or non-GGUF file exits 2 naming the file", async (t) => {

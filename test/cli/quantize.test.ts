@@ -41,6 +41,7 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
       model("stories260K-f32.gguf"),
       "--type",
       "q4_0",
+      "--pure",
       "--out",
       out,
       "--threads",
@@ -85,6 +86,7 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
       model("stories260K-q8_0.gguf"),
       "--type",
       "q4_0",
+      "--pure",
       "--out",
       out,
     ]);
@@ -99,6 +101,7 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
       model("stories260K-q8_0.gguf"),
       "--type",
       "q4_0",
+      "--pure",
       "--out",
       out,
       "--allow-requantize",
@@ -108,11 +111,17 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
   });
 
   test("bad usage exits 2: unsupported type, missing --type, missing input", async () => {
-    const unsupported = await qbench(["quantize", model("stories260K-f32.gguf"), "--type", "q4_k"]);
+    // Was q4_k until qbench made the k-quants; iq2_xxs is still a type it does not write.
+    const unsupported = await qbench([
+      "quantize",
+      model("stories260K-f32.gguf"),
+      "--type",
+      "iq2_xxs",
+    ]);
     assert.equal(unsupported.exitCode, 2, unsupported.stderr);
     assert.match(
       unsupported.stderr,
-      /unsupported quantization type "q4_k"; qbench quantize writes q8_0, q4_0/,
+      /unsupported quantization type "iq2_xxs"; qbench quantize writes q8_0, q4_0/,
     );
     const badThreads = await qbench([
       "quantize",
@@ -189,5 +198,128 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
     assert.equal(r.exitCode, 2, String(r.stderr));
     assert.match(String(r.stderr), /full\.gguf: cannot write the output file: EFBIG/);
     assert.deepEqual(leftovers(dir, []), []);
+  });
+
+  test("k-quant mixes as llama-quantize makes them by default; --tensor-type; --imatrix", async () => {
+    const reference = JSON.parse(
+      readFileSync(join(ROOT, "test/fixtures/quantize/kquant-reference.json"), "utf8"),
+    ) as {
+      runs: {
+        input: string;
+        type: string;
+        pure: boolean;
+        imatrix: string | null;
+        tensorType: string | null;
+        output: { fileSha256: string; tensors: Record<string, { sha256: string }> };
+      }[];
+    };
+    const find = (type: string, imatrix: string | null, tensorType: string | null) => {
+      const run = reference.runs.find(
+        (x) =>
+          x.input === "stories260K-f32.gguf" &&
+          x.type === type &&
+          !x.pure &&
+          x.imatrix === imatrix &&
+          x.tensorType === tensorType,
+      );
+      assert.ok(run, `no reference for ${type}`);
+      return run;
+    };
+    const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+    const dir = tempDir();
+    const input = model("stories260K-f32.gguf");
+    const mix = join(dir, "mix.gguf");
+    const r = await qbench(["quantize", input, "--type", "Q4_K_M", "--out", mix]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /\(q4_k_m\): 48 tensors, .*fell back to Q5_0/);
+    assert.equal(sha(mix), find("Q4_K_M", null, null).output.fileSha256, "the Q4_K_M file differs");
+    const override = join(dir, "override.gguf");
+    const o = await qbench([
+      "quantize",
+      input,
+      "--type",
+      "q4_k_m",
+      "--tensor-type",
+      "ATTN_V=Q8_0",
+      "--out",
+      override,
+    ]);
+    assert.equal(o.exitCode, 0, o.stderr);
+    assert.equal(sha(override), find("Q4_K_M", null, "attn_v=q8_0").output.fileSha256);
+    const weighted = join(dir, "imatrix.gguf");
+    const im = "stories260K.imatrix.gguf";
+    const w = await qbench([
+      "quantize",
+      input,
+      "--type",
+      "q5_k_m",
+      "--imatrix",
+      join(ROOT, "test/fixtures/quantize", im),
+      "--out",
+      weighted,
+      "--json",
+    ]);
+    assert.equal(w.exitCode, 0, w.stderr);
+    assert.deepEqual(JSON.parse(w.stdout).imatrixMissing, []);
+    const raw = readFileSync(weighted);
+    const { readGguf } = await import("../../lib/gguf/reader.js");
+    const file = await readGguf(weighted);
+    const want = find("Q5_K_M", im, null).output.tensors;
+    for (const t of file.tensors) {
+      const start = file.dataOffset + t.offset;
+      const got = createHash("sha256")
+        .update(raw.subarray(start, start + t.byteSize))
+        .digest("hex");
+      assert.equal(got, want[t.name]?.sha256, t.name);
+    }
+  });
+
+  test("bad --tensor-type and mismatched imatrices exit 2 naming what is wrong, nothing written", async () => {
+    const dir = tempDir();
+    const input = model("stories260K-f32.gguf");
+    const out = join(dir, "bad.gguf");
+    const run = (...extra: string[]) =>
+      qbench(["quantize", input, "--type", "q4_k_m", "--out", out, ...extra]);
+    const noEquals = await run("--tensor-type", "attn_v");
+    assert.equal(noEquals.exitCode, 2, noEquals.stderr);
+    assert.match(noEquals.stderr, /--tensor-type "attn_v": no =/);
+    const badType = await run("--tensor-type", "attn_v=q9_9");
+    assert.equal(badType.exitCode, 2, badType.stderr);
+    assert.match(badType.stderr, /--tensor-type "attn_v=q9_9": unknown type/);
+    // The probe model's imatrix: rows of 256 where stories260K has 64.
+    const other = await run(
+      "--imatrix",
+      join(ROOT, "test/fixtures/quantize/kquant-probe.imatrix.gguf"),
+    );
+    assert.equal(other.exitCode, 2, other.stderr);
+    assert.match(
+      other.stderr,
+      /imatrix entry for tensor blk\.0\.attn_k\.weight has 256 values, the tensor needs 64/,
+    );
+    // A legacy .dat with one entry no tensor of this model has.
+    const dat = join(dir, "foreign.dat");
+    const name = Buffer.from("foo.weight");
+    const header = Buffer.alloc(12);
+    header.writeInt32LE(1, 0);
+    header.writeInt32LE(name.length, 4);
+    const counts = Buffer.alloc(8);
+    counts.writeInt32LE(1, 0);
+    counts.writeInt32LE(2, 4);
+    writeFileSync(
+      dat,
+      Buffer.concat([
+        header.subarray(0, 8),
+        name,
+        counts,
+        Buffer.from(new Float32Array([1, 2]).buffer),
+      ]),
+    );
+    const foreign = await run("--imatrix", dat);
+    assert.equal(foreign.exitCode, 2, foreign.stderr);
+    assert.match(
+      foreign.stderr,
+      /foreign\.dat: the imatrix has no entry for tensor blk\.0\.attn_k\.weight nor for any of the other \d+ tensors/,
+    );
+    assert.deepEqual(leftovers(dir, ["foreign.dat"]), []);
   });
 });

@@ -83,6 +83,7 @@ describe("qbench quantize vs llama-quantize --pure: every tensor, the header and
       await quantizeGguf({
         input,
         output: out,
+        pure: true,
         target: target(run.type),
         allowRequantize: run.allowRequantize,
       });
@@ -125,6 +126,7 @@ describe("qbench quantize vs llama-quantize --pure: every tensor, the header and
         await quantizeGguf({
           input: model(input),
           output: out,
+          pure: true,
           target: target(type),
           slabBytes: 300,
           threads,
@@ -255,19 +257,20 @@ describe("bad input: a clear error, nothing written", () => {
     );
   });
 
-  test("a source type qbench cannot decode (Q4_K) is refused, not copied", async () => {
-    const input = await writeModel("q4k.gguf", [
-      { name: "blk.0.ffn_up.weight", dims: [256, 2], type: 12, data: new Uint8Array(2 * 144) },
+  // Was Q4_K until qbench learnt to decode the k-quants; IQ2_XXS is still one it cannot.
+  test("a source type qbench cannot decode (IQ2_XXS) is refused, not copied", async () => {
+    const input = await writeModel("iq2xxs.gguf", [
+      { name: "blk.0.ffn_up.weight", dims: [256, 2], type: 16, data: new Uint8Array(2 * 66) },
     ]);
     await refuses(
       {
         input,
-        output: join(dir, "q4k-q8.gguf"),
+        output: join(dir, "iq2xxs-q8.gguf"),
         target: target("q8_0"),
         allowRequantize: true,
       },
       "BAD_MODEL",
-      /tensor blk\.0\.ffn_up\.weight is Q4_K, which qbench cannot convert to Q8_0/,
+      /tensor blk\.0\.ffn_up\.weight is IQ2_XXS, which qbench cannot convert to Q8_0/,
     );
   });
 
@@ -289,7 +292,7 @@ describe("bad input: a clear error, nothing written", () => {
       { name: "blk.0.ffn_up.weight", dims: [32, 2], type: 0, data: f32(ramp(64)) },
     ]);
     await assert.rejects(
-      quantizeGguf({ input, output: input, target: target("q8_0") }),
+      quantizeGguf({ input, output: input, target: target("q8_0"), pure: true }),
       /input and output are the same file/,
     );
   });
@@ -300,7 +303,7 @@ describe("bad input: a clear error, nothing written", () => {
     ]);
     const output = join(dir, "missing-dir", "out.gguf");
     await assert.rejects(
-      quantizeGguf({ input, output, target: target("q8_0") }),
+      quantizeGguf({ input, output, target: target("q8_0"), pure: true }),
       (err: unknown) => {
         assert.ok(err instanceof InputError);
         assert.equal(err.code, "BAD_INPUT");
@@ -320,7 +323,7 @@ describe("file-level behaviour without a reference file", () => {
       { "general.quantization_version": v.uint32(1), "split.count": v.uint32(1) },
     );
     const out = join(dir, "meta-q4_1.gguf");
-    await quantizeGguf({ input, output: out, target: target("q4_1") });
+    await quantizeGguf({ input, output: out, target: target("q4_1"), pure: true });
     const file = await readGguf(out);
     assert.deepEqual(
       [...file.metadata.keys()],
@@ -336,7 +339,11 @@ describe("file-level behaviour without a reference file", () => {
       { name: "blk.0.ffn_down.weight", dims: [40, 2], type: 0, data: f32(ramp(80)) },
       { name: "blk.0.ffn_up.weight", dims: [32, 2], type: 0, data: f32(ramp(64)) },
     ]);
-    const plan = planQuantization(await readGguf(input), target("q5_0"), false);
+    const plan = planQuantization(await readGguf(input), target("q5_0"), {
+      allowRequantize: false,
+      pure: true,
+      overrides: [],
+    });
     assert.deepEqual(
       plan.tensors.map((p) => [p.tensor.name, p.type, p.fallback]),
       [
@@ -356,7 +363,7 @@ describe("file-level behaviour without a reference file", () => {
       { "general.alignment": v.uint32(64) },
     );
     const out = join(dir, "align-q8.gguf");
-    await quantizeGguf({ input, output: out, target: target("q8_0") });
+    await quantizeGguf({ input, output: out, target: target("q8_0"), pure: true });
     const file = await readGguf(out);
     assert.equal(file.alignment, 64);
     assert.ok(file.tensors.every((t) => t.offset % 64 === 0));

@@ -28,6 +28,18 @@ export interface SlabTask {
   target: number | undefined;
   input: Uint8Array;
   output: Uint8Array | undefined;
+  /** Importance weights (llama-quantize --imatrix) for the rows of this task, when the target uses them. */
+  imatrix?: SlabImatrix | undefined;
+}
+
+/** A tensor's imatrix entry and where the task's rows sit in the tensor (one weight vector per expert). */
+export interface SlabImatrix {
+  /** ne[0] × ne[2] weights: one row's worth per expert. */
+  weights: Float32Array;
+  rowLength: number;
+  rowsPerExpert: number;
+  /** Index in the tensor of the task's first row. */
+  firstRow: number;
 }
 
 /** First invalid block (element, for float types) of the input and of the output within the task, or -1. */
@@ -57,6 +69,20 @@ export function convertSlab(task: SlabTask, floats: Scratch): SlabCheck {
     values = floats.floats(elements);
     from.dequantizeRow(task.input, values);
   }
-  to.quantizeRow(values, task.output);
+  const im = task.imatrix;
+  if (im !== undefined && to.quantizeRowWeighted !== undefined) {
+    const n = im.rowLength;
+    const outRow = task.output.length / (elements / n);
+    for (let r = 0; r < elements / n; r++) {
+      const expert = Math.floor((im.firstRow + r) / im.rowsPerExpert);
+      to.quantizeRowWeighted(
+        values.subarray(r * n, (r + 1) * n),
+        task.output.subarray(r * outRow, (r + 1) * outRow),
+        im.weights.subarray(expert * n, (expert + 1) * n),
+      );
+    }
+  } else {
+    to.quantizeRow(values, task.output);
+  }
   return { invalidInput: -1, invalidOutput: to.findInvalidBlock(task.output) };
 }

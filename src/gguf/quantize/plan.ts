@@ -3,6 +3,8 @@ import type { GgufFile, GgufTensorInfo, GgufValue } from "../../../lib/gguf/read
 import { InputError } from "../../errors.js";
 import { ggufValue } from "../writer.js";
 import { FORMATS, type QuantizeTarget } from "./formats.js";
+import type { Imatrix } from "./imatrix.js";
+import { MixChooser, type MixModel, type TensorTypeOverride } from "./mix.js";
 import { allowsQuantization, compareTensorNames, trimDims } from "./tensor-rules.js";
 
 /** ggml.h GGML_QNT_VERSION, which llama-quantize stamps into general.quantization_version. */
@@ -16,8 +18,20 @@ export interface TensorPlan {
   type: number;
   /** True when the data is converted; false when it is copied as it is. */
   convert: boolean;
-  /** True when the row length forced F16 instead of the target (llama.cpp's shape fall-back). */
+  /** True when the row length forced another type than the mix chose (llama.cpp's tensor_type_fallback). */
   fallback: boolean;
+}
+
+/** How llama-quantize is asked to choose the types. */
+export interface MixRequest {
+  /** Dequantize and quantize again tensors that are already quantized (--allow-requantize). */
+  allowRequantize: boolean;
+  /** Every quantizable tensor gets the target type (--pure); else llama-quantize's default mix. */
+  pure: boolean;
+  /** --tensor-type overrides, in the order given. */
+  overrides: readonly TensorTypeOverride[];
+  /** The imatrix, if any: some mixes depend on it, and llama-quantize records it in the metadata. */
+  imatrix?: { path: string; data: Imatrix } | undefined;
 }
 
 export interface QuantizePlan {
@@ -30,21 +44,39 @@ function typeName(id: number): string {
   return GGML_TYPES.get(id)?.name ?? `type ${id}`;
 }
 
-/** The type llama_tensor_get_type picks with --pure, and whether the shape forced the F16 fall-back. */
-function chooseType(
-  t: GgufTensorInfo,
-  target: QuantizeTarget,
-): { type: number; fallback: boolean } {
-  if (!allowsQuantization(t.name, t.dims)) return { type: t.type, fallback: false };
-  const format = target.format;
-  const quantized = GGML_TYPES.get(format.type)?.quantized ?? false;
-  // tensor_type_fallback: a 32-element block type has nothing smaller to fall to, so F16.
-  if (quantized && (t.dims[0] ?? 1) % format.blockSize !== 0) return { type: 1, fallback: true };
-  return { type: format.type, fallback: false };
+/** A numeric key, or the first element of a per-layer array (llama.cpp's get_key_or_arr for layer 0). */
+function metaNumber(file: GgufFile, key: string): number | undefined {
+  const v = file.metadata.get(key);
+  if (v === undefined || v.type === "bool" || v.type === "string") return undefined;
+  if (v.type !== "array") return Number(v.value);
+  const first = v.items[0];
+  return typeof first === "number" || typeof first === "bigint" ? Number(first) : undefined;
+}
+
+/** The hparams llama_tensor_get_type_impl reads, from the file's metadata as llama.cpp's loader reads them. */
+export function mixModel(file: GgufFile): MixModel {
+  const archValue = file.metadata.get("general.architecture");
+  const arch = archValue?.type === "string" ? archValue.value : "";
+  const nHead = metaNumber(file, `${arch}.attention.head_count`) ?? 0;
+  const nHeadKv = metaNumber(file, `${arch}.attention.head_count_kv`) ?? nHead;
+  const nLayer = metaNumber(file, `${arch}.block_count`) ?? 0;
+  const nExpert = metaNumber(file, `${arch}.expert_count`) ?? 0;
+  return {
+    arch,
+    nGqa: nHeadKv === 0 ? 0 : Math.trunc(nHead / nHeadKv),
+    nExpert,
+    nLayer,
+    // src/models/llama.cpp: 80 layers is 70B when the KV heads are grouped (65B otherwise).
+    is70B: arch === "llama" && nExpert !== 8 && nLayer === 80 && nHead !== nHeadKv,
+  };
 }
 
 /** llama-quantize's metadata: the input's keys in order, split keys dropped, version and file type re-set last. */
-function outputMetadata(file: GgufFile, target: QuantizeTarget): Map<string, GgufValue> {
+function outputMetadata(
+  file: GgufFile,
+  target: QuantizeTarget,
+  imatrix: MixRequest["imatrix"],
+): Map<string, GgufValue> {
   const metadata = new Map(file.metadata);
   for (const key of [
     "general.quantization_version",
@@ -57,6 +89,21 @@ function outputMetadata(file: GgufFile, target: QuantizeTarget): Map<string, Ggu
   }
   metadata.set("general.quantization_version", ggufValue.uint32(GGML_QNT_VERSION));
   metadata.set("general.file_type", ggufValue.uint32(target.fileType));
+  if (imatrix !== undefined) {
+    // llama-quantize's kv overrides: strings cut to 127 bytes (strncpy into val_str[128]).
+    const cut = (text: string) => Buffer.from(text, "utf8").subarray(0, 127).toString("utf8");
+    const set = (key: string, value: GgufValue) => {
+      metadata.delete(key);
+      metadata.set(key, value);
+    };
+    set("quantize.imatrix.file", ggufValue.string(cut(imatrix.path)));
+    const dataset = imatrix.data.datasets[0];
+    if (dataset !== undefined) set("quantize.imatrix.dataset", ggufValue.string(cut(dataset)));
+    set("quantize.imatrix.entries_count", ggufValue.uint32(imatrix.data.entries.size));
+    if (imatrix.data.chunkCount > 0) {
+      set("quantize.imatrix.chunks_count", ggufValue.uint32(imatrix.data.chunkCount));
+    }
+  }
   return metadata;
 }
 
@@ -64,8 +111,9 @@ function outputMetadata(file: GgufFile, target: QuantizeTarget): Map<string, Ggu
 export function planQuantization(
   file: GgufFile,
   target: QuantizeTarget,
-  allowRequantize: boolean,
+  request: MixRequest,
 ): QuantizePlan {
+  const { allowRequantize } = request;
   const fail = (message: string) => new InputError("BAD_MODEL", message, { location: file.path });
   const splits = file.metadata.get("split.count");
   if (splits !== undefined && splits.type !== "array" && Number(splits.value) > 1) {
@@ -73,25 +121,38 @@ export function planQuantization(
       `is one of ${splits.value} split GGUF files; merge them first (llama-gguf-split --merge)`,
     );
   }
-  const tensors = [...file.tensors]
-    .sort((a, b) => compareTensorNames(a.name, b.name))
-    .map((tensor): TensorPlan => {
-      const { type, fallback } = chooseType(tensor, target);
-      const convert = type !== tensor.type;
-      if (convert) {
-        const from = GGML_TYPES.get(tensor.type);
-        if (!FORMATS.has(tensor.type)) {
-          throw fail(
-            `tensor ${tensor.name} is ${typeName(tensor.type)}, which qbench cannot convert to ${typeName(type)} (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1)`,
-          );
-        }
-        if (from?.quantized && !allowRequantize) {
-          throw fail(
-            `tensor ${tensor.name} is already ${from.name}; re-quantizing it to ${typeName(type)} loses quality, so it is refused unless you pass --allow-requantize (as llama-quantize does)`,
-          );
-        }
+  const sorted = [...file.tensors].sort((a, b) => compareTensorNames(a.name, b.name));
+  const chooser = new MixChooser(
+    mixModel(file),
+    {
+      ftype: target.fileType,
+      defaultType: target.format.type,
+      pure: request.pure,
+      hasImatrix: request.imatrix !== undefined,
+      overrides: request.overrides,
+    },
+    sorted.map((t) => t.name),
+  );
+  const tensors = sorted.map((tensor): TensorPlan => {
+    const quantizable = allowsQuantization(tensor.name, tensor.dims);
+    const choice = quantizable ? chooser.choose(tensor.name, tensor.dims[0] ?? 1) : undefined;
+    const type = choice?.type ?? tensor.type;
+    const fallback = choice?.fallback ?? false;
+    const convert = type !== tensor.type;
+    if (convert) {
+      const from = GGML_TYPES.get(tensor.type);
+      if (!FORMATS.has(tensor.type)) {
+        throw fail(
+          `tensor ${tensor.name} is ${typeName(tensor.type)}, which qbench cannot convert to ${typeName(type)} (it reads ${[...FORMATS.values()].map((f) => f.name).join(", ")})`,
+        );
       }
-      return { tensor, dims: trimDims(tensor.dims), type, convert, fallback };
-    });
-  return { tensors, metadata: outputMetadata(file, target) };
+      if (from?.quantized && !allowRequantize) {
+        throw fail(
+          `tensor ${tensor.name} is already ${from.name}; re-quantizing it to ${typeName(type)} loses quality, so it is refused unless you pass --allow-requantize (as llama-quantize does)`,
+        );
+      }
+    }
+    return { tensor, dims: trimDims(tensor.dims), type, convert, fallback };
+  });
+  return { tensors, metadata: outputMetadata(file, target, request.imatrix) };
 }

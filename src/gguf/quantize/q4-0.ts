@@ -1,6 +1,7 @@
 import { fp32ToFp16 } from "../fp16.js";
 import { toInt8AtMost } from "./c-float.js";
 import { findInvalidHalfBlock, halfAt, putHalf } from "./fp16-scales.js";
+import { quantizeQ4_0Weighted } from "./legacy-weighted.js";
 import type { BlockFormat } from "./types.js";
 
 const QK = 32;
@@ -55,6 +56,7 @@ export const Q4_0: BlockFormat = {
   blockSize: QK,
   typeSize: TYPE_SIZE,
   quantizeRow,
+  quantizeRowWeighted: quantizeQ4_0Weighted,
   dequantizeRow,
   findInvalidBlock: (q) => findInvalidHalfBlock(q, TYPE_SIZE, [0]),
 };

@@ -2,6 +2,7 @@ import { fp32ToFp16 } from "../fp16.js";
 import { getU32, putU32 } from "./block-bytes.js";
 import { toInt8AtMost } from "./c-float.js";
 import { findInvalidHalfBlock, halfAt, putHalf } from "./fp16-scales.js";
+import { quantizeQ5_0Weighted } from "./legacy-weighted.js";
 import type { BlockFormat } from "./types.js";
 
 const QK = 32;
@@ -63,6 +64,7 @@ export const Q5_0: BlockFormat = {
   blockSize: QK,
   typeSize: TYPE_SIZE,
   quantizeRow,
+  quantizeRowWeighted: quantizeQ5_0Weighted,
   dequantizeRow,
   findInvalidBlock: (q) => findInvalidHalfBlock(q, TYPE_SIZE, [0]),
 };

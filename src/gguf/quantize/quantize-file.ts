@@ -7,6 +7,8 @@ import { InputError, QbenchError } from "../../errors.js";
 import { writeGguf } from "../writer.js";
 import { Scratch } from "./convert-slab.js";
 import type { QuantizeTarget } from "./formats.js";
+import { checkImatrix, type Imatrix } from "./imatrix.js";
+import type { TensorTypeOverride } from "./mix.js";
 import { planQuantization, type TensorPlan } from "./plan.js";
 import { SlabConverter } from "./slab-converter.js";
 
@@ -25,6 +27,12 @@ export interface QuantizeOptions {
   target: QuantizeTarget;
   /** Dequantize and quantize again tensors that are already quantized (llama-quantize --allow-requantize). */
   allowRequantize?: boolean;
+  /** Every quantizable tensor gets the target type (llama-quantize --pure); default: llama-quantize's mix. */
+  pure?: boolean;
+  /** llama-quantize --tensor-type overrides, first match wins. */
+  tensorTypes?: readonly TensorTypeOverride[];
+  /** Importance weights (llama-quantize --imatrix): the file as the user named it, and its contents (readImatrix). */
+  imatrix?: { path: string; data: Imatrix };
   /** Called after every slab of rows; cheap to ignore. */
   onProgress?: (progress: QuantizeProgress) => void;
   /** Most input bytes read at once (whole rows; at least one row). Bounds memory to a few times this. */
@@ -45,8 +53,12 @@ export interface QuantizeResult {
   converted: Record<string, number>;
   /** Tensors copied unchanged (norms, tensors already in their output type). */
   copied: number;
-  /** Tensors whose row length forced F16 instead of the target. */
+  /** Tensors whose row length forced another type than the mix chose (llama.cpp's tensor_type_fallback). */
   fallbacks: string[];
+  /** Those fall-backs, counted by the type they got. */
+  fallbackTypes: Record<string, number>;
+  /** Converted tensors the imatrix has no entry for (quantized without weights, as llama-quantize does). */
+  imatrixMissing: string[];
   inputBytes: number;
   outputBytes: number;
   seconds: number;
@@ -90,6 +102,7 @@ interface Streams {
   inputs: [Scratch, Scratch];
   output: Scratch;
   converter: SlabConverter;
+  imatrix: ReadonlyMap<string, Float32Array> | undefined;
   /** Called with the input bytes of each slab once it has been handed on. */
   advance: (bytes: number) => void;
 }
@@ -128,11 +141,23 @@ async function* tensorData(s: Streams, p: TensorPlan): AsyncGenerator<Uint8Array
     next?.catch(() => {});
     const n = raw.length / rowBytes;
     const out = p.convert ? s.output.bytes(n * outRowBytes) : undefined;
+    const row = slab * rowsPerSlab;
+    // An entry of another size (token_embd's) is not used, as llama-quantize skips it.
+    const entry = p.convert ? s.imatrix?.get(t.name) : undefined;
+    const weights = entry?.length === rowLength * (t.dims[2] ?? 1) ? entry : undefined;
     const check = await s.converter.convert(
-      { source: t.type, target: p.convert ? p.type : undefined, input: raw, output: out },
+      {
+        source: t.type,
+        target: p.convert ? p.type : undefined,
+        input: raw,
+        output: out,
+        imatrix:
+          weights === undefined
+            ? undefined
+            : { weights, rowLength, rowsPerExpert: t.dims[1] ?? 1, firstRow: row },
+      },
       n,
     );
-    const row = slab * rowsPerSlab;
     if (check.invalidInput >= 0) {
       const unit = source.blockSize === 1 ? "element" : "block";
       throw bad(
@@ -148,6 +173,15 @@ async function* tensorData(s: Streams, p: TensorPlan): AsyncGenerator<Uint8Array
     yield out ?? raw;
     s.advance(raw.length);
   }
+}
+
+function countTypes(tensors: readonly TensorPlan[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const p of tensors) {
+    const name = GGML_TYPES.get(p.type)?.name ?? String(p.type);
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
 }
 
 async function sameFile(a: string, b: string): Promise<boolean> {
@@ -167,7 +201,7 @@ function destinationError(error: unknown, output: string): unknown {
 }
 
 /**
- * `llama-quantize --pure <input> <output> <TYPE>`, byte for byte, one slab of one tensor in memory
+ * `llama-quantize [--pure] [--imatrix f] [--tensor-type p=t] <input> <output> <TYPE>`, byte for byte, one slab of one tensor in memory
  * at a time. The output appears only when complete (temporary name, then rename); on any error
  * nothing is left behind.
  */
@@ -178,7 +212,15 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     throw new InputError("BAD_USAGE", `input and output are the same file: ${input}`);
   }
   const file = await readGguf(input);
-  const plan = planQuantization(file, target, options.allowRequantize ?? false);
+  const plan = planQuantization(file, target, {
+    allowRequantize: options.allowRequantize ?? false,
+    pure: options.pure ?? false,
+    overrides: options.tensorTypes ?? [],
+    imatrix: options.imatrix,
+  });
+  const imatrix = options.imatrix?.data.entries;
+  const imatrixMissing =
+    imatrix === undefined ? [] : checkImatrix(plan.tensors, imatrix, options.imatrix?.path ?? "");
   const bytesTotal = file.tensors.reduce((sum, t) => sum + t.byteSize, 0);
   let bytesDone = 0;
   let tensorsDone = 0;
@@ -198,6 +240,7 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     inputs: [new Scratch(shared), new Scratch(shared)],
     output: new Scratch(shared),
     converter,
+    imatrix,
     advance: (bytes) => {
       bytesDone += bytes;
       options.onProgress?.({
@@ -230,12 +273,7 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
   } finally {
     await Promise.all([fh.close(), converter.close()]);
   }
-  const converted: Record<string, number> = {};
-  for (const p of plan.tensors) {
-    if (!p.convert) continue;
-    const name = GGML_TYPES.get(p.type)?.name ?? String(p.type);
-    converted[name] = (converted[name] ?? 0) + 1;
-  }
+  const converted = countTypes(plan.tensors.filter((p) => p.convert));
   return {
     input,
     output,
@@ -244,6 +282,8 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     converted,
     copied: plan.tensors.filter((p) => !p.convert).length,
     fallbacks: plan.tensors.filter((p) => p.fallback).map((p) => p.tensor.name),
+    fallbackTypes: countTypes(plan.tensors.filter((p) => p.fallback)),
+    imatrixMissing,
     inputBytes: file.fileSize,
     outputBytes: (await stat(output)).size,
     seconds: (performance.now() - started) / 1000,

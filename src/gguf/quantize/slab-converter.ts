@@ -1,5 +1,11 @@
 import { Worker } from "node:worker_threads";
-import { convertSlab, Scratch, type SlabCheck, type SlabTask } from "./convert-slab.js";
+import {
+  convertSlab,
+  Scratch,
+  type SlabCheck,
+  type SlabImatrix,
+  type SlabTask,
+} from "./convert-slab.js";
 import { FORMATS } from "./formats.js";
 
 /** A SlabTask as it crosses to a worker: offsets into buffers shared with it. */
@@ -13,6 +19,8 @@ export interface SlabMessage {
   output: SharedArrayBuffer | undefined;
   outputOffset: number;
   outputLength: number;
+  /** Copied to the worker (a few KiB per tensor). */
+  imatrix: SlabImatrix | undefined;
 }
 
 /**
@@ -66,6 +74,7 @@ export class SlabConverter {
       output: task.output?.buffer as SharedArrayBuffer | undefined,
       outputOffset: task.output?.byteOffset ?? 0,
       outputLength: task.output?.byteLength ?? 0,
+      imatrix: task.imatrix,
     };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -93,6 +102,10 @@ export class SlabConverter {
           ...task,
           input: task.input.subarray(r * inRow, (r + n) * inRow),
           output: task.output?.subarray(r * outRow, (r + n) * outRow),
+          imatrix:
+            task.imatrix === undefined
+              ? undefined
+              : { ...task.imatrix, firstRow: task.imatrix.firstRow + r },
         }),
       );
     }

@@ -14,6 +14,7 @@ parentPort?.on("message", (m: SlabMessage) => {
         m.output === undefined
           ? undefined
           : new Uint8Array(m.output, m.outputOffset, m.outputLength),
+      imatrix: m.imatrix,
     },
     floats,
   );
