@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { ItemColumn, ItemTables } from "../verdict/item-column.js";
 import type { Db } from "./database.js";
+import { ItemColumn, ItemTables } from "./item-column.js";
 import type { ResultFacts, TokenFacts } from "./records.js";
 
 /**

@@ -1,8 +1,8 @@
 import { decodeTpsOf, type GenerationRow, prefillTpsOf } from "../measure/timing.js";
-import { ItemTables } from "../verdict/item-column.js";
 import { typed } from "./blobs.js";
 import type { Db } from "./database.js";
 import { digestStamp, type Reader, readDigest, storeDigest } from "./facts-digest.js";
+import { ItemTables } from "./item-column.js";
 import { readRun } from "./read-run.js";
 import type { ResultFacts, RunFacts, RunRecord, TokenFacts, VariantFacts } from "./records.js";
 

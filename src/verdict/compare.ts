@@ -1,8 +1,8 @@
 import { pairedBootstrap } from "../scoring/bootstrap.js";
 import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity } from "../scoring/kld.js";
+import { pairValues } from "../store/item-column.js";
 import type { VariantFacts } from "./facts.js";
-import { pairValues } from "./item-column.js";
 import { MIN_PAIRED_ITEMS } from "./policy.js";
 import { normalQuantile } from "./stats.js";
 

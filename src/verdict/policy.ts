@@ -2,9 +2,9 @@ import { measuredCapacity } from "../capacity/capacity.js";
 import { mcnemarExact, pairedBootstrap } from "../scoring/bootstrap.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import { quantile } from "../scoring/quantile.js";
+import { pairValues } from "../store/item-column.js";
 import type { RunFacts, TokenFacts, VariantFacts } from "./facts.js";
 import type { Gates } from "./gates.js";
-import { pairValues } from "./item-column.js";
 import { type Judgement, judgeAtLeast, judgeAtMost, normalQuantile } from "./stats.js";
 
 export type ReasonStatus = Judgement | "warn" | "info";

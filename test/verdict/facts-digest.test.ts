@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { openDatabase } from "../../src/store/database.js";
+import { ItemColumn } from "../../src/store/item-column.js";
 import { readResultFacts, readRunFacts } from "../../src/store/read-facts.js";
 import { Store } from "../../src/store/store.js";
 import type { RunFacts } from "../../src/verdict/facts.js";
-import { ItemColumn } from "../../src/verdict/item-column.js";
 import { writeSyntheticRun } from "../report/synthetic-run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "qbench-digest-"));

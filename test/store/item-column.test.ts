@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ItemColumn, ItemTables, pairValues } from "../../src/verdict/item-column.js";
+import { ItemColumn, ItemTables, pairValues } from "../../src/store/item-column.js";
 
 const NaN_ = Number.NaN;
 
