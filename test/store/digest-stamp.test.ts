@@ -22,10 +22,21 @@ function ordered(value: unknown): unknown {
   return value;
 }
 
+const RECORD_FIGURES = [
+  "engineModelBytes",
+  "engineKvBytes",
+  "engineComputeBytes",
+  "engineContextSize",
+  "energyJoules",
+  "energyTokens",
+];
+
 /** Only the per-item figures of a variant's facts (what a digest holds). */
 function resultsOf(v: object): unknown {
   const { id, name, precision, isBaseline, status, error, modelBytes, peakRssBytes, ...rest } =
     v as Record<string, unknown>;
+  // The variant row's engine and energy figures are read with the row, not kept in a digest.
+  for (const key of RECORD_FIGURES) delete rest[key];
   return ordered(rest);
 }
 
