@@ -246,7 +246,11 @@ export async function readGguf(path: string): Promise<GgufFile> {
   try {
     fh = await open(path, "r");
   } catch (cause) {
-    throw new GgufError(path, `cannot open model file: ${(cause as Error).message}`, { cause });
+    throw new GgufError(
+      path,
+      `cannot open model file: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
   try {
     return await parse(new Reader(fh, path, (await fh.stat()).size));

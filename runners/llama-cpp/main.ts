@@ -30,7 +30,7 @@ import type {
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { generateTimed } from "../shared/generate.js";
 import { randomTokens } from "../shared/random-tokens.js";
-import { type Handlers, RunnerError, readPeakRss, serve } from "../shared/serve.js";
+import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../shared/serve.js";
 import { runnerVersion } from "../shared/versions.js";
 import { EngineMemoryLog } from "./engine-memory.js";
 import { engineVersion } from "./versions.js";
@@ -99,7 +99,8 @@ async function load(params: LoadParams): Promise<LoadResult> {
   } catch (error) {
     throw new RunnerError(
       "BACKEND_UNAVAILABLE",
-      `backend ${params.backend} unavailable: ${(error as Error).message}`,
+      `backend ${params.backend} unavailable: ${messageOf(error)}`,
+      { cause: error },
     );
   }
   let model: LlamaModel;
@@ -109,7 +110,9 @@ async function load(params: LoadParams): Promise<LoadResult> {
       ...(params.backend === "cpu" ? { gpuLayers: 0 } : {}),
     });
   } catch (error) {
-    throw new RunnerError("BAD_MODEL", `cannot load ${params.model}: ${(error as Error).message}`);
+    throw new RunnerError("BAD_MODEL", `cannot load ${params.model}: ${messageOf(error)}`, {
+      cause: error,
+    });
   }
   const kvCache = params.kvCache ?? { k: "f16", v: "f16" };
   const contextOptions = {
@@ -181,7 +184,8 @@ async function createContext(
       const reason = lastEngineError.replace(/^llama_init_from_model: /, "");
       throw new RunnerError(
         "UNSUPPORTED",
-        `cannot create a context with a ${kvCache.k} K / ${kvCache.v} V cache: ${reason || (error as Error).message}`,
+        `cannot create a context with a ${kvCache.k} K / ${kvCache.v} V cache: ${reason || messageOf(error)}`,
+        { cause: error },
       );
     }
     return await model.createContext(options);

@@ -10,10 +10,16 @@ import type {
 /** An error a handler throws to answer with a stable `data.code`. */
 export class RunnerError extends Error {
   readonly code: RunnerErrorCode;
-  constructor(code: RunnerErrorCode, message: string) {
-    super(message);
+  /** `cause`: the engine's error this one was made from, kept for the runner's own log. */
+  constructor(code: RunnerErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
     this.code = code;
   }
+}
+
+/** The message of anything thrown; a thrown non-Error is shown as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 type Handler<M extends MethodName> = (

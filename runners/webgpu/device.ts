@@ -4,6 +4,7 @@
  * software adapter of machines without a GPU (see docs/webgpu.md).
  */
 import { create, globals } from "webgpu";
+import { messageOf } from "../shared/serve.js";
 
 export type DawnBackend = "default" | "opengles";
 
@@ -88,7 +89,7 @@ async function tryBackend(
     if (adapter) return { adapter, featureLevel: "core" };
     tried.push("Dawn native (Vulkan/Metal/D3D12): no adapter");
   } catch (error) {
-    tried.push(`Dawn ${backend}: ${(error as Error).message}`);
+    tried.push(`Dawn ${backend}: ${messageOf(error)}`);
   }
   return undefined;
 }

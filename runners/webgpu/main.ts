@@ -9,7 +9,7 @@ import { totalmem } from "node:os";
 import { readGguf } from "../../lib/gguf/reader.js";
 import type { InitializeResult, LoadParams, LoadResult } from "../../src/runner-client/protocol.js";
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
-import { type Handlers, RunnerError, readPeakRss, serve } from "../shared/serve.js";
+import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../shared/serve.js";
 import { runnerVersion } from "../shared/versions.js";
 import { benchmark } from "./benchmark.js";
 import { acquireGpu, backendOrder, type Gpu, NoAdapterError } from "./device.js";
@@ -117,7 +117,8 @@ async function load(params: LoadParams): Promise<LoadResult> {
     const oom = (error as { oom?: boolean }).oom === true;
     throw new RunnerError(
       oom ? "OUT_OF_MEMORY" : "INTERNAL",
-      `loading ${params.model} onto ${found.adapterName}: ${(error as Error).message}`,
+      `loading ${params.model} onto ${found.adapterName}: ${messageOf(error)}`,
+      { cause: error },
     );
   } finally {
     await fh?.close();

@@ -1,6 +1,6 @@
 import { basename, dirname, join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { InputError } from "../errors.js";
+import { InputError, messageOf } from "../errors.js";
 import {
   FORMATS,
   QUANTIZE_TYPE_NAMES,
@@ -82,10 +82,11 @@ function summaryLine(r: QuantizeResult): string {
 /** llama-quantize's parse_tensor_type: NAME=TYPE split at the first `=`, the pattern lower-cased. */
 export function parseTensorType(option: string): TensorTypeOverride {
   const at = option.indexOf("=");
-  const usage = (why: string) =>
+  const usage = (why: string, cause?: unknown) =>
     new InputError(
       "BAD_USAGE",
       `--tensor-type "${option}": ${why} (expected PATTERN=TYPE, e.g. attn_v=q8_0)`,
+      { cause },
     );
   if (at < 0) throw usage("no =");
   if (at === 0) throw usage("missing tensor name pattern");
@@ -100,7 +101,7 @@ export function parseTensorType(option: string): TensorTypeOverride {
   try {
     return { pattern: new RegExp(option.slice(0, at).toLowerCase()), type: format.type };
   } catch (error) {
-    throw usage(`bad regular expression: ${(error as Error).message}`);
+    throw usage(`bad regular expression: ${messageOf(error)}`, error);
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { InputError, RunError } from "../errors.js";
+import { InputError, messageOf, RunError } from "../errors.js";
 import { type ManagedServer, startManagedServer } from "../runner-client/managed-server.js";
 import { Store } from "../store/store.js";
 import { loadSuite } from "../suites/load.js";
@@ -96,8 +96,9 @@ function promptsFrom(args: SweepArgs): string[] {
   try {
     text = readFileSync(resolve(args.prompts), "utf8");
   } catch (error) {
-    throw new InputError("BAD_INPUT", `cannot read prompts: ${(error as Error).message}`, {
+    throw new InputError("BAD_INPUT", `cannot read prompts: ${messageOf(error)}`, {
       location: args.prompts,
+      cause: error,
     });
   }
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
@@ -108,8 +109,9 @@ function promptsFrom(args: SweepArgs): string[] {
           if (typeof prompt !== "string") throw new Error('no "prompt" string');
           return prompt;
         } catch (error) {
-          throw new InputError("BAD_INPUT", (error as Error).message, {
+          throw new InputError("BAD_INPUT", messageOf(error), {
             location: `${args.prompts}:${i + 1}`,
+            cause: error,
           });
         }
       })
@@ -124,7 +126,7 @@ async function modelName(url: string, apiKey: string | undefined): Promise<strin
     headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
     signal: AbortSignal.timeout(10_000),
   }).catch((error: unknown) => {
-    throw new RunError(`no server answers at ${url}: ${(error as Error).message}`, {
+    throw new RunError(`no server answers at ${url}: ${messageOf(error)}`, {
       cause: error,
     });
   });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { LLAMA_FILE_TYPES } from "../../lib/gguf/ggml-types.js";
 import { findNumber, findString, type GgufFile, getString } from "../../lib/gguf/reader.js";
-import { InputError } from "../errors.js";
+import { InputError, messageOf } from "../errors.js";
 import { tensorCategory } from "./quantize/mix.js";
 
 /** One tensor role of the mix (llama-quantize's tensor categories, norms apart). */
@@ -127,7 +127,7 @@ export async function sha256File(
       onProgress?.(bytes);
     }
   } catch (cause) {
-    throw new InputError("BAD_MODEL", `cannot read model file: ${(cause as Error).message}`, {
+    throw new InputError("BAD_MODEL", `cannot read model file: ${messageOf(cause)}`, {
       location: path,
       cause,
     });

@@ -1,4 +1,4 @@
-import { InterruptedError, RunError } from "../errors.js";
+import { InterruptedError, messageOf, RunError } from "../errors.js";
 import { isDiskFull } from "../store/disk-full.js";
 import type { Store } from "../store/store.js";
 import type { Progress } from "./progress.js";
@@ -41,7 +41,7 @@ export function stopRun(
   const resume = context.resumeCommand ?? `qbench run ${context.planFile} --resume`;
   if (full) {
     return new RunError(
-      `the disk is full (${(error as Error).message}); ${run === undefined ? "no run was stored" : `run ${run.runId} stopped after ${stored} items`}. Free space, then \`${resume}\` finishes it`,
+      `the disk is full (${messageOf(error)}); ${run === undefined ? "no run was stored" : `run ${run.runId} stopped after ${stored} items`}. Free space, then \`${resume}\` finishes it`,
       { location: context.dbPath, cause: error },
     );
   }

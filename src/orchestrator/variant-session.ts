@@ -1,4 +1,4 @@
-import { RunnerFailure } from "../errors.js";
+import { messageOf, RunnerFailure } from "../errors.js";
 import type { EnergySummary } from "../measure/energy.js";
 import type { MemoryFigures } from "../measure/memory-sampler.js";
 import { type ManagedServer, startManagedServer } from "../runner-client/managed-server.js";
@@ -121,7 +121,7 @@ async function startServer(context: VariantContext): Promise<ManagedServer | und
     return await startManagedServer({ ...server, url });
   } catch (error) {
     checkStopped(context);
-    return failVariant(context, `its server did not start: ${(error as Error).message}`, error);
+    return failVariant(context, `its server did not start: ${messageOf(error)}`, error);
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { InputError } from "../errors.js";
+import { InputError, messageOf } from "../errors.js";
 import { checkWritable } from "./writable.js";
 
 /** The subset of better-sqlite3 the store uses; tests pass an in-memory database. */
@@ -23,7 +23,7 @@ export function openDatabase(path: string): Db {
     db.pragma("busy_timeout = 5000");
     db.pragma("journal_mode = WAL");
   } catch (error) {
-    throw new InputError("BAD_INPUT", `cannot open database: ${(error as Error).message}`, {
+    throw new InputError("BAD_INPUT", `cannot open database: ${messageOf(error)}`, {
       location: path,
       cause: error,
     });

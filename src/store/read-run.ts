@@ -29,7 +29,7 @@ const PROVENANCE = [
 ];
 
 /** Columns of `variants` by the name VariantRecord gives them; later migrations' may be missing. */
-const VARIANT_COLUMNS = {
+export const VARIANT_COLUMNS = {
   id: "id",
   name: "name",
   precision: "precision",

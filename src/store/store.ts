@@ -3,84 +3,25 @@ import { blob, typed } from "./blobs.js";
 import { type Db, openDatabase } from "./database.js";
 import { StoreReader } from "./reader.js";
 import { type SweepRecord, saveSweep } from "./sweeps.js";
+import {
+  type NewRun,
+  type NewVariant,
+  type ResultRow,
+  type TokenScores,
+  VARIANT_UPDATE_COLUMNS,
+  type VariantRow,
+  type VariantUpdate,
+} from "./write-types.js";
 
-export interface Provenance {
-  qbenchVersion: string;
-  nodeVersion: string;
-  host: string;
-  platform: string;
-  cpu: string;
-  cpuCores: number;
-  memoryBytes: number;
-  gpu: string | null;
-  gpuDriver: string | null;
-  gitCommit: string | null;
-  gitDirty: boolean | null;
-}
-
-export interface NewRun {
-  shard?: { index: number; count: number };
-  planName: string;
-  planFile: string;
-  planHash: string;
-  planJson: string;
-  provenance: Provenance;
-  /** `pid@host` of the process writing it (see claimRun). */
-  writer?: string;
-}
-
-export interface NewVariant {
-  name: string;
-  precision: string;
-  isBaseline: boolean;
-  modelPath: string;
-  modelSha256: string;
-  modelBytes: number;
-  architecture: string | null;
-  parameterCount: number | null;
-  bitsPerWeight: number | null;
-  tensorTypes: Record<string, { count: number; bytes: number }>;
-  backendRequested: string;
-  runner: string;
-  threads: number;
-  contextSize: number;
-}
-
-export interface ResultRow {
-  suiteId: string;
-  itemId: string;
-  repeat: number;
-  status: "ok" | "error";
-  output?: string | null;
-  error?: string | null;
-  errorKind?: string | null;
-  stderrTail?: string | null;
-  promptTokens?: number | null;
-  completionTokens?: number | null;
-  ttftMs?: number | null;
-  tokenizeMs?: number | null;
-  decodeMs?: number | null;
-  totalMs?: number | null;
-  ipcMs?: number | null;
-  finishReason?: string | null;
-  metrics: Record<string, number>;
-  tokens?: TokenScores;
-}
-
-/** Per-token figures of a perplexity item (see migration 002). */
-export interface TokenScores {
-  tokensHash: string;
-  logprobs: Float32Array;
-  topk?: { counts: Uint16Array; ids: Int32Array; logprobs: Float32Array };
-  kld?: Float32Array;
-  sameTop?: Uint8Array;
-}
-
-export interface VariantRow {
-  id: number;
-  name: string;
-  status: string;
-}
+export type {
+  NewRun,
+  NewVariant,
+  Provenance,
+  ResultRow,
+  TokenScores,
+  VariantRow,
+  VariantUpdate,
+} from "./write-types.js";
 
 const now = () => new Date().toISOString();
 
@@ -291,70 +232,12 @@ export class Store {
     return { id: Number(info.lastInsertRowid), name: v.name, status: "pending" };
   }
 
-  updateVariant(
-    variantId: number,
-    fields: Partial<{
-      status: "running" | "complete" | "failed";
-      backend: string;
-      device: string;
-      runnerVersion: string;
-      engine: string;
-      loadMs: number;
-      engineContextSize: number | null;
-      error: string | null;
-      stderrTail: string | null;
-      peakRssBytes: number | null;
-      engineDeviceBytes: number | null;
-      warmupRuns: number;
-      devicePeakBytes: number | null;
-      deviceIdleBytes: number | null;
-      processDevicePeakBytes: number | null;
-      memorySamples: number;
-      memoryNotes: string;
-      serverLog: string;
-      kvCacheK: string | null;
-      kvCacheV: string | null;
-      engineModelBytes: number | null;
-      engineKvBytes: number | null;
-      engineComputeBytes: number | null;
-      energyJoules: number | null;
-      energySeconds: number | null;
-      energyTokens: number | null;
-      energySource: string | null;
-    }>,
-  ): void {
-    const columns: Record<string, string> = {
-      status: "status",
-      backend: "backend",
-      device: "device",
-      runnerVersion: "runner_version",
-      engine: "engine",
-      loadMs: "load_ms",
-      engineContextSize: "engine_context_size",
-      error: "error",
-      stderrTail: "stderr_tail",
-      peakRssBytes: "peak_rss_bytes",
-      engineDeviceBytes: "engine_device_bytes",
-      warmupRuns: "warmup_runs",
-      devicePeakBytes: "device_peak_bytes",
-      deviceIdleBytes: "device_idle_bytes",
-      processDevicePeakBytes: "process_device_peak_bytes",
-      memorySamples: "memory_samples",
-      memoryNotes: "memory_notes",
-      serverLog: "server_log",
-      kvCacheK: "kv_cache_k",
-      kvCacheV: "kv_cache_v",
-      engineModelBytes: "engine_model_bytes",
-      engineKvBytes: "engine_kv_bytes",
-      engineComputeBytes: "engine_compute_bytes",
-      energyJoules: "energy_joules",
-      energySeconds: "energy_seconds",
-      energyTokens: "energy_tokens",
-      energySource: "energy_source",
-    };
-    const entries = Object.entries(fields).filter(([key]) => key in columns);
+  updateVariant(variantId: number, fields: Partial<VariantUpdate>): void {
+    const entries = Object.entries(fields).filter(([key]) => key in VARIANT_UPDATE_COLUMNS);
     if (entries.length === 0) return;
-    const set = entries.map(([key]) => `${columns[key]} = ?`).join(", ");
+    const set = entries
+      .map(([key]) => `${VARIANT_UPDATE_COLUMNS[key as keyof VariantUpdate]} = ?`)
+      .join(", ");
     this.db
       .prepare(`UPDATE variants SET ${set} WHERE id = ?`)
       .run(...entries.map(([, value]) => value ?? null), variantId);

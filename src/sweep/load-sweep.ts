@@ -8,6 +8,7 @@
 import pLimit from "p-limit";
 import type { Endpoint } from "../../lib/openai/http-call.js";
 import { streamCompletion } from "../../lib/openai/openai-stream.js";
+import { messageOf } from "../errors.js";
 import { exponentialGaps } from "./arrivals.js";
 import { type Budgets, type LevelStats, type RequestOutcome, summarizeLevel } from "./stats.js";
 
@@ -109,7 +110,7 @@ async function sendOne(
     return {
       ...base,
       ok: false,
-      error: (error as Error).message,
+      error: messageOf(error),
       e2eMs: performance.now() - sentAt,
     };
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type Document, isNode, LineCounter, parseDocument, visit } from "yaml";
 import type { ZodError } from "zod";
-import { InputError, type InputErrorCode } from "../errors.js";
+import { InputError, type InputErrorCode, messageOf } from "../errors.js";
 import { MAX_FLOW_DEPTH, tooDeepAt } from "./depth.js";
 
 /** A parsed YAML file that can point at the line of any path inside it. */
@@ -67,7 +67,7 @@ function unreadable(error: unknown, code: InputErrorCode, location: string): Inp
   const reason =
     error instanceof RangeError
       ? "YAML nested too deeply"
-      : `YAML error: ${(error as Error).message.split("\n")[0]}`;
+      : `YAML error: ${messageOf(error).split("\n")[0]}`;
   return new InputError(code, reason, { location, cause: error });
 }
 
@@ -107,7 +107,7 @@ export function readTextFile(file: string, code: InputErrorCode, referencedAt?: 
         ? "file not found"
         : errno === "EISDIR"
           ? "a folder, not a file"
-          : (error as Error).message;
+          : messageOf(error);
     if (referencedAt === undefined)
       throw new InputError(code, reason, { location: file, cause: error });
     throw new InputError(code, `${reason}: ${file}`, { location: referencedAt, cause: error });

@@ -1,7 +1,7 @@
 import { open, readFile } from "node:fs/promises";
 import { GGML_TYPES } from "../../../lib/gguf/ggml-types.js";
 import { readGguf } from "../../../lib/gguf/reader.js";
-import { InputError } from "../../errors.js";
+import { InputError, messageOf } from "../../errors.js";
 import { FORMATS } from "./formats.js";
 import type { TensorPlan } from "./plan.js";
 
@@ -213,7 +213,7 @@ async function parseGguf(path: string): Promise<Imatrix> {
 /** Reads llama-imatrix's output, GGUF or the legacy .dat (what is not GGUF is read as legacy, as llama.cpp does). */
 export async function readImatrix(path: string): Promise<Imatrix> {
   const raw = await readFile(path).catch((error: unknown) => {
-    throw new InputError("BAD_INPUT", `cannot read the imatrix: ${(error as Error).message}`, {
+    throw new InputError("BAD_INPUT", `cannot read the imatrix: ${messageOf(error)}`, {
       location: path,
       cause: error,
     });

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { GGML_TYPES } from "../../../lib/gguf/ggml-types.js";
 import { type GgufFile, readGguf } from "../../../lib/gguf/reader.js";
-import { InputError, QbenchError } from "../../errors.js";
+import { InputError, messageOf, QbenchError } from "../../errors.js";
 import { writeGguf } from "../writer.js";
 import { Scratch } from "./convert-slab.js";
 import type { QuantizeTarget } from "./formats.js";
@@ -194,7 +194,7 @@ function destinationError(error: unknown, output: string): unknown {
   if (error instanceof QbenchError) return error;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === undefined || !DESTINATION_ERRORS.has(code)) return error;
-  return new InputError("BAD_INPUT", `cannot write the output file: ${(error as Error).message}`, {
+  return new InputError("BAD_INPUT", `cannot write the output file: ${messageOf(error)}`, {
     location: output,
     cause: error,
   });
