@@ -1,7 +1,13 @@
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { readGguf } from "../../lib/gguf/reader.js";
-import { type GgufSummary, sha256File, summarizeGguf } from "../gguf/summary.js";
+import {
+  type GgufSummary,
+  type RoleSummary,
+  sha256File,
+  summarizeGguf,
+  summarizeRoles,
+} from "../gguf/summary.js";
 import { PROGRESS_MIN_BYTES, stderrProgress } from "./quantize.js";
 
 interface InspectArgs {
@@ -10,6 +16,8 @@ interface InspectArgs {
 }
 
 export interface Inspection extends GgufSummary {
+  /** The mix: per tensor role, the types used and their bits per weight. */
+  roles: Record<string, RoleSummary>;
   path: string;
   ggufVersion: number;
   sha256: string;
@@ -128,7 +136,13 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
     const sha256 = await sha256File(path, (done) => {
       if (file.fileSize >= PROGRESS_MIN_BYTES) progress.update(done, file.fileSize, "");
     }).finally(() => progress.done());
-    const inspection: Inspection = { path, ggufVersion: file.version, ...summary, sha256 };
+    const inspection: Inspection = {
+      path,
+      ggufVersion: file.version,
+      ...summary,
+      roles: summarizeRoles(file),
+      sha256,
+    };
     process.stdout.write(args.json ? `${JSON.stringify(inspection)}\n` : render(inspection));
   },
 };

@@ -36,8 +36,6 @@ export interface GgufSummary {
   tensorBytes: number;
   tensorCount: number;
   tensorTypes: Record<string, { count: number; bytes: number }>;
-  /** The mix: per tensor role, the types used and their bits per weight. */
-  roles: Record<string, RoleSummary>;
   bitsPerWeight: number;
   contextLength: number | undefined;
   vocabularySize: number | undefined;
@@ -64,12 +62,9 @@ function findCount(file: GgufFile, key: string): number | undefined {
   return max;
 }
 
-export function summarizeGguf(file: GgufFile): GgufSummary {
-  const architecture = getString(file, "general.architecture");
-  const tensorTypes: Record<string, { count: number; bytes: number }> = {};
+/** The mix: per tensor role, the types used and their bits per weight. */
+export function summarizeRoles(file: GgufFile): Record<string, RoleSummary> {
   const roles: Record<string, RoleSummary> = {};
-  let parameterCount = 0;
-  let tensorBytes = 0;
   for (const t of file.tensors) {
     const role = tensorRole(t.name);
     const r = roles[role] ?? { tensors: 0, parameters: 0, bytes: 0, bitsPerWeight: 0, types: {} };
@@ -78,15 +73,25 @@ export function summarizeGguf(file: GgufFile): GgufSummary {
     r.parameters += t.elementCount;
     r.bytes += t.byteSize;
     r.types[t.typeName] = (r.types[t.typeName] ?? 0) + 1;
+  }
+  for (const r of Object.values(roles)) {
+    r.bitsPerWeight = r.parameters > 0 ? (8 * r.bytes) / r.parameters : 0;
+  }
+  return roles;
+}
+
+export function summarizeGguf(file: GgufFile): GgufSummary {
+  const architecture = getString(file, "general.architecture");
+  const tensorTypes: Record<string, { count: number; bytes: number }> = {};
+  let parameterCount = 0;
+  let tensorBytes = 0;
+  for (const t of file.tensors) {
     const entry = tensorTypes[t.typeName] ?? { count: 0, bytes: 0 };
     tensorTypes[t.typeName] = entry;
     entry.count += 1;
     entry.bytes += t.byteSize;
     parameterCount += t.elementCount;
     tensorBytes += t.byteSize;
-  }
-  for (const r of Object.values(roles)) {
-    r.bitsPerWeight = r.parameters > 0 ? (8 * r.bytes) / r.parameters : 0;
   }
   const fileTypeId = findNumber(file, "general.file_type");
   const fileType = fileTypeId === undefined ? undefined : LLAMA_FILE_TYPES.get(fileTypeId);
@@ -101,7 +106,6 @@ export function summarizeGguf(file: GgufFile): GgufSummary {
     tensorBytes,
     tensorCount: file.tensors.length,
     tensorTypes,
-    roles,
     bitsPerWeight: parameterCount > 0 ? (8 * tensorBytes) / parameterCount : 0,
     contextLength: findNumber(file, `${architecture}.context_length`),
     vocabularySize: tokens?.type === "array" ? tokens.items.length : undefined,

@@ -74,3 +74,8 @@ export function tensorFormat(name: string): BlockFormat | undefined {
   const upper = name.toUpperCase();
   return [...FORMATS.values()].find((f) => f.name === upper);
 }
+
+/** Whether the library's default for `target` is llama-quantize's mix (k-quants, IQ4) rather than --pure (legacy, float). */
+export function mixesByDefault(target: QuantizeTarget): boolean {
+  return target.format.blockSize === 256 || target.format === IQ4_NL;
+}

@@ -6,7 +6,7 @@ import { type GgufFile, readGguf } from "../../../lib/gguf/reader.js";
 import { InputError, messageOf, QbenchError } from "../../errors.js";
 import { writeGguf } from "../writer.js";
 import { Scratch } from "./convert-slab.js";
-import type { QuantizeTarget } from "./formats.js";
+import { mixesByDefault, type QuantizeTarget } from "./formats.js";
 import { checkImatrix, type Imatrix } from "./imatrix.js";
 import type { TensorTypeOverride } from "./mix.js";
 import { planQuantization, type TensorPlan } from "./plan.js";
@@ -27,7 +27,12 @@ export interface QuantizeOptions {
   target: QuantizeTarget;
   /** Dequantize and quantize again tensors that are already quantized (llama-quantize --allow-requantize). */
   allowRequantize?: boolean;
-  /** Every quantizable tensor gets the target type (llama-quantize --pure); default: llama-quantize's mix. */
+  /**
+   * Every quantizable tensor gets the target type (llama-quantize --pure), or llama-quantize's
+   * mix. Default: the mix for the k-quant and IQ4 targets, --pure for the legacy and float ones
+   * (what qbench always made of them, so plan caches keyed by type stay valid). The CLI always
+   * says which.
+   */
   pure?: boolean;
   /** llama-quantize --tensor-type overrides, first match wins. */
   tensorTypes?: readonly TensorTypeOverride[];
@@ -214,7 +219,7 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
   const file = await readGguf(input);
   const plan = planQuantization(file, target, {
     allowRequantize: options.allowRequantize ?? false,
-    pure: options.pure ?? false,
+    pure: options.pure ?? !mixesByDefault(target),
     overrides: options.tensorTypes ?? [],
     imatrix: options.imatrix,
   });
