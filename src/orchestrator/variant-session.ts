@@ -159,6 +159,7 @@ function recordComplete(
     warmupRuns: context.plan.warmup,
     peakRssBytes: figures.peakRssBytes ?? engine.peakRss ?? null,
     engineDeviceBytes: engine.device?.used ?? null,
+    engineDeviceTotalBytes: engine.device?.total ?? null,
     devicePeakBytes: figures.devicePeakBytes ?? null,
     deviceIdleBytes: figures.deviceIdleBytes ?? null,
     processDevicePeakBytes: figures.processDevicePeakBytes ?? null,

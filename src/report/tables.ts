@@ -89,7 +89,7 @@ export function memoryTable(run: RunRecord, deviceBytes?: number): MemoryTable {
     hasEngineDevice: run.variants.some((v) => v.engineDeviceBytes !== null),
     hasEngineBuffers: run.variants.some((v) => v.engineKvBytes !== null),
     hasEnergy: run.variants.some((v) => v.energyJoules !== null),
-    capacityBudget: deviceBytes === undefined ? null : bytes(deviceBytes),
+    capacityBudget: capacityBudget(run, deviceBytes),
     rows: run.variants.map((v) => ({
       variant: v.name,
       baseline: v.isBaseline,
@@ -188,8 +188,16 @@ function energyCells(
 
 /** What the budget holds for this variant: sequences at the plan's context, and the longest context. */
 function capacityCell(v: VariantRecord, deviceBytes: number | undefined): string {
-  if (deviceBytes === undefined) return DASH;
-  const c = measuredCapacity(v, deviceBytes);
+  const budget = deviceBytes ?? v.engineDeviceTotalBytes ?? undefined;
+  if (budget === undefined) return DASH;
+  const c = measuredCapacity(v, budget);
   if (!c) return DASH;
   return `${c.concurrentAtContext} × ${v.engineContextSize ?? "?"} · max ${count(c.maxContext)}`;
+}
+
+/** The budget capacity is shown in: the plan's, else the device's total the engine reported. */
+function capacityBudget(run: RunRecord, deviceBytes: number | undefined): string | null {
+  if (deviceBytes !== undefined) return bytes(deviceBytes);
+  const total = run.variants.find((v) => v.engineDeviceTotalBytes !== null)?.engineDeviceTotalBytes;
+  return total == null ? null : `${bytes(total)} (the device's total)`;
 }

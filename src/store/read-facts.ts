@@ -65,9 +65,11 @@ export function factsOf(db: Db, run: RunRecord, reader = READER): RunFacts {
     }
     const { id, name, precision, isBaseline, status, error, modelBytes, peakRssBytes } = v;
     const { engineModelBytes, engineKvBytes, engineComputeBytes, engineContextSize } = v;
+    const { engineDeviceTotalBytes } = v;
     return {
       ...{ id, name, precision, isBaseline, status, error, modelBytes, peakRssBytes },
       ...{ engineModelBytes, engineKvBytes, engineComputeBytes, engineContextSize },
+      engineDeviceTotalBytes,
       ...{ energyJoules: v.energyJoules, energyTokens: v.energyTokens },
       ...results,
     };

@@ -55,6 +55,7 @@ export const VARIANT_COLUMNS = {
   loadMs: "load_ms",
   peakRssBytes: "peak_rss_bytes",
   engineDeviceBytes: "engine_device_bytes",
+  engineDeviceTotalBytes: "engine_device_total_bytes",
   devicePeakBytes: "device_peak_bytes",
   processDevicePeakBytes: "process_device_peak_bytes",
   memoryNotes: "memory_notes",

@@ -67,6 +67,8 @@ export interface VariantRecord {
   loadMs: number | null;
   peakRssBytes: number | null;
   engineDeviceBytes: number | null;
+  /** The device's total memory, as the engine reports it (GPU backends). */
+  engineDeviceTotalBytes: number | null;
   devicePeakBytes: number | null;
   processDevicePeakBytes: number | null;
   memoryNotes: string | null;
@@ -130,6 +132,7 @@ export interface VariantFacts
         | "engineKvBytes"
         | "engineComputeBytes"
         | "engineContextSize"
+        | "engineDeviceTotalBytes"
         | "energyJoules"
         | "energyTokens"
       >

@@ -92,6 +92,7 @@ const UPDATED = [
   "stderrTail",
   "peakRssBytes",
   "engineDeviceBytes",
+  "engineDeviceTotalBytes",
   "devicePeakBytes",
   "processDevicePeakBytes",
   "kvCacheK",

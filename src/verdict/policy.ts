@@ -368,8 +368,10 @@ function budgetGates(
   const joulesPerToken = energyJoules != null && energyTokens ? energyJoules / energyTokens : null;
   check("joules_per_token", joulesPerToken, budgets.maxJoulesPerToken, true, "energy (J/token)");
   if (budgets.minConcurrentAtContext !== undefined) {
+    // The plan's budget, else the device the variant ran on (what the engine reports).
+    const device = budgets.deviceBytes ?? variant.engineDeviceTotalBytes ?? undefined;
     const capacity =
-      budgets.deviceBytes === undefined
+      device === undefined
         ? undefined
         : measuredCapacity(
             {
@@ -378,16 +380,16 @@ function budgetGates(
               engineComputeBytes: variant.engineComputeBytes ?? null,
               engineContextSize: variant.engineContextSize ?? null,
             },
-            budgets.deviceBytes,
+            device,
           );
     check(
       "concurrent_at_context",
       capacity?.concurrentAtContext ?? null,
       budgets.minConcurrentAtContext,
       false,
-      budgets.deviceBytes === undefined
-        ? "sequences at the plan's context (set budgets.deviceBytes)"
-        : `sequences at the plan's context in ${num(budgets.deviceBytes / 1e9, 1)} GB`,
+      device === undefined
+        ? "sequences at the plan's context (no device memory reported: set budgets.deviceBytes)"
+        : `sequences at the plan's context in ${num(device / 1e9, 1)} GB${budgets.deviceBytes === undefined ? " (the device's total)" : ""}`,
     );
   }
   if (!baseline || variant === baseline) return;

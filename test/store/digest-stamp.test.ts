@@ -27,6 +27,7 @@ const RECORD_FIGURES = [
   "engineKvBytes",
   "engineComputeBytes",
   "engineContextSize",
+  "engineDeviceTotalBytes",
   "energyJoules",
   "energyTokens",
 ];

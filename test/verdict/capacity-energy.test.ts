@@ -85,6 +85,21 @@ describe("capacity and energy budgets", () => {
     assert.match(r?.message ?? "", /set budgets\.deviceBytes/);
   });
 
+  it("judges capacity in the device's total memory when the plan sets no budget", () => {
+    const facts = run(
+      variant("f16kv", true, { ...engine(512 * MIB), engineDeviceTotalBytes: 16384 * MIB }),
+    );
+    const r = reasons(
+      facts,
+      { budgets: { minConcurrentAtContext: 10 } },
+      "f16kv",
+      "concurrent_at_context",
+    )[0];
+    assert.equal(r?.status, "pass");
+    assert.equal(r?.value, 14);
+    assert.match(r?.message ?? "", /in 17\.2 GB \(the device's total\)/);
+  });
+
   it("gates joules per generated token, and is inconclusive where energy was not measured", () => {
     const facts = run(
       variant("base", true, { energyJoules: 300, energyTokens: 1000 }),

@@ -9,3 +9,5 @@ ALTER TABLE variants ADD COLUMN energy_joules REAL;
 ALTER TABLE variants ADD COLUMN energy_seconds REAL;
 ALTER TABLE variants ADD COLUMN energy_tokens INTEGER;
 ALTER TABLE variants ADD COLUMN energy_source TEXT;
+-- The device's total memory as the engine reports it: the default budget for capacity.
+ALTER TABLE variants ADD COLUMN engine_device_total_bytes INTEGER;
