@@ -154,6 +154,7 @@ async function load(params: LoadParams): Promise<LoadResult> {
     vocabularySize: model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0,
     addBos,
     bos: model.tokens.bos,
+    engineBuild: llama.buildType === "localBuild" ? "local build" : "prebuilt binary",
     kvCache,
     engineMemory: await engineLog.settled(),
   };

@@ -131,7 +131,7 @@ function recordStart(context: VariantContext, { loaded, init }: StartedRunner): 
     backend: loaded.backend,
     device: loaded.device,
     runnerVersion: init.version,
-    engine: init.engine,
+    engine: loaded.engineBuild ? `${init.engine}, ${loaded.engineBuild}` : init.engine,
     loadMs: loaded.loadMs,
     engineContextSize: loaded.allocatedContextSize ?? loaded.contextSize,
     kvCacheK: loaded.kvCache?.k ?? null,

@@ -64,6 +64,11 @@ export interface LoadResult {
   /** Whether the model's tokenizer prepends BOS, as llama.cpp decides it. */
   addBos: boolean;
   bos: number | null;
+  /**
+   * How the engine was built where that matters to its speed (llama.cpp: `prebuilt binary`, as
+   * node-llama-cpp ships it, or `local build`, compiled on this machine).
+   */
+  engineBuild?: string;
   /** The KV cache types in use, when the runner can set them. */
   kvCache?: { k: string; v: string };
   /** The engine's own figures for its buffers, where it reports them. */

@@ -41,6 +41,7 @@ export const LoadResult = z.object({
   vocabularySize: z.number().int().nonnegative(),
   addBos: z.boolean(),
   bos: z.number().int().nullable(),
+  engineBuild: z.string().optional(),
   kvCache: z.object({ k: z.string(), v: z.string() }).optional(),
   engineMemory: z
     .object({

@@ -19,6 +19,7 @@ interface Row {
   engine_compute_bytes: number | null;
   engine_model_bytes: number | null;
   memory_notes: string;
+  engine: string;
 }
 
 describe("a variant that changes only the KV cache runs beside the baseline (real llama.cpp runner)", () => {
@@ -62,6 +63,13 @@ describe("a variant that changes only the KV cache runs beside the baseline (rea
         ["kvq4", "complete", "q4_0", "q4_0"],
       ],
     );
+    for (const r of rows) {
+      // The stored engine tells node-llama-cpp's prebuilt binary from a local build.
+      assert.match(
+        r.engine,
+        /^node-llama-cpp \d+\.\d+\.\d+ \(llama\.cpp [^)]+\), (prebuilt binary|local build)$/,
+      );
+    }
     const shape = kvShapeOf(await readGguf(gqa));
     for (const r of rows) {
       const kv = { k: r.kv_cache_k ?? "f16", v: r.kv_cache_v ?? "f16" };

@@ -38,6 +38,10 @@ describe("llama.cpp runner (real process, stories260K F32 on CPU)", () => {
     assert.equal(loaded.bos, 1);
   });
 
+  it("says whether llama.cpp is node-llama-cpp's prebuilt binary or a build made on this machine", () => {
+    assert.match(loaded.engineBuild ?? "", /^(prebuilt binary|local build)$/);
+  });
+
   it("tokenizes with BOS first, and without it on request", async () => {
     const { tokens } = await runner.request("tokenize", { text: "Once upon a time" });
     assert.equal(tokens[0], 1);
