@@ -11,7 +11,7 @@ import { readGguf } from "../lib/gguf/reader.js";
 import { kvCacheBytes, kvCacheProblem, kvCells, kvShapeOf } from "../src/capacity/kv-cache.js";
 import { resolveRunner } from "../src/runner-client/registry.js";
 import { startRunner } from "../src/runner-client/start.js";
-import { writeSyntheticLlama } from "./quantize.js";
+import { writeGqaLlama } from "./quantize.js";
 
 const shared = fileURLToPath(new URL("../../../shared/models/", import.meta.url));
 const arg = (flag: string, fallback: string) => {
@@ -22,13 +22,8 @@ const ctx = Number(arg("--ctx", "2048"));
 const MIB = 1024 * 1024;
 
 async function gqaModel(): Promise<string> {
-  const vocab = await readGguf(join(shared, "llama-2-tiny-random.gguf"));
-  const tokenizer = new Map([...vocab.metadata].filter(([k]) => k.startsWith("tokenizer.")));
-  const tokens = tokenizer.get("tokenizer.ggml.tokens");
-  const size = tokens && "items" in tokens ? (tokens.items as unknown[]).length : 0;
   const path = join(await mkdtemp(join(tmpdir(), "qbench-kv-")), "gqa-4x256.gguf");
-  const shape = { layers: 4, dim: 256, ffn: 512, heads: 4, kvHeads: 2, vocab: size };
-  await writeSyntheticLlama(path, shape, "f16", 7, tokenizer);
+  await writeGqaLlama(path, join(shared, "llama-2-tiny-random.gguf"));
   return path;
 }
 

@@ -11,10 +11,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Token } from "node-llama-cpp";
-import { readGguf } from "../lib/gguf/reader.js";
 import { resolveRunner } from "../src/runner-client/registry.js";
 import { startRunner } from "../src/runner-client/start.js";
-import { writeSyntheticLlama } from "./quantize.js";
+import { readTokenizer, writeSyntheticLlama } from "./quantize.js";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(name);
@@ -37,8 +36,9 @@ async function model(): Promise<string> {
     mkdirSync(work, { recursive: true });
     // Random weights: right for speed (the work per token is a real model's), meaningless for
     // quality; the tokenizer is stories260K's, so any text tokenizes as in a real model.
-    const source = await readGguf(join(root, "models/stories260K/stories260K-f16.gguf"));
-    const tokenizer = new Map([...source.metadata].filter(([key]) => key.startsWith("tokenizer.")));
+    const { metadata: tokenizer } = await readTokenizer(
+      join(root, "models/stories260K/stories260K-f16.gguf"),
+    );
     const shape = { layers: 8, dim: 512, ffn: 1536, heads: 8, kvHeads: 8, vocab: 512 };
     await writeSyntheticLlama(path, shape, "f16", 1234, tokenizer);
   }

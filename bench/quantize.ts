@@ -103,6 +103,28 @@ async function* weights(
 }
 
 /** A Llama-architecture GGUF with random weights (norms F32, matrices `type`), deterministic in `seed`. */
+/** A GGUF's `tokenizer.*` metadata and its vocabulary size: a real tokenizer for a synthetic model. */
+export async function readTokenizer(
+  path: string,
+): Promise<{ metadata: Map<string, GgufValue>; size: number }> {
+  const file = await readGguf(path);
+  const metadata = new Map([...file.metadata].filter(([key]) => key.startsWith("tokenizer.")));
+  const tokens = metadata.get("tokenizer.ggml.tokens");
+  const size = tokens && "items" in tokens ? (tokens.items as unknown[]).length : 0;
+  if (size === 0) throw new Error(`no tokenizer.ggml.tokens in ${path}`);
+  return { metadata, size };
+}
+
+/**
+ * A Llama-layout model with grouped-query attention (4 layers, embedding 256, 4 heads / 2 KV
+ * heads, head size 64) and Llama 2's 32,000-token tokenizer from `tokenizerGguf`.
+ */
+export async function writeGqaLlama(path: string, tokenizerGguf: string): Promise<void> {
+  const { metadata, size } = await readTokenizer(tokenizerGguf);
+  const shape = { layers: 4, dim: 256, ffn: 512, heads: 4, kvHeads: 2, vocab: size };
+  await writeSyntheticLlama(path, shape, "f16", 7, metadata);
+}
+
 export async function writeSyntheticLlama(
   path: string,
   shape: LlamaShape,

@@ -16,8 +16,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readGguf } from "../lib/gguf/reader.js";
-import { writeSyntheticLlama } from "./quantize.js";
+import { readTokenizer, writeSyntheticLlama } from "./quantize.js";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(name);
@@ -47,11 +46,7 @@ async function makeModel(): Promise<string> {
   const f16 = join(work, `real-shape-${vocabName}-f16.gguf`);
   const q8 = join(work, `real-shape-${vocabName}-q8_0.gguf`);
   if (existsSync(q8)) return q8;
-  const vocab = await readGguf(vocabFile());
-  const tokenizer = new Map([...vocab.metadata].filter(([key]) => key.startsWith("tokenizer.")));
-  const tokens = tokenizer.get("tokenizer.ggml.tokens");
-  const size = tokens && "items" in tokens ? (tokens.items as unknown[]).length : 0;
-  if (size === 0) throw new Error(`no tokenizer.ggml.tokens in ggml-vocab-${vocabName}.gguf`);
+  const { metadata: tokenizer, size } = await readTokenizer(vocabFile());
   const shape = { layers: 4, dim: 512, ffn: 1536, heads: 8, kvHeads: 2, vocab: size };
   await writeSyntheticLlama(f16, shape, "f16", 1234, tokenizer);
   execFileSync(process.execPath, [

@@ -64,16 +64,16 @@ export interface MeasuredCapacity {
 
 export function measuredCapacity(
   figures: {
-    engineModelBytes: number | null;
-    engineKvBytes: number | null;
-    engineComputeBytes: number | null;
-    engineContextSize: number | null;
+    engineModelBytes?: number | null;
+    engineKvBytes?: number | null;
+    engineComputeBytes?: number | null;
+    engineContextSize?: number | null;
   },
   budgetBytes: number,
 ): MeasuredCapacity | undefined {
   const { engineModelBytes: weights, engineKvBytes: kv, engineComputeBytes: compute } = figures;
   const cells = figures.engineContextSize;
-  if (weights === null || kv === null || compute === null || !cells || kv <= 0) return undefined;
+  if (weights == null || kv == null || compute == null || !cells || kv <= 0) return undefined;
   const free = budgetBytes - weights - compute;
   if (free <= 0) return { concurrentAtContext: 0, maxContext: 0 };
   return {

@@ -123,16 +123,7 @@ export class MemorySampler {
       const used = [...latest.values()].reduce((n, b) => n + b, 0);
       this.figures.devicePeakBytes = Math.max(this.figures.devicePeakBytes ?? 0, used - idle);
       // The 4th field: power.draw of each GPU ("[N/A]" where the board has no sensor).
-      const power = parseGpuPower(
-        lines
-          .map((line) =>
-            line
-              .split(",")
-              .filter((_, i) => i === 0 || i === 3)
-              .join(","),
-          )
-          .join("\n"),
-      );
+      const power = parseGpuPower(text, 3);
       for (const gpu of power) watts.set(gpu.index, gpu.watts);
       if (power.length > 0) {
         this.power.add({

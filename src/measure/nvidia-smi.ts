@@ -71,12 +71,12 @@ export interface GpuPower {
   watts: number;
 }
 
-/** `--query-gpu=index,power.draw`: board power in watts per GPU. */
-export function parseGpuPower(text: string): GpuPower[] {
+/** `--query-gpu=index,…,power.draw`: board power in watts per GPU, power.draw in `column`. */
+export function parseGpuPower(text: string, column = 1): GpuPower[] {
   const out: GpuPower[] = [];
-  for (const [index, power] of rows(text)) {
-    const i = numberField(index);
-    const w = numberField(power);
+  for (const fields of rows(text)) {
+    const i = numberField(fields[0]);
+    const w = numberField(fields[column]);
     if (i === undefined || !Number.isInteger(i) || w === undefined) continue;
     out.push({ index: i, watts: w });
   }

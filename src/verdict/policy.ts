@@ -370,18 +370,7 @@ function budgetGates(
   if (budgets.minConcurrentAtContext !== undefined) {
     // The plan's budget, else the device the variant ran on (what the engine reports).
     const device = budgets.deviceBytes ?? variant.engineDeviceTotalBytes ?? undefined;
-    const capacity =
-      device === undefined
-        ? undefined
-        : measuredCapacity(
-            {
-              engineModelBytes: variant.engineModelBytes ?? null,
-              engineKvBytes: variant.engineKvBytes ?? null,
-              engineComputeBytes: variant.engineComputeBytes ?? null,
-              engineContextSize: variant.engineContextSize ?? null,
-            },
-            device,
-          );
+    const capacity = device === undefined ? undefined : measuredCapacity(variant, device);
     check(
       "concurrent_at_context",
       capacity?.concurrentAtContext ?? null,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { writeSyntheticLlama } from "../../bench/quantize.js";
+import { writeGqaLlama } from "../../bench/quantize.js";
 import { type GgufFile, readGguf } from "../../lib/gguf/reader.js";
 import { capacityOf } from "../../src/capacity/capacity.js";
 import { kvCacheBytes, kvCacheProblem, kvCells, kvShapeOf } from "../../src/capacity/kv-cache.js";
@@ -45,15 +45,9 @@ describe("the KV cache formula against llama.cpp's own allocation (real runner, 
   let gqaPath: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "qbench-kv-"));
-    // A Llama-layout model with grouped-query attention (4 heads, 2 KV heads, head dim 64) and
-    // the real 32,000-token Llama 2 tokenizer of the shared tiny model.
-    const vocab = await readGguf(model("llama-2-tiny-random.gguf"));
-    const tokenizer = new Map([...vocab.metadata].filter(([k]) => k.startsWith("tokenizer.")));
-    const tokens = tokenizer.get("tokenizer.ggml.tokens");
-    const size = tokens && "items" in tokens ? (tokens.items as unknown[]).length : 0;
+    // Grouped-query attention (head size 64) with the shared tiny model's real 32k tokenizer.
     gqaPath = join(dir, "gqa.gguf");
-    const shape = { layers: 4, dim: 256, ffn: 512, heads: 4, kvHeads: 2, vocab: size };
-    await writeSyntheticLlama(gqaPath, shape, "f16", 7, tokenizer);
+    await writeGqaLlama(gqaPath, model("llama-2-tiny-random.gguf"));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

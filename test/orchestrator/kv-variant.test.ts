@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { writeSyntheticLlama } from "../../bench/quantize.js";
+import { writeGqaLlama } from "../../bench/quantize.js";
 import { readGguf } from "../../lib/gguf/reader.js";
 import { kvCacheBytes, kvCells, kvShapeOf } from "../../src/capacity/kv-cache.js";
 import { qbench, tempDir } from "../support/cli.js";
@@ -28,12 +28,7 @@ describe("a variant that changes only the KV cache runs beside the baseline (rea
   const db = join(dir, "q.db");
   let result: Awaited<ReturnType<typeof qbench>>;
   before(async () => {
-    const vocab = await readGguf(model("llama-2-tiny-random.gguf"));
-    const tokenizer = new Map([...vocab.metadata].filter(([k]) => k.startsWith("tokenizer.")));
-    const tokens = tokenizer.get("tokenizer.ggml.tokens");
-    const size = tokens && "items" in tokens ? (tokens.items as unknown[]).length : 0;
-    const shape = { layers: 4, dim: 256, ffn: 512, heads: 4, kvHeads: 2, vocab: size };
-    await writeSyntheticLlama(gqa, shape, "f16", 7, tokenizer);
+    await writeGqaLlama(gqa, model("llama-2-tiny-random.gguf"));
     const suite = writeClozeSuite(dir, 3);
     const plan = writePlan(
       dir,
