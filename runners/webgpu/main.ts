@@ -16,7 +16,7 @@ import { acquireGpu, backendOrder, type Gpu, NoAdapterError } from "./device.js"
 import { evaluate } from "./evaluate.js";
 import { generate } from "./generate.js";
 import { LlamaGraph } from "./graph.js";
-import { describeLlama, type LlamaModel } from "./model-config.js";
+import { describeLlama, type LlamaModel, UnsupportedModelError } from "./model-config.js";
 import type { Session } from "./session.js";
 import { Tokenizer } from "./tokenizer.js";
 import { engineVersion } from "./versions.js";
@@ -91,7 +91,8 @@ async function load(params: LoadParams): Promise<LoadResult> {
     model = describeLlama(file);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new RunnerError("BAD_MODEL", `cannot run ${params.model} on WebGPU: ${why}`);
+    const code = error instanceof UnsupportedModelError ? error.code : "BAD_MODEL";
+    throw new RunnerError(code, `cannot run ${params.model} on WebGPU: ${why}`, { cause: error });
   }
   let found: Gpu;
   try {

@@ -11,9 +11,9 @@ import {
   getString,
 } from "../../lib/gguf/reader.js";
 
-/** Weight types the shaders dequantize (ggml type names). */
-export const WEIGHT_TYPES = ["F32", "F16", "Q8_0", "Q4_0"] as const;
-export type WeightType = (typeof WEIGHT_TYPES)[number];
+import { rowMultiple, WEIGHT_TYPES, type WeightType } from "./weight-layout.js";
+
+export { WEIGHT_TYPES, type WeightType };
 
 export interface LlamaConfig {
   nLayer: number;
@@ -56,8 +56,17 @@ export interface LlamaModel {
   layers: LayerTensors[];
 }
 
-/** A model the kernels cannot run; the runner answers BAD_MODEL with the message. */
-export class UnsupportedModelError extends Error {}
+/**
+ * A model the kernels cannot run; the runner answers with the message and `code`: BAD_MODEL for
+ * a graph it does not know, UNSUPPORTED for a tensor type (or row length) its shaders do not read.
+ */
+export class UnsupportedModelError extends Error {
+  readonly code: "BAD_MODEL" | "UNSUPPORTED";
+  constructor(message: string, code: "BAD_MODEL" | "UNSUPPORTED" = "BAD_MODEL") {
+    super(message);
+    this.code = code;
+  }
+}
 
 function ropeFreqScale(file: GgufFile, arch: string): number {
   const type = findString(file, `${arch}.rope.scaling.type`) ?? "none";
@@ -123,11 +132,16 @@ function expectTensor(
   }
   if (!types.includes(tensor.typeName)) {
     throw new UnsupportedModelError(
-      `tensor ${name} is ${tensor.typeName}; the WebGPU runner reads ${types.join(", ")}`,
+      `tensor ${name} is ${tensor.typeName}; the WebGPU runner reads ${types.join(", ")} there`,
+      "UNSUPPORTED",
     );
   }
-  if (dims.length === 2 && (dims[0] as number) % 4 !== 0) {
-    throw new UnsupportedModelError(`tensor ${name}: row length ${dims[0]} is not a multiple of 4`);
+  const multiple = rowMultiple(tensor.typeName as WeightType);
+  if (dims.length === 2 && (dims[0] as number) % multiple !== 0) {
+    throw new UnsupportedModelError(
+      `tensor ${name} (${tensor.typeName}): row length ${dims[0]} is not a multiple of ${multiple}`,
+      "UNSUPPORTED",
+    );
   }
   return tensor;
 }

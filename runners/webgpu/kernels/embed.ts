@@ -1,6 +1,6 @@
 /** Token embedding lookup: X[t] = dequantize(E[tokens[t]]), in the embedding's GGUF type. */
 import { BindingList, type KernelSource } from "./kernel.js";
-import { addWeight, load4Fn, UNPACK_I8, type WeightShape } from "./weight-code.js";
+import { addWeight, load4Fn, UNPACK_I8, type WeightShape, weightFns } from "./weight-code.js";
 
 export const EMBED_WG = 64;
 
@@ -13,6 +13,7 @@ export function embedKernel(e: WeightShape): KernelSource {
   const code = `${list.wgsl}
 const K4 = ${e.k / 4}u;
 ${UNPACK_I8}
+${weightFns("e", e)}
 ${load4Fn("e", e)}
 @compute @workgroup_size(${EMBED_WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {

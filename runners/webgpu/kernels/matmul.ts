@@ -6,7 +6,14 @@
  * memory; see docs/webgpu.md for what a GPU would want instead.
  */
 import { BindingList, f32Literal, type KernelSource } from "./kernel.js";
-import { addWeight, dotRows, rmsScale, UNPACK_I8, type WeightShape } from "./weight-code.js";
+import {
+  addWeight,
+  dotRows,
+  rmsScale,
+  UNPACK_I8,
+  type WeightShape,
+  weightFns,
+} from "./weight-code.js";
 
 export const MATMUL_WG = 64;
 /** Tokens one workgroup covers along y: enough to keep weight rows in cache, few enough to spread. */
@@ -76,7 +83,7 @@ export function matmulKernel(spec: MatmulSpec): KernelSource {
   const op = epilogue === "add" ? "+=" : "=";
   const code = rowKernel(
     list,
-    consts,
+    `${consts}\n${weightFns("w", w)}`,
     w.m,
     tokenLoop(tb, rows, (toks, ts) => {
       const acc = ts.map((t) => `a${t}`);
@@ -109,7 +116,7 @@ export function swigluKernel(
   list.add("y", "rw", "array<f32>");
   const code = rowKernel(
     list,
-    consts,
+    `${consts}\n${weightFns("wg", gate)}\n${weightFns("wu", up)}`,
     gate.m,
     tokenLoop(tb, "T", (toks, ts) => {
       const g = ts.map((t) => `g${t}`);
@@ -202,6 +209,9 @@ ${consts}
 const HD2 = ${headDim / 2}u;
 const CTX = ${contextSize}u;
 ${UNPACK_I8}
+${weightFns("wq", q)}
+${weightFns("wk", k)}
+${weightFns("wv", v)}
 @compute @workgroup_size(${MATMUL_WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let p = gid.x;

@@ -3,26 +3,36 @@
  * in registers and multiplied with f32 activations. (llama.cpp's CPU backend quantizes the
  * activations to Q8_0 for quantized weights; docs/webgpu.md says why we do not.)
  */
-import type { WeightType } from "../model-config.js";
-import { scaleOffsetWords } from "../weights.js";
+import { scaleOffsetWords, type WeightType } from "../weight-layout.js";
+import { groupFns, groupHasOffset, groupSize, hasGroupCode } from "./block-code.js";
 import type { BindingList } from "./kernel.js";
 
 export interface WeightShape {
   type: WeightType;
-  /** Row length, a multiple of 4 (of 32 for quantized types). */
+  /** Row length, a multiple of 4 (of the block size for quantized types). */
   k: number;
   m: number;
 }
 
-const ELEMENT: Record<WeightType, string> = {
-  F32: "vec4f",
-  F16: "vec2u",
-  Q8_0: "u32",
-  Q4_0: "u32",
-};
+/** The WGSL element of a weight binding: four elements (F32, F16, BF16) or a word of blocks. */
+function element(type: WeightType): string {
+  return type === "F32" ? "vec4f" : type === "F16" || type === "BF16" ? "vec2u" : "u32";
+}
 
 export function addWeight(list: BindingList, name: string, type: WeightType): void {
-  list.add(name, "read", `array<${ELEMENT[type]}>`);
+  list.add(name, "read", `array<${element(type)}>`);
+}
+
+/** The module-scope functions a weight binding's code calls (the block decoders), if any. */
+export function weightFns(w: string, s: WeightShape): string {
+  return hasGroupCode(s.type) ? groupFns(w, s.type, s.k * s.m) : "";
+}
+
+/** Four halves (vec2u) of a 16-bit float type as a vec4f. */
+function halves(type: "F16" | "BF16", p: string): string {
+  return type === "F16"
+    ? `vec4f(unpack2x16float(${p}.x), unpack2x16float(${p}.y))`
+    : `vec4f(bitcast<f32>(${p}.x << 16u), bitcast<f32>(${p}.x & 0xffff0000u), bitcast<f32>(${p}.y << 16u), bitcast<f32>(${p}.y & 0xffff0000u))`;
 }
 
 /** The block scale of block `blk` of weight `w` (an f16 in the scales region). */
@@ -45,7 +55,7 @@ export interface FusedNorm {
 /**
  * Statements adding `Σ_k W[row, k] · X[tok, k]` (· g[k] with `norm`, g an array<vec4f>) to
  * `acc[t]` for each token row `toks[t]` (WGSL u32 expressions) of `x: array<vec4f>`.
- * Needs UNPACK_I8 in the module.
+ * Needs UNPACK_I8 and weightFns(w, s) in the module.
  */
 export function dotRows(
   w: string,
@@ -65,11 +75,11 @@ export function dotRows(
     return `let ${name}_raw = x[xb${t} + ${i}]; let ${name} = ${name}_raw * g[${i}];${square}`;
   };
   const sum = (t: number) => `(s${t}.x + s${t}.y + s${t}.z + s${t}.w)`;
-  if (s.type === "F32" || s.type === "F16") {
+  if (s.type === "F32" || s.type === "F16" || s.type === "BF16") {
     const weight =
       s.type === "F32"
         ? `let w = ${w}[wb + k];`
-        : `let p = ${w}[wb + k]; let w = vec4f(unpack2x16float(p.x), unpack2x16float(p.y));`;
+        : `let p = ${w}[wb + k]; let w = ${halves(s.type, "p")};`;
     return `{
       let wb = (${row}) * ${k4}u;
       ${each((t) => `let xb${t} = (${toks[t]}) * ${k4}u; var s${t} = vec4f(0.0);`)}
@@ -80,6 +90,7 @@ export function dotRows(
       ${each((t) => `${acc[t]} += ${sum(t)};`)}
     }`;
   }
+  if (hasGroupCode(s.type)) return groupDot(w, s, row, toks, acc, load);
   const inner =
     s.type === "Q8_0"
       ? `for (var j = 0u; j < 8u; j++) {
@@ -105,12 +116,46 @@ export function dotRows(
   }`;
 }
 
+/** dotRows for the grouped block types: Σ scale·(Σ level·x) + offset·(Σ x) per group. */
+function groupDot(
+  w: string,
+  s: WeightShape,
+  row: string,
+  toks: string[],
+  acc: string[],
+  load: (t: number, name: string, i: string) => string,
+): string {
+  const size = groupSize(s.type);
+  const perRow = s.k / size;
+  const quads = size / 4;
+  const offset = groupHasOffset(s.type);
+  const each = (f: (t: number) => string) => toks.map((_, t) => f(t)).join(" ");
+  const sum = (v: string) => `(${v}.x + ${v}.y + ${v}.z + ${v}.w)`;
+  return `{
+    let gb = (${row}) * ${perRow}u;
+    ${each((t) => `let xb${t} = (${toks[t]}) * ${s.k / 4}u;`)}
+    for (var gr = 0u; gr < ${perRow}u; gr++) {
+      let gi = gb + gr;
+      let dm = ${w}_grp(gi);
+      ${each((t) => `var s${t} = vec4f(0.0);${offset ? ` var z${t} = vec4f(0.0);` : ""}`)}
+      for (var j = 0u; j < ${quads}u; j++) {
+        let q = ${w}_quad(gi, j);
+        ${each((t) => `${load(t, `x${t}`, `gr * ${quads}u + j`)} s${t} += q * x${t};${offset ? ` z${t} += x${t};` : ""}`)}
+      }
+      ${each((t) => `${acc[t]} += dm.x * ${sum(`s${t}`)}${offset ? ` + dm.y * ${sum(`z${t}`)}` : ""};`)}
+    }
+  }`;
+}
+
 /** The RMSNorm scale 1/sqrt(mean(x²) + eps) of a row of `k` elements from its Σx². */
 export function rmsScale(sumSq: string, k: number, eps: string): string {
   return `inverseSqrt(${sumSq} / ${k}.0 + ${eps})`;
 }
 
-/** `fn load4_<w>(row, k4) -> vec4f`: elements 4·k4 … 4·k4+3 of a row, dequantized to f32. */
+/**
+ * `fn load4_<w>(row, k4) -> vec4f`: elements 4·k4 … 4·k4+3 of a row, dequantized to f32.
+ * Needs weightFns(w, s) in the module.
+ */
 export function load4Fn(w: string, s: WeightShape): string {
   const k4 = s.k / 4;
   const nb = s.k / 32;
@@ -119,8 +164,9 @@ export function load4Fn(w: string, s: WeightShape): string {
     case "F32":
       return `${head} return ${w}[row * ${k4}u + k4]; }`;
     case "F16":
+    case "BF16":
       return `${head} let p = ${w}[row * ${k4}u + k4];
-        return vec4f(unpack2x16float(p.x), unpack2x16float(p.y)); }`;
+        return ${halves(s.type, "p")}; }`;
     case "Q8_0":
       return `${head} let blk = row * ${nb}u + k4 / 8u;
         return ${scale(w, s, "blk")} * vec4f(unpack_i8(${w}[blk * 8u + k4 % 8u])); }`;
@@ -129,5 +175,12 @@ export function load4Fn(w: string, s: WeightShape): string {
         let j = k4 % 8u;
         let q = (vec4u(${w}[blk * 4u + j % 4u]) >> vec4u(select(0u, 4u, j >= 4u))) >> vec4u(0u, 8u, 16u, 24u);
         return ${scale(w, s, "blk")} * (vec4f(q & vec4u(15u)) - 8.0); }`;
+    default: {
+      const size = groupSize(s.type);
+      return `${head} let at = row * ${s.k}u + 4u * k4;
+        let gi = at / ${size}u;
+        let dm = ${w}_grp(gi);
+        return dm.x * ${w}_quad(gi, (at % ${size}u) / 4u) + dm.y; }`;
+    }
   }
 }

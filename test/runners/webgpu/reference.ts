@@ -1,8 +1,13 @@
 /**
  * A plain TypeScript Llama that the WGSL kernels are checked against: dequantization from the
  * GGUF block layouts (as llama.cpp's dequantize_row_*), matmul with f32 activations, RMSNorm,
- * RoPE (normal mode), causal attention over an f16 KV cache, log-softmax.
+ * RoPE (normal mode), causal attention over an f16 KV cache, log-softmax. Types other than
+ * F32/F16/Q8_0/Q4_0 are dequantized by qbench's quantizer (src/gguf/quantize/, byte-exact with
+ * llama.cpp's dequantize_row_*).
  */
+
+import type { WeightType } from "../../../runners/webgpu/weight-layout.js";
+import { tensorFormat } from "../../../src/gguf/quantize/formats.js";
 
 /** f32 → nearest f16 bit pattern (round half to even), as F16C and WGSL's pack2x16float do. */
 export function toHalfBits(value: number): number {
@@ -36,7 +41,7 @@ export function fromHalfBits(h: number): number {
 
 export const roundHalf = (x: number) => fromHalfBits(toHalfBits(x));
 
-export type RefType = "F32" | "F16" | "Q8_0" | "Q4_0";
+export type RefType = WeightType;
 
 /** A weight as the GGUF file stores it: rows of k elements, m rows. */
 export interface RefWeight {
@@ -74,6 +79,11 @@ export function dequantizeRow(w: RefWeight, row: number): Float32Array {
     for (let i = 0; i < w.k; i++) out[i] = view.getFloat32((row * w.k + i) * 4, true);
   } else if (w.type === "F16") {
     for (let i = 0; i < w.k; i++) out[i] = fromHalfBits(view.getUint16((row * w.k + i) * 2, true));
+  } else if (w.type !== "Q8_0" && w.type !== "Q4_0") {
+    const format = tensorFormat(w.type);
+    if (!format) throw new Error(`no reference dequantizer for ${w.type}`);
+    const rowBytes = (w.k / format.blockSize) * format.typeSize;
+    format.dequantizeRow(w.raw.subarray(row * rowBytes, (row + 1) * rowBytes), out);
   } else {
     const { q, d } = blockQuants(w, row);
     for (let i = 0; i < w.k; i++) out[i] = (d[i >> 5] as number) * (q[i] as number);
