@@ -3,9 +3,14 @@
 // prompt tokens, then greedy decode steps; timings are the runners' own).
 // `--floor` also measures how far llama.cpp CPU disagrees with itself (flash attention on vs
 // off), the noise floor of the agreement figures in docs/webgpu.md.
+// `--eval-ctx N` measures `evaluate` instead (perplexity's chunks of N tokens of the fixture
+// text, log-probs of the actual tokens only), and `--vocab128k` runs on a model made here:
+// random weights (2 layers, width 256) with Llama 3's 128,256-token vocabulary from the
+// vocab-only GGUF in node-llama-cpp's bundled llama.cpp sources (/tmp/llama-src/models).
 // Run: npx tsc -p tsconfig.json && node dist/bench/webgpu.js [--prompt 256] [--gen 128]
-//      [--repeats 3] [--threads 2] [--floor] [MODEL.gguf ...]
-import { existsSync, readFileSync } from "node:fs";
+//      [--repeats 3] [--threads 2] [--floor | --floor-only] [--eval-ctx 512] [--vocab128k]
+//      [MODEL.gguf ...]
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,6 +21,7 @@ import { resolveRunner } from "../src/runner-client/registry.js";
 import { startRunner } from "../src/runner-client/start.js";
 import { perplexityChunks, perplexityText } from "../src/scoring/perplexity.js";
 import { ROOT } from "../test/support/paths.js";
+import { readTokenizer, writeSyntheticLlama } from "./quantize.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,14 +31,31 @@ const { values, positionals } = parseArgs({
     repeats: { type: "string", default: "3" },
     threads: { type: "string", default: String(availableParallelism()) },
     floor: { type: "boolean", default: false },
+    "floor-only": { type: "boolean", default: false },
+    "eval-ctx": { type: "string" },
+    vocab128k: { type: "boolean", default: false },
+    "vocab-gguf": { type: "string", default: "/tmp/llama-src/models/ggml-vocab-llama-bpe.gguf" },
   },
 });
 const promptTokens = Number(values.prompt);
 const gen = Number(values.gen);
 const repeats = Number(values.repeats);
 const threads = Number(values.threads);
-const models =
-  positionals.length > 0
+/** The 128k-vocabulary model (made once under /tmp). */
+async function vocab128k(): Promise<string> {
+  const dir = "/tmp/qbench-bench/webgpu";
+  const path = join(dir, "wide-llama3-vocab-f16.gguf");
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  const { metadata, size } = await readTokenizer(values["vocab-gguf"]);
+  const shape = { layers: 2, dim: 256, ffn: 512, heads: 4, kvHeads: 2, vocab: size };
+  await writeSyntheticLlama(path, shape, "f16", 18, metadata);
+  return path;
+}
+
+const models = values.vocab128k
+  ? [await vocab128k()]
+  : positionals.length > 0
     ? positionals
     : ["f32", "f16", "q8_0", "q4_0"]
         .map((t) => join(ROOT, `../shared/models/stories260K-${t}.gguf`))
@@ -136,7 +159,59 @@ async function floor(path: string): Promise<void> {
   await llama.dispose();
 }
 
+/** Tokens per second of `evaluate` over perplexity chunks of `ctx` (min and median of the repeats). */
+async function evalSpeed(runner: RunnerClient, tokens: number[], bos: number | null, ctx: number) {
+  const chunks = perplexityChunks(tokens, ctx, bos);
+  const rates: number[] = [];
+  for (let r = 0; r <= repeats; r++) {
+    const started = performance.now();
+    let n = 0;
+    for (const chunk of chunks) {
+      await runner.request("evaluate", { ...chunk, topK: 0 }, 600_000);
+      n += chunk.tokens.length;
+    }
+    if (r > 0) rates.push(n / ((performance.now() - started) / 1000));
+  }
+  return { min: Math.min(...rates), median: median(rates), chunks: chunks.length };
+}
+
+async function evalSpeeds(path: string, ctx: number): Promise<void> {
+  const load: LoadParams = { model: path, backend: "cpu", contextSize: ctx, seed: 1, threads };
+  const line = (label: string, s: { min: number; median: number }) =>
+    `  ${label.padEnd(48)} evaluate min ${s.min.toFixed(0).padStart(6)} / median ${s.median.toFixed(0).padStart(6)} tok/s`;
+  const llama = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
+  const { tokens } = await llama.client.request("tokenize", { text: TEXT });
+  const results: string[] = [];
+  try {
+    const a = await evalSpeed(llama.client, tokens, llama.loaded.bos, ctx);
+    results.push(line(`llama.cpp CPU, ${threads} threads`, a));
+  } finally {
+    await llama.client.stop();
+  }
+  try {
+    const webgpu = await startRunner(
+      resolveRunner("webgpu", undefined),
+      { ...load, backend: "webgpu" },
+      120_000,
+    );
+    try {
+      const b = await evalSpeed(webgpu.client, tokens, webgpu.loaded.bos, ctx);
+      results.push(line(`WebGPU: ${webgpu.loaded.device}`.slice(0, 48), b));
+    } finally {
+      await webgpu.client.stop();
+    }
+  } catch (error) {
+    results.push(`  WebGPU: ${(error as Error).message.split("\n")[0]}`);
+  }
+  console.log(`${basename(path)}: evaluate, chunks of ${ctx} (${repeats} repeats after a warm-up)`);
+  for (const r of results) console.log(r);
+}
+
 for (const path of models) {
-  await speeds(path);
-  if (values.floor) await floor(path);
+  if (values["eval-ctx"]) {
+    await evalSpeeds(path, Number(values["eval-ctx"]));
+    continue;
+  }
+  if (!values["floor-only"]) await speeds(path);
+  if (values.floor || values["floor-only"]) await floor(path);
 }

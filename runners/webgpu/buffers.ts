@@ -1,4 +1,10 @@
-/** GPU buffers created through one place, so the runner can report the bytes it holds. */
+/** A buffer the adapter's limits cannot hold; the runner answers OUT_OF_MEMORY with the message. */
+export class BufferLimitError extends Error {}
+
+/**
+ * GPU buffers created through one place, so the runner can report the bytes it holds and every
+ * buffer is checked against the adapter's limits before Dawn sees it.
+ */
 export class BufferPool {
   readonly device: GPUDevice;
   private readonly live = new Map<GPUBuffer, number>();
@@ -8,9 +14,26 @@ export class BufferPool {
     this.device = device;
   }
 
+  /** The largest buffer a kernel can bind as storage (the smaller of the two limits). */
+  get bindingLimit(): number {
+    const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
+    return Math.min(maxStorageBufferBindingSize, maxBufferSize);
+  }
+
   /** A buffer of at least `size` bytes (rounded up to 4, as WebGPU copies require). */
   create(label: string, size: number, usage: number): GPUBuffer {
     const rounded = Math.max(4, Math.ceil(size / 4) * 4);
+    const { maxBufferSize, maxStorageBufferBindingSize } = this.device.limits;
+    const storage = (usage & GPUBufferUsage.STORAGE) !== 0;
+    const [limit, name] =
+      storage && maxStorageBufferBindingSize < maxBufferSize
+        ? [maxStorageBufferBindingSize, "maxStorageBufferBindingSize"]
+        : [maxBufferSize, "maxBufferSize"];
+    if (rounded > limit) {
+      throw new BufferLimitError(
+        `buffer "${label}" (${rounded} bytes) exceeds this adapter's ${limit}-byte ${name}`,
+      );
+    }
     const buffer = this.device.createBuffer({ label, size: rounded, usage });
     this.live.set(buffer, rounded);
     this.bytes += rounded;

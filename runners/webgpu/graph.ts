@@ -1,10 +1,11 @@
 /**
  * The Llama forward pass on the GPU: weights, KV cache and scratch allocated once at load, bind
  * groups built once, and per call one uniform write, one command buffer and one small readback
- * (the greedy token, or per-row log-probabilities and top-K).
+ * (the greedy token, or per-row log-probabilities and top-K). The logits buffer holds as many
+ * rows as the adapter's largest storage binding allows; more output rows go through it in turns.
  */
 import type { FileHandle } from "node:fs/promises";
-import { BufferPool, Readback } from "./buffers.js";
+import { BufferLimitError, BufferPool, Readback } from "./buffers.js";
 import type { Gpu } from "./device.js";
 import {
   dispatch,
@@ -31,6 +32,10 @@ export class LlamaGraph {
   readonly contextSize: number;
   /** Most tokens one forward call takes; longer inputs go through in chunks. */
   readonly maxBatch: number;
+  /** Output rows the logits buffer holds (≤ maxBatch): the vocabulary × 4 bytes each. */
+  readonly logitRows: number;
+  /** The adapter's largest storage binding, in bytes. */
+  private readonly bindingLimit: number;
   private readonly device: GPUDevice;
   /** A CPU-emulated adapter, for which some kernels take other workgroup sizes. */
   private readonly software: boolean;
@@ -55,13 +60,20 @@ export class LlamaGraph {
     this.config = config;
     this.contextSize = contextSize;
     this.maxBatch = maxBatch;
+    this.bindingLimit = this.pool.bindingLimit;
+    this.logitRows = Math.min(maxBatch, Math.floor(this.bindingLimit / (config.nVocab * 4)));
+    if (this.logitRows < 1) {
+      throw new BufferLimitError(
+        `one row of logits (${config.nVocab} × 4 bytes) exceeds this adapter's ${this.bindingLimit}-byte storage binding limit (maxStorageBufferBindingSize)`,
+      );
+    }
     this.paramsBuffer = this.pool.create(
       "params",
       PARAMS_BYTES,
       GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     );
     this.tokenBuffer = this.pool.create("tokens", maxBatch * 4, STORAGE());
-    this.logits = this.pool.create("logits", maxBatch * config.nVocab * 4, STORAGE());
+    this.logits = this.pool.create("logits", this.logitRows * config.nVocab * 4, STORAGE());
     this.argmaxOut = this.pool.create("argmax", 4, STORAGE());
     this.argmaxStep = {
       kernel: argmaxKernel(config.nVocab),
@@ -84,9 +96,18 @@ export class LlamaGraph {
     const graph = new LlamaGraph(gpu, model.config, options.contextSize, options.maxBatch);
     gpu.device.pushErrorScope("validation");
     gpu.device.pushErrorScope("out-of-memory");
-    await graph.build(model, fh, dataOffset);
+    let built: unknown;
+    try {
+      await graph.build(model, fh, dataOffset);
+    } catch (error) {
+      built = error;
+    }
     const oom = await gpu.device.popErrorScope();
     const invalid = await gpu.device.popErrorScope();
+    if (built !== undefined) {
+      graph.dispose();
+      throw built;
+    }
     if (oom || invalid) {
       graph.dispose();
       const error = (oom ?? invalid) as GPUError;
@@ -177,18 +198,27 @@ export class LlamaGraph {
     }
   }
 
+  /**
+   * One command buffer: the layers over `tokens` (unless `layers` is false: the output stage
+   * again over the activations already there), the output stage for params.nOut rows, `tail`.
+   */
   private submit(
     tokens: ArrayLike<number>,
     params: PassParams,
     tail: (pass: GPUComputePassEncoder, encoder: GPUCommandEncoder) => void,
+    layers = true,
   ): void {
-    this.validate(tokens, params.pos0);
-    const ids = Uint32Array.from(tokens);
-    this.device.queue.writeBuffer(this.tokenBuffer, 0, ids);
+    if (layers) {
+      this.validate(tokens, params.pos0);
+      this.device.queue.writeBuffer(this.tokenBuffer, 0, Uint32Array.from(tokens));
+    }
+    if (params.nOut > this.logitRows) {
+      throw new RangeError(`${params.nOut} output rows; the logits buffer holds ${this.logitRows}`);
+    }
     this.device.queue.writeBuffer(this.paramsBuffer, 0, encodeParams(params, this.paramsData));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    this.encode(pass, this.layerSteps, tokens.length);
+    if (layers) this.encode(pass, this.layerSteps, tokens.length);
     if (params.nOut > 0) this.encode(pass, this.outputSteps, params.nOut);
     tail(pass, encoder);
     this.device.queue.submit([encoder.finish()]);
@@ -221,7 +251,9 @@ export class LlamaGraph {
 
   /**
    * Runs `tokens` at positions pos0… and, for the nOut positions from tOut0 on, returns per row
-   * S log-probabilities of `request.targets` followed by K (id, log-probability) pairs.
+   * S log-probabilities of `request.targets` followed by K (id, log-probability) pairs. Rows go
+   * through the logits buffer `logitRows` at a time (fewer when the scores of that many rows
+   * would exceed the storage binding limit); only the scores come back to the CPU.
    */
   async score(
     tokens: ArrayLike<number>,
@@ -230,18 +262,42 @@ export class LlamaGraph {
     nOut: number,
     request: ScoreRequest,
   ): Promise<Float32Array> {
-    const stride = request.S + 2 * request.K;
-    const score = this.ensureScore(Math.max(1, nOut * request.S), Math.max(1, nOut * stride));
-    if (request.S > 0) this.device.queue.writeBuffer(score.targets, 0, request.targets);
-    const bytes = nOut * stride * 4;
-    const target = this.readback.target(Math.max(4, bytes));
-    const params = { T: tokens.length, pos0, nOut, tOut0, S: request.S, K: request.K };
-    this.submit(tokens, params, (pass, encoder) => {
-      this.encode(pass, [score.step], nOut);
-      pass.end();
-      if (bytes > 0) encoder.copyBufferToBuffer(score.out, 0, target, 0, bytes);
-    });
-    return new Float32Array(await this.readback.read(Math.max(4, bytes)), 0, nOut * stride);
+    const { S, K } = request;
+    const stride = S + 2 * K;
+    if (nOut === 0) {
+      this.prefill(tokens, pos0);
+      return new Float32Array(0);
+    }
+    const perTurn = Math.min(this.logitRows, Math.floor(this.bindingLimit / (4 * stride)));
+    if (perTurn < 1) {
+      throw new BufferLimitError(
+        `the scores of one row (${stride} floats) exceed this adapter's ${this.bindingLimit}-byte storage binding limit`,
+      );
+    }
+    const result = new Float32Array(nOut * stride);
+    for (let r0 = 0; r0 < nOut; r0 += perTurn) {
+      const rows = Math.min(perTurn, nOut - r0);
+      const score = this.ensureScore(Math.max(1, rows * S), Math.max(1, rows * stride));
+      if (S > 0) {
+        this.device.queue.writeBuffer(score.targets, 0, request.targets, r0 * S, rows * S);
+      }
+      const bytes = rows * stride * 4;
+      const target = this.readback.target(Math.max(4, bytes));
+      const params = { T: tokens.length, pos0, nOut: rows, tOut0: tOut0 + r0, S, K };
+      this.submit(
+        tokens,
+        params,
+        (pass, encoder) => {
+          this.encode(pass, [score.step], rows);
+          pass.end();
+          if (bytes > 0) encoder.copyBufferToBuffer(score.out, 0, target, 0, bytes);
+        },
+        r0 === 0,
+      );
+      const turn = new Float32Array(await this.readback.read(Math.max(4, bytes)), 0, rows * stride);
+      result.set(turn, r0 * stride);
+    }
+    return result;
   }
 
   dispose(): void {

@@ -12,6 +12,7 @@ import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../shared/serve.js";
 import { runnerVersion } from "../shared/versions.js";
 import { benchmark } from "./benchmark.js";
+import { BufferLimitError } from "./buffers.js";
 import { acquireGpu, backendOrder, type Gpu, NoAdapterError } from "./device.js";
 import { evaluate } from "./evaluate.js";
 import { generate } from "./generate.js";
@@ -115,7 +116,7 @@ async function load(params: LoadParams): Promise<LoadResult> {
     });
   } catch (error) {
     await tokenizer.dispose();
-    const oom = (error as { oom?: boolean }).oom === true;
+    const oom = (error as { oom?: boolean }).oom === true || error instanceof BufferLimitError;
     throw new RunnerError(
       oom ? "OUT_OF_MEMORY" : "INTERNAL",
       `loading ${params.model} onto ${found.adapterName}: ${messageOf(error)}`,

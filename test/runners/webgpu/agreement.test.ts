@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { describe, it } from "node:test";
+import { basename, join } from "node:path";
+import { after, describe, it } from "node:test";
 import type { RunnerClient } from "../../../src/runner-client/client.js";
 import type { LoadParams } from "../../../src/runner-client/protocol.js";
 import { resolveRunner } from "../../../src/runner-client/registry.js";
@@ -15,6 +15,7 @@ import {
 } from "../../../src/scoring/perplexity.js";
 import { model, ROOT } from "../../support/paths.js";
 import { gpuOrReason } from "./gpu-harness.js";
+import { removeTestModels, storiesAs, wideAs } from "./test-models.js";
 
 const found = await gpuOrReason();
 const skip = typeof found === "string" ? found : false;
@@ -44,16 +45,47 @@ const PROMPTS = [
   "The teacher asked the class",
 ];
 
+interface Case {
+  /** The file, made at test time for the quantized types. */
+  path: () => Promise<string>;
+  sameTopPct: number;
+  greedy: number;
+  meanKld: number;
+}
+
 /**
- * Bounds per file. Q8_0/Q4_0's same-top bound is llama.cpp's own: with flash attention on vs
- * off, llama.cpp CPU agrees with itself on 98.6 % (Q8_0) and 98.5 % (Q4_0) of these positions,
- * because its Q8_0 activation requantization magnifies any rounding difference (docs/webgpu.md).
+ * Bounds per file. Quantized files' same-top bound is llama.cpp's own: with flash attention on
+ * vs off, llama.cpp CPU agrees with itself on 98.5–98.6 % (stories260K Q8_0/Q4_0) of these
+ * positions, because its Q8_0 activation requantization magnifies any rounding difference
+ * (docs/webgpu.md). Files named by `qbench quantize` type hold that mix's tensor types: on
+ * stories260K (rows of 64 and 172) the k-quant mixes fall back to Q5_0/Q5_1/Q8_0/Q4_0/IQ4_NL;
+ * the 256-wide model keeps Q2_K…Q6_K and IQ4_XS.
  */
-const BOUNDS: Record<string, { sameTopPct: number; greedy: number }> = {
-  f32: { sameTopPct: 99.5, greedy: 14 },
-  f16: { sameTopPct: 99.5, greedy: 14 },
-  q8_0: { sameTopPct: 98, greedy: 9 },
-  q4_0: { sameTopPct: 98, greedy: 9 },
+const STORIES = (name: string) => () => Promise.resolve(model(`stories260K-${name}.gguf`));
+const EXACT = { sameTopPct: 99.5, greedy: 14, meanKld: 1e-4 };
+const QUANTIZED = { sameTopPct: 98, greedy: 9, meanKld: 1e-3 };
+/**
+ * The random-weight model's distributions are nearly flat (perplexity ≈ 560 of 512 ids), so its
+ * top token is often a near-tie: llama.cpp CPU agrees with itself (flash attention on vs off)
+ * on only 97.2–97.7 % of these positions for its k-quant files, with mean KLD 1.6e-5 (docs/webgpu.md).
+ */
+const WIDE_QUANTIZED = { sameTopPct: 96, greedy: 4, meanKld: 5e-5 };
+const CASES: Record<string, Case> = {
+  f32: { path: STORIES("f32"), ...EXACT },
+  f16: { path: STORIES("f16"), ...EXACT },
+  q8_0: { path: STORIES("q8_0"), ...QUANTIZED },
+  q4_0: { path: STORIES("q4_0"), ...QUANTIZED },
+  bf16: { path: () => storiesAs("bf16"), ...EXACT },
+  q4_1: { path: () => storiesAs("q4_1"), ...QUANTIZED },
+  "q4_k_m (Q5_0, Q8_0)": { path: () => storiesAs("q4_k_m"), ...QUANTIZED },
+  "q5_k_m (Q5_1, Q8_0)": { path: () => storiesAs("q5_k_m"), ...QUANTIZED },
+  "iq4_nl (IQ4_NL, Q8_0)": { path: () => storiesAs("iq4_nl"), ...QUANTIZED },
+  "wide f16": { path: () => wideAs("f16"), ...EXACT },
+  // Q4_K_M holds Q4_K and Q6_K, Q5_K_M Q5_K and Q6_K, Q2_K Q2_K and Q3_K (and Q6_K output).
+  "wide q4_k_m": { path: () => wideAs("q4_k_m"), ...WIDE_QUANTIZED },
+  "wide q5_k_m": { path: () => wideAs("q5_k_m"), ...WIDE_QUANTIZED },
+  "wide q2_k": { path: () => wideAs("q2_k"), ...WIDE_QUANTIZED },
+  "wide iq4_xs": { path: () => wideAs("iq4_xs"), ...WIDE_QUANTIZED },
 };
 
 async function scoreAll(runner: RunnerClient, tokens: number[], bos: number | null) {
@@ -70,13 +102,15 @@ async function scoreAll(runner: RunnerClient, tokens: number[], bos: number | nu
   return { logprobs, dists };
 }
 
-describe("WebGPU vs llama.cpp CPU on stories260K (the perplexity fixture text, greedy story openings)", {
+describe("WebGPU vs llama.cpp CPU per file and format (the perplexity fixture text, greedy story openings)", {
   skip,
 }, () => {
-  for (const [name, bounds] of Object.entries(BOUNDS)) {
+  after(removeTestModels);
+  for (const [name, bounds] of Object.entries(CASES)) {
     it(`${name}: same top token, KLD, perplexity and greedy generations`, async (t) => {
+      const path = await bounds.path();
       const load: LoadParams = {
-        model: model(`stories260K-${name}.gguf`),
+        model: path,
         backend: "cpu",
         contextSize: CTX,
         seed: 1,
@@ -110,10 +144,11 @@ describe("WebGPU vs llama.cpp CPU on stories260K (the perplexity fixture text, g
         const summary = summarizeKld(kld, sameTop);
         const ppl = combinePerplexity([nllSums(ours.logprobs)]);
         const llamaPpl = combinePerplexity([nllSums(base.logprobs)]);
+        // llama-perplexity's own figure where the fixture has it, else the llama.cpp runner's.
         const reference = REFERENCE.results.find(
-          (r) => r.model === `stories260K-${name}.gguf` && r.ctx === CTX,
+          (r) => r.model === basename(path) && r.ctx === CTX,
         );
-        const referencePpl = Math.exp(reference?.mean_nll ?? Number.NaN);
+        const referencePpl = reference ? Math.exp(reference.mean_nll) : llamaPpl.ppl;
         const pplDiffPct = 100 * (ppl.ppl / referencePpl - 1);
         let identical = 0;
         for (const prompt of PROMPTS) {
@@ -124,12 +159,12 @@ describe("WebGPU vs llama.cpp CPU on stories260K (the perplexity fixture text, g
         }
         t.diagnostic(
           `${name}: n=${summary.n} same top ${summary.sameTopPct.toFixed(2)}% · mean KLD ${summary.meanKld.toExponential(2)} (from all ${VOCAB} log-probs) · ` +
-            `ppl ${ppl.ppl.toFixed(4)} vs llama-perplexity ${referencePpl.toFixed(4)} (${pplDiffPct.toFixed(3)}%), runner ${llamaPpl.ppl.toFixed(4)} · ` +
+            `ppl ${ppl.ppl.toFixed(4)} vs ${reference ? "llama-perplexity" : "llama.cpp runner"} ${referencePpl.toFixed(4)} (${pplDiffPct.toFixed(3)}%), runner ${llamaPpl.ppl.toFixed(4)} · ` +
             `greedy 32 tokens identical ${identical}/${PROMPTS.length}`,
         );
-        assert.equal(summary.n, reference ? 1890 : summary.n);
+        assert.equal(summary.n, 1890);
         assert.ok(summary.sameTopPct >= bounds.sameTopPct, `same top ${summary.sameTopPct}%`);
-        assert.ok(summary.meanKld <= 1e-3, `mean KLD ${summary.meanKld}`);
+        assert.ok(summary.meanKld <= bounds.meanKld, `mean KLD ${summary.meanKld}`);
         assert.ok(Math.abs(pplDiffPct) <= 0.5, `ppl differs by ${pplDiffPct}%`);
         assert.ok(identical >= bounds.greedy, `${identical}/${PROMPTS.length} greedy identical`);
       } finally {

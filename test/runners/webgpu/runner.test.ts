@@ -195,6 +195,32 @@ describe("WebGPU runner failures (real process)", () => {
     );
   });
 
+  it("refuses a tensor type its shaders do not read with UNSUPPORTED, naming tensor and type", async () => {
+    const path = join(dir, "iq2.gguf");
+    const u32 = ggufValue.uint32;
+    await writeGguf(path, {
+      metadata: {
+        "general.architecture": ggufValue.string("llama"),
+        "llama.embedding_length": u32(256),
+        "llama.attention.head_count": u32(4),
+        "llama.block_count": u32(1),
+        "llama.feed_forward_length": u32(512),
+      },
+      tensors: [
+        { name: "token_embd.weight", dims: [256, 8], type: 0, data: new Uint8Array(256 * 8 * 4) },
+        { name: "blk.0.attn_norm.weight", dims: [256], type: 0, data: new Uint8Array(256 * 4) },
+        // IQ2_XXS (ggml type 16): 256 blocks of 66 bytes.
+        { name: "blk.0.attn_q.weight", dims: [256, 256], type: 16, data: new Uint8Array(256 * 66) },
+      ],
+    });
+    await assert.rejects(
+      startRunner(resolveRunner("webgpu", undefined), { ...LOAD, model: path }, 60_000),
+      (e) =>
+        rejectsWith("UNSUPPORTED")(e) &&
+        /tensor blk\.0\.attn_q\.weight is IQ2_XXS/.test((e as Error).message),
+    );
+  });
+
   it("without an adapter: initialize says so and load answers BACKEND_UNAVAILABLE", async (t) => {
     // Only Dawn's native backend: machines without a Vulkan/Metal/D3D12 GPU have no adapter there.
     const saved = process.env.QBENCH_WEBGPU_BACKEND;
