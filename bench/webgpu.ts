@@ -8,8 +8,8 @@
 // random weights (2 layers, width 256) with Llama 3's 128,256-token vocabulary from the
 // vocab-only GGUF in node-llama-cpp's bundled llama.cpp sources (/tmp/llama-src/models).
 // Run: npx tsc -p tsconfig.json && node dist/bench/webgpu.js [--prompt 256] [--gen 128]
-//      [--repeats 3] [--threads 2] [--floor | --floor-only] [--eval-ctx 512] [--vocab128k]
-//      [MODEL.gguf ...]
+//      [--repeats 3] [--threads 2] [--floor | --floor-only] [--eval-ctx 512 [--eval-tokens N]]
+//      [--vocab128k] [MODEL.gguf ...]
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
@@ -33,6 +33,7 @@ const { values, positionals } = parseArgs({
     floor: { type: "boolean", default: false },
     "floor-only": { type: "boolean", default: false },
     "eval-ctx": { type: "string" },
+    "eval-tokens": { type: "string" },
     vocab128k: { type: "boolean", default: false },
     "vocab-gguf": { type: "string", default: "/tmp/llama-src/models/ggml-vocab-llama-bpe.gguf" },
   },
@@ -180,7 +181,8 @@ async function evalSpeeds(path: string, ctx: number): Promise<void> {
   const line = (label: string, s: { min: number; median: number }) =>
     `  ${label.padEnd(48)} evaluate min ${s.min.toFixed(0).padStart(6)} / median ${s.median.toFixed(0).padStart(6)} tok/s`;
   const llama = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
-  const { tokens } = await llama.client.request("tokenize", { text: TEXT });
+  const all = (await llama.client.request("tokenize", { text: TEXT })).tokens;
+  const tokens = values["eval-tokens"] ? all.slice(0, Number(values["eval-tokens"])) : all;
   const results: string[] = [];
   try {
     const a = await evalSpeed(llama.client, tokens, llama.loaded.bos, ctx);
@@ -203,7 +205,9 @@ async function evalSpeeds(path: string, ctx: number): Promise<void> {
   } catch (error) {
     results.push(`  WebGPU: ${(error as Error).message.split("\n")[0]}`);
   }
-  console.log(`${basename(path)}: evaluate, chunks of ${ctx} (${repeats} repeats after a warm-up)`);
+  console.log(
+    `${basename(path)}: evaluate ${tokens.length} tokens in chunks of ${ctx} (${repeats} repeats after a warm-up)`,
+  );
   for (const r of results) console.log(r);
 }
 
