@@ -4,6 +4,7 @@ import type { RunnerClient } from "../runner-client/client.js";
 import type { GenerateParams } from "../runner-client/protocol.js";
 import { nllSums } from "../scoring/perplexity.js";
 import type { ResultRow } from "../store/store.js";
+import { type ChoiceItem, scoreChoiceItem } from "./score-choices.js";
 import { type BaselineChunk, type HashedChunk, scoreChunk } from "./score-chunks.js";
 import { scoreGeneration } from "./score-item.js";
 import type { WorkItem } from "./work.js";
@@ -17,6 +18,8 @@ export interface ItemContext {
   bos: number | null;
   /** Top-K kept per perplexity token: the baseline's `plan.topK`, 0 for the others. */
   topK: number;
+  /** What the runner said it can do (initialize's capabilities). */
+  capabilities?: readonly string[];
   /** The baseline's stored chunk, for a chunk item of a variant that is not the baseline. */
   baseline?: BaselineChunk | undefined;
 }
@@ -32,6 +35,7 @@ export function runItem(
     return generateItem(runner, item, context.plan.contextSize, timeoutMs);
   }
   if (item.kind === "text") return scoreText(runner, item.text, context, timeoutMs);
+  if (item.kind === "choice") return choiceResult(runner, item.choice, context, timeoutMs);
   return chunkResult(runner, item.chunk, context, timeoutMs);
 }
 
@@ -132,4 +136,43 @@ async function scoreText(
     ipcMs: performance.now() - sentAt,
     metrics: { nll_sum: sums.nllSum, nll2_sum: sums.nll2Sum, tokens: sums.count },
   };
+}
+
+/**
+ * A multiple-choice item: stored with the pick as output and each choice's score beside it, so
+ * the report shows what each variant chose; a runner without scoreChoices skips the suite.
+ */
+async function choiceResult(
+  runner: RunnerClient,
+  item: ChoiceItem,
+  context: ItemContext,
+  timeoutMs: number,
+): Promise<ItemResult> {
+  if (context.capabilities && !context.capabilities.includes("choices")) {
+    throw new RunnerFailure("error", "the runner cannot score choices (no scoreChoices)", {
+      runnerCode: "UNSUPPORTED",
+    });
+  }
+  const sentAt = performance.now();
+  const out = await scoreChoiceItem(runner, item, timeoutMs);
+  return {
+    status: "ok",
+    output: choiceOutput(item.choices, out.pick, out.scores),
+    promptTokens: out.evaluatedTokens,
+    totalMs: out.evalMs,
+    ipcMs: performance.now() - sentAt,
+    metrics: out.metrics,
+  };
+}
+
+/** `pick <i>: <text>` then each choice's score, as the report shows a variant's answer. */
+export function choiceOutput(
+  choices: readonly string[],
+  pick: number,
+  scores: readonly number[],
+): string {
+  const lines = scores.map(
+    (score, i) => `${i === pick ? "→" : " "} ${i}: ${score.toFixed(4)}  ${choices[i]}`,
+  );
+  return [`pick ${pick}: ${choices[pick]}`, ...lines].join("\n");
 }
