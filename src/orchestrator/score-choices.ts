@@ -29,6 +29,8 @@ export interface ChoiceOutcome {
   pick: number;
   /** Per choice, the figure the pick is the argmax of: summed (lm-eval) or mean (llama.cpp) log-prob. */
   scores: number[];
+  /** Per choice, the token ids scored (lm-eval: its continuation_enc). */
+  scoredTokens: number[][];
   /** Tokens evaluated: the shared context once, then each continuation. */
   evaluatedTokens: number;
   evalMs: number;
@@ -57,6 +59,7 @@ export async function scoreChoiceItem(
       metrics: { acc, acc_norm, acc_bytes },
       pick: scores.pred,
       scores: lls,
+      scoredTokens: sequences.map((s) => s.tokens.slice(s.from)),
       evaluatedTokens,
       evalMs,
     };
@@ -65,14 +68,19 @@ export async function scoreChoiceItem(
   const tokenized = await Promise.all(
     item.choices.map((choice) => tokenize(item.context + options.target_delimiter + choice)),
   );
-  const { logprobs, evaluatedTokens, evalMs } = await scoreSequences(
-    runner,
-    hellaswagSequences(tokenized),
-    timeoutMs,
-  );
+  const sequences = hellaswagSequences(tokenized);
+  const { logprobs, evaluatedTokens, evalMs } = await scoreSequences(runner, sequences, timeoutMs);
   const scores = meanScores(logprobs);
   const pick = argmax(scores);
-  return { metrics: { acc: pick === item.gold ? 1 : 0 }, pick, scores, evaluatedTokens, evalMs };
+  const scoredTokens = sequences.map((s) => s.tokens.slice(s.from));
+  return {
+    metrics: { acc: pick === item.gold ? 1 : 0 },
+    pick,
+    scores,
+    scoredTokens,
+    evaluatedTokens,
+    evalMs,
+  };
 }
 
 type Tokenize = (text: string) => Promise<number[]>;
@@ -145,7 +153,15 @@ async function winogrande(
     sum(logprobs.slice(first.length)) / second.length,
   ];
   const pick = (scores[0] as number) > (scores[1] as number) ? 0 : 1;
-  return { metrics: { acc: pick === item.gold ? 1 : 0 }, pick, scores, evaluatedTokens, evalMs };
+  const scoredTokens = [first, second].map((terms) => terms.map((t) => t.tokens.at(-1) as number));
+  return {
+    metrics: { acc: pick === item.gold ? 1 : 0 },
+    pick,
+    scores,
+    scoredTokens,
+    evaluatedTokens,
+    evalMs,
+  };
 }
 
 function splitBlank(context: string, blank: string): { before: string; after: string } {
