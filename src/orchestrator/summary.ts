@@ -70,7 +70,17 @@ export function summarizeRun({ run, suites }: RunAggregate): RunSummary {
 
 /** The headline figures of a suite, in display order. */
 export function headlineMetrics(figures: SuiteFigures): Array<[string, number]> {
-  const order = ["exact_match", "rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1", "ppl"];
+  const order = [
+    "exact_match",
+    "acc",
+    "acc_norm",
+    "acc_bytes",
+    "rouge1_f1",
+    "rouge2_f1",
+    "rougeL_f1",
+    "rougeLsum_f1",
+    "ppl",
+  ];
   return order
     .filter((k) => figures.metrics[k] !== undefined)
     .map((k) => [k, figures.metrics[k] as number]);
