@@ -13,7 +13,11 @@ const tasks = readFileSync(join(data, "demo-tasks.jsonl"), "utf8")
   .filter(Boolean)
   .map((line) => JSON.parse(line));
 const vocabulary = [
-  ...new Set(tasks.filter((t) => t.kind !== "sum" && t.kind !== "capital").flatMap((t) => t.answer.split(" "))),
+  ...new Set(
+    tasks
+      .filter((t) => t.kind !== "sum" && t.kind !== "capital")
+      .flatMap((t) => t.answer.split(" ")),
+  ),
 ].sort();
 const capitals = tasks.filter((t) => t.kind === "capital").flatMap((t) => t.answer.split(" and "));
 
@@ -38,7 +42,11 @@ function nearMisses(task, i) {
   const [a, b] = task.answer.split(" and ");
   const other = capitals[(i * 7 + 3) % capitals.length];
   const other2 = capitals[(i * 11 + 5) % capitals.length];
-  return [`${b} and ${a}`, `${a} and ${other === b ? other2 : other}`, `${other2 === a ? other : other2} and ${b}`];
+  return [
+    `${b} and ${a}`,
+    `${a} and ${other === b ? other2 : other}`,
+    `${other2 === a ? other : other2} and ${b}`,
+  ];
 }
 
 const rows = [];
@@ -54,5 +62,8 @@ for (const kind of ["sum", "copy", "reverse", "capital"]) {
       rows.push({ id: task.id, question: task.question, choices, answer: task.answer });
     });
 }
-writeFileSync(join(data, "demo-choice.jsonl"), `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
+writeFileSync(
+  join(data, "demo-choice.jsonl"),
+  `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`,
+);
 console.log(`${rows.length} items in ${join(data, "demo-choice.jsonl")}`);
