@@ -3,8 +3,9 @@
 // 4e7e0d47, github.com/EleutherAI/lm-evaluation-harness) — independently of qbench's own
 // src/scoring/choices.ts — and run on stories260K through the llama.cpp runner's plain
 // `tokenize` and whole-sequence `evaluate` (not scoreChoices). Writes
-// test/fixtures/choices/lm-eval-stories260K-f32.json; test/orchestrator/choices-lm-eval.test.ts
-// checks qbench's `scoring: lm-eval` against it. Usage (after `npx tsc`):
+// test/fixtures/choices/lm-eval-stories260K-f32.json (and the loglikelihood data it scores,
+// lambada.jsonl and rolling.jsonl); test/orchestrator/choices-lm-eval.test.ts checks qbench's
+// `scoring: lm-eval`, `loglikelihood` and `loglikelihood_rolling` against it. Usage (after `npx tsc`):
 //   node scripts/make-lm-eval-reference.mjs
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -116,6 +117,102 @@ for (const doc of readJsonl("winogrande.jsonl")) {
   const scored = await scoreDoc({ contexts: choices, target, choices, gold: doc.answer });
   result.winogrande.push({ id: doc.id, ...scored });
 }
+// loglikelihood (lm_eval/tasks/lambada: doc_to_text = all but the last word, doc_to_target =
+// " " + the last word), on the first sentences of test/fixtures/ppl/stories.txt's paragraphs;
+// loglikelihood_rolling on its first six paragraphs, at max_length 64 so documents roll.
+const paragraphs = readFileSync(join(root, "test/fixtures/ppl/stories.txt"), "utf8")
+  .split("\n")
+  .filter((p) => p.trim() !== "");
+const lambada = paragraphs.map((p, i) => {
+  const words = p
+    .split(". ")
+    .slice(0, 2)
+    .join(". ")
+    .replace(/[.!?"]+$/, "")
+    .split(" ");
+  // doc_to_text: all but the last word; doc_to_target: " " + the last word.
+  return {
+    id: `ll-${String(i + 1).padStart(2, "0")}`,
+    context: words.slice(0, -1).join(" "),
+    target: ` ${words.at(-1)}`,
+  };
+});
+writeFileSync(join(dir, "lambada.jsonl"), `${lambada.map((d) => JSON.stringify(d)).join("\n")}\n`);
+const rolling = paragraphs.slice(0, 6).map((text, i) => ({ id: `doc-${i + 1}`, text }));
+writeFileSync(join(dir, "rolling.jsonl"), `${rolling.map((d) => JSON.stringify(d)).join("\n")}\n`);
+
+// lm_eval/api/model.py TemplateLM.loglikelihood: a non-empty context goes through _encode_pair.
+result.loglikelihood = [];
+for (const doc of lambada) {
+  const [contextEnc, continuationEnc] = await encodePair(doc.context, doc.target);
+  const [ll, isGreedy] = await loglikelihoodTokens(contextEnc, continuationEnc);
+  // process_results (loglikelihood): {"perplexity": ll, "acc": int(is_greedy)}
+  result.loglikelihood.push({
+    id: doc.id,
+    continuation_enc: continuationEnc,
+    perplexity: ll,
+    acc: isGreedy ? 1 : 0,
+  });
+}
+// aggregation perplexity: math.exp(-mean(items)); acc: mean.
+const lls = result.loglikelihood.map((d) => d.perplexity);
+result.loglikelihood_mean = {
+  perplexity: Math.exp(-(lls.reduce((a, b) => a + b, 0) / lls.length)),
+  acc: result.loglikelihood.reduce((s, d) => s + d.acc, 0) / lls.length,
+};
+console.log("loglikelihood", JSON.stringify(result.loglikelihood_mean));
+
+// lm_eval/utils.py get_rolling_token_windows + make_disjoint_window, as HFLM.loglikelihood_rolling
+// calls them: token_list = tok_encode(string) (BOS included by the tokenizer's default),
+// prefix_token = prefix_token_id (BOS), max_seq_len = max_length, context_len = 1.
+function* getRollingTokenWindows(tokenList, prefixToken, maxSeqLen, contextLen) {
+  if (!(1 <= contextLen && contextLen <= maxSeqLen)) throw new Error("assert");
+  if (tokenList.length === 0) return;
+  const predLen = maxSeqLen - contextLen + 1;
+  let predicted = 0;
+  const firstSeqLen = Math.min(maxSeqLen, tokenList.length);
+  yield [[prefixToken, ...tokenList.slice(0, firstSeqLen - 1)], tokenList.slice(0, firstSeqLen)];
+  predicted += firstSeqLen;
+  while (predicted < tokenList.length) {
+    const windowPredLen = Math.min(tokenList.length - predicted, predLen);
+    const windowEnd = predicted + windowPredLen;
+    // token_list[window_end - max_seq_len - 1 : window_end - 1]: a negative start counts from the end.
+    const start = windowEnd - maxSeqLen - 1;
+    yield [
+      tokenList.slice(start < 0 ? Math.max(0, tokenList.length + start) : start, windowEnd - 1),
+      tokenList.slice(windowEnd - windowPredLen, windowEnd),
+    ];
+    predicted += windowPredLen;
+  }
+}
+const makeDisjointWindow = ([a, b]) => [a.slice(0, a.length - (b.length - 1)), b];
+const MAX_LENGTH = 64;
+const bos = (await client.request("tokenize", { text: "", addBos: true })).tokens[0];
+result.rolling = [];
+for (const doc of rolling) {
+  let loglikelihood = 0;
+  const windows = [];
+  for (const window of getRollingTokenWindows(await tokEncode(doc.text), bos, MAX_LENGTH, 1)) {
+    const [context, continuation] = makeDisjointWindow(window);
+    const [ll] = await loglikelihoodTokens(context, continuation);
+    loglikelihood += ll;
+    windows.push([context.length, continuation.length]);
+  }
+  // count_words: len(re.split(r"\s+", doc)); count_bytes: len(doc.encode("utf-8"))
+  const words = doc.text.split(/\s+/u).length;
+  const bytes = Buffer.byteLength(doc.text, "utf8");
+  result.rolling.push({ id: doc.id, loglikelihood, words, bytes, windows });
+}
+// weighted_perplexity: exp(-sum(ll)/sum(n)); bits_per_byte: -sum(ll)/sum(bytes)/ln 2.
+const sum = (k) => result.rolling.reduce((s, d) => s + d[k], 0);
+result.rolling_mean = {
+  word_perplexity: Math.exp(-sum("loglikelihood") / sum("words")),
+  byte_perplexity: Math.exp(-sum("loglikelihood") / sum("bytes")),
+  bits_per_byte: -sum("loglikelihood") / sum("bytes") / Math.log(2),
+  max_length: MAX_LENGTH,
+};
+console.log("rolling", JSON.stringify(result.rolling_mean));
+
 for (const task of ["hellaswag", "winogrande"]) {
   const docs = result[task];
   const mean = (k) => docs.reduce((s, d) => s + d[k], 0) / docs.length;

@@ -7,6 +7,7 @@ import type { ResultRow } from "../store/store.js";
 import { type ChoiceItem, scoreChoiceItem } from "./score-choices.js";
 import { type BaselineChunk, type HashedChunk, scoreChunk } from "./score-chunks.js";
 import { scoreGeneration } from "./score-item.js";
+import { scoreLoglikelihood, scoreRolling } from "./score-loglikelihood.js";
 import type { WorkItem } from "./work.js";
 
 /** A finished item's figures, as stored (the key is the session's). */
@@ -18,6 +19,8 @@ export interface ItemContext {
   bos: number | null;
   /** Top-K kept per perplexity token: the baseline's `plan.topK`, 0 for the others. */
   topK: number;
+  /** The model's BOS whether or not its tokenizer adds it: lm-eval's prefix token. */
+  prefix?: number | null;
   /** What the runner said it can do (initialize's capabilities). */
   capabilities?: readonly string[];
   /** The baseline's stored chunk, for a chunk item of a variant that is not the baseline. */
@@ -36,6 +39,9 @@ export function runItem(
   }
   if (item.kind === "text") return scoreText(runner, item.text, context, timeoutMs);
   if (item.kind === "choice") return choiceResult(runner, item.choice, context, timeoutMs);
+  if (item.kind === "loglikelihood" || item.kind === "rolling") {
+    return likelihoodResult(runner, item, context, timeoutMs);
+  }
   return chunkResult(runner, item.chunk, context, timeoutMs);
 }
 
@@ -148,11 +154,7 @@ async function choiceResult(
   context: ItemContext,
   timeoutMs: number,
 ): Promise<ItemResult> {
-  if (context.capabilities && !context.capabilities.includes("choices")) {
-    throw new RunnerFailure("error", "the runner cannot score choices (no scoreChoices)", {
-      runnerCode: "UNSUPPORTED",
-    });
-  }
+  requireChoices(context);
   const sentAt = performance.now();
   const out = await scoreChoiceItem(runner, item, timeoutMs);
   return {
@@ -175,4 +177,49 @@ export function choiceOutput(
     (score, i) => `${i === pick ? "→" : " "} ${i}: ${score.toFixed(4)}  ${choices[i]}`,
   );
   return [`pick ${pick}: ${choices[pick]}`, ...lines].join("\n");
+}
+
+/** Log-likelihood scoring needs scoreChoices: a runner without it has the suite skipped. */
+function requireChoices(context: ItemContext): void {
+  if (context.capabilities && !context.capabilities.includes("choices")) {
+    throw new RunnerFailure("error", "the runner cannot score choices (no scoreChoices)", {
+      runnerCode: "UNSUPPORTED",
+    });
+  }
+}
+
+/** A loglikelihood (LAMBADA-style) or loglikelihood_rolling (whole document) item. */
+async function likelihoodResult(
+  runner: RunnerClient,
+  item: Extract<WorkItem, { kind: "loglikelihood" | "rolling" }>,
+  context: ItemContext,
+  timeoutMs: number,
+): Promise<ItemResult> {
+  requireChoices(context);
+  const sentAt = performance.now();
+  let out: Awaited<ReturnType<typeof scoreRolling>>;
+  if (item.kind === "loglikelihood") {
+    const { context: text, continuation } = item;
+    out = await scoreLoglikelihood(
+      runner,
+      { context: text, continuation, bos: context.bos },
+      timeoutMs,
+    );
+  } else {
+    if (context.prefix === null || context.prefix === undefined) {
+      throw new RunnerFailure(
+        "error",
+        "loglikelihood_rolling needs the model's BOS as its prefix token",
+      );
+    }
+    const spec = { text: item.text, prefix: context.prefix, maxLength: context.plan.contextSize };
+    out = await scoreRolling(runner, spec, timeoutMs);
+  }
+  return {
+    status: "ok",
+    promptTokens: out.evaluatedTokens,
+    totalMs: out.evalMs,
+    ipcMs: performance.now() - sentAt,
+    metrics: out.metrics,
+  };
 }

@@ -75,7 +75,11 @@ async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsuppor
   try {
     const { client, loaded, init } = await pass.runners.runner();
     const bos = loaded.addBos ? loaded.bos : null;
-    const itemAt = { ...itemContext(context, item, bos), capabilities: init.capabilities };
+    const itemAt = {
+      ...itemContext(context, item, bos),
+      capabilities: init.capabilities,
+      prefix: loaded.bos,
+    };
     const run = () => runItem(client, item, itemAt);
     // Generations are what energy is measured over (per token generated); scoring is not.
     const row =

@@ -22,6 +22,15 @@ export type WorkItem =
     }
   | { kind: "text"; suite: LoadedSuite; itemId: string; repeat: 0; text: string }
   | { kind: "choice"; suite: LoadedSuite; itemId: string; repeat: 0; choice: ChoiceItem }
+  | {
+      kind: "loglikelihood";
+      suite: LoadedSuite;
+      itemId: string;
+      repeat: 0;
+      context: string;
+      continuation: string;
+    }
+  | { kind: "rolling"; suite: LoadedSuite; itemId: string; repeat: 0; text: string }
   | { kind: "chunk"; suite: LoadedSuite; itemId: string; repeat: 0; chunk: HashedChunk };
 
 /** A suite's share of the run: its items (this shard's), or a text to cut into chunks. */
@@ -74,7 +83,15 @@ function itemWork(plan: Plan, suite: LoadedSuite, items: readonly SuiteItem[]): 
   const generates = suite.metrics.some(isGenerationMetric);
   const scoresText = suite.metrics.some((m) => "perplexity" in m);
   const options = choiceMetric(suite);
+  const likelihood = suite.metrics.some((m) => "loglikelihood" in m);
+  const rolling = suite.metrics.some((m) => "loglikelihood_rolling" in m);
   return items.flatMap((item): WorkItem[] => {
+    const key = { suite, itemId: item.id, repeat: 0 as const };
+    if (likelihood) {
+      const continuation = item.reference ?? "";
+      return [{ kind: "loglikelihood", ...key, context: item.prompt, continuation }];
+    }
+    if (rolling) return [{ kind: "rolling", ...key, text: item.text ?? "" }];
     if (options && item.choices) {
       const { texts, gold } = item.choices;
       const choice = { context: item.prompt, choices: texts, gold, options };

@@ -87,18 +87,28 @@ export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
   }
 
   const choice = choiceMetric(header);
-  if (choice && header.metrics.length > 1) {
-    throw new InputError("BAD_SUITE", "a multiple_choice suite takes no other metrics", {
+  const likelihood = header.metrics.find(
+    (m) => "loglikelihood" in m || "loglikelihood_rolling" in m,
+  );
+  const kind = choice ? "multiple_choice" : likelihood ? Object.keys(likelihood)[0] : undefined;
+  if (kind && header.metrics.length > 1) {
+    throw new InputError("BAD_SUITE", `a ${kind} suite takes no other metrics`, {
       location: source.locate(["metrics"]),
     });
   }
+  const llTarget =
+    likelihood && "loglikelihood" in likelihood ? likelihood.loglikelihood.target : undefined;
+  const rollingField =
+    likelihood && "loglikelihood_rolling" in likelihood
+      ? likelihood.loglikelihood_rolling.field
+      : undefined;
   if (needsGeneration && header.target === undefined) {
     throw new InputError("BAD_SUITE", "exact_match and rouge need a target field", {
       location: source.locate(["metrics"]),
     });
   }
   const templateText = readTemplate(header, dir, source.locate);
-  if ((needsGeneration || choice) && templateText === undefined) {
+  if ((needsGeneration || choice || llTarget !== undefined) && templateText === undefined) {
     throw new InputError(
       "BAD_SUITE",
       "a generation or multiple_choice suite needs prompt (a file) or template",
@@ -119,7 +129,12 @@ export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
     throw new InputError("BAD_SUITE", "the suite has no items", { location: source.locate([]) });
 
   const textField = header.metrics.find((m) => "perplexity" in m);
-  const required = [...header.fields, ...(header.target ? [header.target] : [])];
+  const required = [
+    ...header.fields,
+    ...(header.target ? [header.target] : []),
+    ...(llTarget !== undefined ? [llTarget] : []),
+    ...(rollingField !== undefined ? [rollingField] : []),
+  ];
   if (textField && "perplexity" in textField && textField.perplexity.field) {
     required.push(textField.perplexity.field);
   }
@@ -155,10 +170,17 @@ export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
       prompt,
       reference: picked
         ? picked.texts[picked.gold]
-        : header.target === undefined
-          ? undefined
-          : String(item[header.target]),
-      text: textName === undefined ? undefined : String(item[textName]),
+        : llTarget !== undefined
+          ? String(item[llTarget])
+          : header.target === undefined
+            ? undefined
+            : String(item[header.target]),
+      text:
+        rollingField !== undefined
+          ? String(item[rollingField])
+          : textName === undefined
+            ? undefined
+            : String(item[textName]),
       location,
       choices: picked,
     };

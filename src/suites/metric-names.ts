@@ -10,6 +10,8 @@ export function gatedMetricNames(metrics: readonly Metric[]): string[] {
     if ("exact_match" in metric) return ["exact_match"];
     if ("rouge" in metric) return metric.rouge.types.map((type) => `${type}_f1`);
     if ("multiple_choice" in metric) return choiceMetricNames(metric.multiple_choice.scoring);
+    // Greedy match of the target; the suite's perplexity over targets is reported, not gated.
+    if ("loglikelihood" in metric) return ["acc"];
     return [];
   });
 }

@@ -66,8 +66,24 @@ export const MultipleChoiceOptions = z.strictObject({
 });
 export type MultipleChoiceOptions = z.infer<typeof MultipleChoiceOptions>;
 
+/** lm-eval's loglikelihood (LAMBADA): the target's log-likelihood after the context, greedy or not. */
+export const LoglikelihoodOptions = z.strictObject({
+  /** The field holding the continuation, as scored (a leading space included where wanted). */
+  target: z.string().min(1),
+});
+export type LoglikelihoodOptions = z.infer<typeof LoglikelihoodOptions>;
+
+/** lm-eval's loglikelihood_rolling (wikitext): a whole document in rolling windows. */
+export const RollingOptions = z.strictObject({
+  /** The field holding the document. */
+  field: z.string().min(1),
+});
+export type RollingOptions = z.infer<typeof RollingOptions>;
+
 export type Metric =
   | { exact_match: ExactMatchOptions }
+  | { loglikelihood: LoglikelihoodOptions }
+  | { loglikelihood_rolling: RollingOptions }
   | { rouge: RougeOptions }
   | { perplexity: PerplexityOptions }
   | { multiple_choice: MultipleChoiceOptions };
@@ -79,16 +95,22 @@ export const Metric = z
     rouge: RougeOptions.nullish(),
     perplexity: PerplexityOptions.optional(),
     multiple_choice: MultipleChoiceOptions.optional(),
+    loglikelihood: LoglikelihoodOptions.optional(),
+    loglikelihood_rolling: RollingOptions.optional(),
   })
   .refine((m) => Object.keys(m).length === 1, {
     message:
-      "each metric entry names exactly one of exact_match, rouge, perplexity, multiple_choice",
+      "each metric entry names exactly one of exact_match, rouge, perplexity, multiple_choice, loglikelihood, loglikelihood_rolling",
   })
   .transform((m): Metric => {
     if ("exact_match" in m) return { exact_match: m.exact_match ?? ExactMatchOptions.parse({}) };
     if ("rouge" in m) return { rouge: m.rouge ?? RougeOptions.parse({}) };
     if ("multiple_choice" in m) {
       return { multiple_choice: m.multiple_choice as MultipleChoiceOptions };
+    }
+    if ("loglikelihood" in m) return { loglikelihood: m.loglikelihood as LoglikelihoodOptions };
+    if ("loglikelihood_rolling" in m) {
+      return { loglikelihood_rolling: m.loglikelihood_rolling as RollingOptions };
     }
     return { perplexity: m.perplexity as PerplexityOptions };
   });

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { qbench, tempDir } from "../support/cli.js";
+import { qbench, tempDir, writeFiles } from "../support/cli.js";
 import { storedResults } from "../support/db.js";
-import { ROOT, SUPPORT } from "../support/paths.js";
+import { model, ROOT, SUPPORT } from "../support/paths.js";
 import { writePlan } from "../support/plans.js";
 
 const SUITE = join(ROOT, "test/fixtures/choices/hellaswag.yaml");
@@ -42,5 +42,38 @@ describe("qbench run with a multiple-choice suite (real llama.cpp runner on stor
 
     const report = readFileSync(join(dir, "report-1.html"), "utf8");
     assert.match(report, /choices \(\* gold\):/);
+  });
+
+  it("reports loglikelihood and loglikelihood_rolling suites as lm-eval aggregates them (the same figures as its port)", async () => {
+    const dir = tempDir();
+    const fixtures = join(ROOT, "test/fixtures/choices");
+    writeFiles(dir, {
+      "plan.yaml": [
+        "name: ll",
+        "variants:",
+        `  - { name: f32, model: ${model("stories260K-f32.gguf")}, precision: f32 }`,
+        "suites:",
+        `  - ${join(fixtures, "lambada.yaml")}`,
+        `  - ${join(fixtures, "rolling.yaml")}`,
+        "backend: cpu",
+        // The port's max_length: the documents roll over several windows.
+        "contextSize: 64",
+        "threads: 1",
+        "warmup: 0",
+        "perf: []",
+      ].join("\n"),
+    });
+    const out = await qbench(["run", join(dir, "plan.yaml"), "--db", join(dir, "run.db")], {
+      timeout: 300_000,
+    });
+    const text = out.stdout + out.stderr;
+    assert.equal(out.exitCode, 0, text);
+    // test/fixtures/choices/lm-eval-stories260K-f32.json: perplexity 81.2828, acc 4/14;
+    // word_perplexity 23.9466, byte_perplexity 1.9240, bits_per_byte 0.9441.
+    assert.match(text, /lambada\s+n=14\s+acc 0\.286\s+perplexity 81\.28\d\d/);
+    assert.match(
+      text,
+      /rolling\s+n=6\s+word_perplexity 23\.94\d\d\s+byte_perplexity 1\.9240\s+bits_per_byte 0\.9441/,
+    );
   });
 });
