@@ -32,6 +32,7 @@ import { generateTimed } from "../shared/generate.js";
 import { randomTokens } from "../shared/random-tokens.js";
 import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../shared/serve.js";
 import { runnerVersion } from "../shared/versions.js";
+import { scoreChoices } from "./choices.js";
 import { EngineMemoryLog } from "./engine-memory.js";
 import { engineVersion } from "./versions.js";
 
@@ -329,9 +330,10 @@ const handlers: Handlers = {
     protocolVersion: PROTOCOL_VERSION,
     engine: engineVersion(),
     backends: ["auto", "cpu", "cuda", "vulkan", "metal"],
-    capabilities: ["generate", "tokenize", "evaluate", "memory", "benchmark"],
+    capabilities: ["generate", "tokenize", "evaluate", "memory", "benchmark", "choices"],
   }),
   load,
+  scoreChoices: (params) => scoreChoices(requireLoaded(), params),
   benchmark,
   generate,
   tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),

@@ -3,6 +3,7 @@ import { InputError } from "../errors.js";
 import type { CheckedModel } from "../plan/check-models.js";
 import type { ResolvedPlan, ResolvedVariant } from "../plan/load.js";
 import type { Store, VariantRow } from "../store/store.js";
+import type { SuiteItem } from "../suites/load.js";
 import type { Progress } from "./progress.js";
 import { collectProvenance } from "./provenance.js";
 import type { StoppedRun } from "./stop-run.js";
@@ -64,7 +65,7 @@ export function recordSuites(store: Store, runId: number, work: Work): void {
       hash: suite.hash,
       metrics: suite.metrics,
     });
-    if (entry.kind === "items") store.addItems(runId, suite.id, entry.items);
+    if (entry.kind === "items") store.addItems(runId, suite.id, entry.items.map(storedItem));
   }
 }
 
@@ -96,4 +97,12 @@ export function recordVariants(
     });
     return { variant, row };
   });
+}
+
+/** A multiple-choice item is stored with its choices under the context, the gold one marked. */
+function storedItem(item: SuiteItem): SuiteItem {
+  if (!item.choices) return item;
+  const { texts, gold } = item.choices;
+  const lines = texts.map((text, i) => `${i === gold ? "*" : " "} ${i}: ${text}`);
+  return { ...item, prompt: `${item.prompt}\n\nchoices (* gold):\n${lines.join("\n")}` };
 }

@@ -4,8 +4,10 @@ import type { RunnerClient } from "../runner-client/client.js";
 import type { GenerateParams } from "../runner-client/protocol.js";
 import { nllSums } from "../scoring/perplexity.js";
 import type { ResultRow } from "../store/store.js";
+import { type ChoiceItem, scoreChoiceItem } from "./score-choices.js";
 import { type BaselineChunk, type HashedChunk, scoreChunk } from "./score-chunks.js";
 import { scoreGeneration } from "./score-item.js";
+import { scoreLoglikelihood, scoreRolling } from "./score-loglikelihood.js";
 import type { WorkItem } from "./work.js";
 
 /** A finished item's figures, as stored (the key is the session's). */
@@ -17,6 +19,10 @@ export interface ItemContext {
   bos: number | null;
   /** Top-K kept per perplexity token: the baseline's `plan.topK`, 0 for the others. */
   topK: number;
+  /** The model's BOS whether or not its tokenizer adds it: lm-eval's prefix token. */
+  prefix?: number | null;
+  /** What the runner said it can do (initialize's capabilities). */
+  capabilities?: readonly string[];
   /** The baseline's stored chunk, for a chunk item of a variant that is not the baseline. */
   baseline?: BaselineChunk | undefined;
 }
@@ -32,6 +38,10 @@ export function runItem(
     return generateItem(runner, item, context.plan.contextSize, timeoutMs);
   }
   if (item.kind === "text") return scoreText(runner, item.text, context, timeoutMs);
+  if (item.kind === "choice") return choiceResult(runner, item.choice, context, timeoutMs);
+  if (item.kind === "loglikelihood" || item.kind === "rolling") {
+    return likelihoodResult(runner, item, context, timeoutMs);
+  }
   return chunkResult(runner, item.chunk, context, timeoutMs);
 }
 
@@ -131,5 +141,85 @@ async function scoreText(
     totalMs: evalMs,
     ipcMs: performance.now() - sentAt,
     metrics: { nll_sum: sums.nllSum, nll2_sum: sums.nll2Sum, tokens: sums.count },
+  };
+}
+
+/**
+ * A multiple-choice item: stored with the pick as output and each choice's score beside it, so
+ * the report shows what each variant chose; a runner without scoreChoices skips the suite.
+ */
+async function choiceResult(
+  runner: RunnerClient,
+  item: ChoiceItem,
+  context: ItemContext,
+  timeoutMs: number,
+): Promise<ItemResult> {
+  requireChoices(context);
+  const sentAt = performance.now();
+  const out = await scoreChoiceItem(runner, item, timeoutMs);
+  return {
+    status: "ok",
+    output: choiceOutput(item.choices, out.pick, out.scores),
+    promptTokens: out.evaluatedTokens,
+    totalMs: out.evalMs,
+    ipcMs: performance.now() - sentAt,
+    metrics: out.metrics,
+  };
+}
+
+/** `pick <i>: <text>` then each choice's score, as the report shows a variant's answer. */
+export function choiceOutput(
+  choices: readonly string[],
+  pick: number,
+  scores: readonly number[],
+): string {
+  const lines = scores.map(
+    (score, i) => `${i === pick ? "→" : " "} ${i}: ${score.toFixed(4)}  ${choices[i]}`,
+  );
+  return [`pick ${pick}: ${choices[pick]}`, ...lines].join("\n");
+}
+
+/** Log-likelihood scoring needs scoreChoices: a runner without it has the suite skipped. */
+function requireChoices(context: ItemContext): void {
+  if (context.capabilities && !context.capabilities.includes("choices")) {
+    throw new RunnerFailure("error", "the runner cannot score choices (no scoreChoices)", {
+      runnerCode: "UNSUPPORTED",
+    });
+  }
+}
+
+/** A loglikelihood (LAMBADA-style) or loglikelihood_rolling (whole document) item. */
+async function likelihoodResult(
+  runner: RunnerClient,
+  item: Extract<WorkItem, { kind: "loglikelihood" | "rolling" }>,
+  context: ItemContext,
+  timeoutMs: number,
+): Promise<ItemResult> {
+  requireChoices(context);
+  const sentAt = performance.now();
+  let out: Awaited<ReturnType<typeof scoreRolling>>;
+  if (item.kind === "loglikelihood") {
+    const { context: text, continuation } = item;
+    out = await scoreLoglikelihood(
+      runner,
+      { context: text, continuation, bos: context.bos },
+      timeoutMs,
+    );
+  } else {
+    if (context.prefix === null || context.prefix === undefined) {
+      throw new RunnerFailure(
+        "error",
+        "loglikelihood_rolling needs the model's BOS as its prefix token",
+      );
+    }
+    const spec = { text: item.text, prefix: context.prefix, maxLength: context.plan.contextSize };
+    out = await scoreRolling(runner, spec, timeoutMs);
+  }
+  return {
+    status: "ok",
+    promptTokens: out.evaluatedTokens,
+    totalMs: out.evalMs,
+    ipcMs: performance.now() - sentAt,
+    metrics: out.metrics,
   };
 }

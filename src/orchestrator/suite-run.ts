@@ -73,9 +73,14 @@ async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsuppor
   const { context } = pass;
   const key = { suiteId: item.suite.id, itemId: item.itemId, repeat: item.repeat };
   try {
-    const { client, loaded } = await pass.runners.runner();
+    const { client, loaded, init } = await pass.runners.runner();
     const bos = loaded.addBos ? loaded.bos : null;
-    const run = () => runItem(client, item, itemContext(context, item, bos));
+    const itemAt = {
+      ...itemContext(context, item, bos),
+      capabilities: init.capabilities,
+      prefix: loaded.bos,
+    };
+    const run = () => runItem(client, item, itemAt);
     // Generations are what energy is measured over (per token generated); scoring is not.
     const row =
       item.kind === "generate"

@@ -1,3 +1,4 @@
+import { rollingFigures } from "../scoring/loglikelihood.js";
 import { combinePerplexity } from "../scoring/perplexity.js";
 import type { RunAggregate } from "../store/records.js";
 
@@ -29,6 +30,8 @@ export interface RunSummary {
 }
 
 const PPL_PARTS = new Set(["nll_sum", "nll2_sum", "tokens"]);
+/** A log-likelihood suite's per-item parts, shown as lm-eval's aggregates instead. */
+const LL_PARTS = new Set(["loglikelihood", "ll_words", "ll_bytes"]);
 
 /** A stored run per variant × suite, from the store's aggregation of it. */
 export function summarizeRun({ run, suites }: RunAggregate): RunSummary {
@@ -47,7 +50,8 @@ export function summarizeRun({ run, suites }: RunAggregate): RunSummary {
       suites: (suites.get(v.id) ?? []).map((s): SuiteFigures => {
         const metrics: Record<string, number> = {};
         for (const [name, mean] of Object.entries(s.means))
-          if (!PPL_PARTS.has(name)) metrics[name] = mean;
+          if (!PPL_PARTS.has(name) && !LL_PARTS.has(name)) metrics[name] = mean;
+        Object.assign(metrics, likelihoodFigures(s.means, s.sums));
         if (Object.keys(s.sums).some((name) => PPL_PARTS.has(name))) {
           const estimate = combinePerplexity([
             {
@@ -68,9 +72,36 @@ export function summarizeRun({ run, suites }: RunAggregate): RunSummary {
   };
 }
 
+/** lm-eval's aggregates: perplexity = exp(−mean ll); rolling: per word and byte of the documents. */
+function likelihoodFigures(
+  means: Record<string, number>,
+  sums: Record<string, number>,
+): Record<string, number> {
+  const ll = sums.loglikelihood;
+  if (ll === undefined) return {};
+  if (sums.ll_words !== undefined && sums.ll_bytes !== undefined) {
+    return rollingFigures(ll, sums.ll_words, sums.ll_bytes);
+  }
+  return { perplexity: Math.exp(-(means.loglikelihood ?? 0)) };
+}
+
 /** The headline figures of a suite, in display order. */
 export function headlineMetrics(figures: SuiteFigures): Array<[string, number]> {
-  const order = ["exact_match", "rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1", "ppl"];
+  const order = [
+    "exact_match",
+    "acc",
+    "acc_norm",
+    "acc_bytes",
+    "rouge1_f1",
+    "rouge2_f1",
+    "rougeL_f1",
+    "rougeLsum_f1",
+    "ppl",
+    "perplexity",
+    "word_perplexity",
+    "byte_perplexity",
+    "bits_per_byte",
+  ];
   return order
     .filter((k) => figures.metrics[k] !== undefined)
     .map((k) => [k, figures.metrics[k] as number]);
@@ -88,7 +119,10 @@ export function formatSummary(summary: RunSummary): string {
     );
     for (const s of v.suites) {
       const figures = headlineMetrics(s)
-        .map(([k, value]) => `${k} ${k === "ppl" ? value.toFixed(4) : value.toFixed(3)}`)
+        .map(
+          ([k, value]) =>
+            `${k} ${k.endsWith("ppl") || k.includes("perplexity") || k === "bits_per_byte" ? value.toFixed(4) : value.toFixed(3)}`,
+        )
         .join("  ");
       const failed = s.failed > 0 ? `, ${s.failed} failed` : "";
       lines.push(`    ${s.suite.padEnd(18)} n=${s.n}${failed}  ${figures}`);

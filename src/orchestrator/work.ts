@@ -1,7 +1,13 @@
 import type { Plan } from "../plan/schema.js";
 import { inShard, type Shard } from "../plan/shard.js";
 import type { GenerateParams } from "../runner-client/protocol.js";
-import { isGenerationMetric, type LoadedSuite, type SuiteItem } from "../suites/load.js";
+import {
+  choiceMetric,
+  isGenerationMetric,
+  type LoadedSuite,
+  type SuiteItem,
+} from "../suites/load.js";
+import type { ChoiceItem } from "./score-choices.js";
 import type { HashedChunk } from "./score-chunks.js";
 
 /** One unit of work of a variant: one stored result when done. */
@@ -15,6 +21,16 @@ export type WorkItem =
       reference: string;
     }
   | { kind: "text"; suite: LoadedSuite; itemId: string; repeat: 0; text: string }
+  | { kind: "choice"; suite: LoadedSuite; itemId: string; repeat: 0; choice: ChoiceItem }
+  | {
+      kind: "loglikelihood";
+      suite: LoadedSuite;
+      itemId: string;
+      repeat: 0;
+      context: string;
+      continuation: string;
+    }
+  | { kind: "rolling"; suite: LoadedSuite; itemId: string; repeat: 0; text: string }
   | { kind: "chunk"; suite: LoadedSuite; itemId: string; repeat: 0; chunk: HashedChunk };
 
 /** A suite's share of the run: its items (this shard's), or a text to cut into chunks. */
@@ -66,7 +82,21 @@ export function chunkWork(
 function itemWork(plan: Plan, suite: LoadedSuite, items: readonly SuiteItem[]): WorkItem[] {
   const generates = suite.metrics.some(isGenerationMetric);
   const scoresText = suite.metrics.some((m) => "perplexity" in m);
+  const options = choiceMetric(suite);
+  const likelihood = suite.metrics.some((m) => "loglikelihood" in m);
+  const rolling = suite.metrics.some((m) => "loglikelihood_rolling" in m);
   return items.flatMap((item): WorkItem[] => {
+    const key = { suite, itemId: item.id, repeat: 0 as const };
+    if (likelihood) {
+      const continuation = item.reference ?? "";
+      return [{ kind: "loglikelihood", ...key, context: item.prompt, continuation }];
+    }
+    if (rolling) return [{ kind: "rolling", ...key, text: item.text ?? "" }];
+    if (options && item.choices) {
+      const { texts, gold } = item.choices;
+      const choice = { context: item.prompt, choices: texts, gold, options };
+      return [{ kind: "choice", suite, itemId: item.id, repeat: 0, choice }];
+    }
     if (generates) {
       const params = generationParams(plan, suite, item.prompt);
       const reference = item.reference ?? "";

@@ -1,6 +1,7 @@
 import type { ItemTexts } from "../store/read-report.js";
 import type { RunRecord } from "../store/records.js";
 import type { RunFacts } from "../verdict/facts.js";
+import { BINARY_METRICS } from "../verdict/flips.js";
 import { clip, DASH, fixed, percent } from "./format.js";
 import { suiteMetrics } from "./quality.js";
 import type { DisagreementItem, DisagreementOutput, Disagreements } from "./view-model.js";
@@ -14,10 +15,11 @@ export interface DisagreementOptions {
 
 const EPSILON = 1e-9;
 
-/** The metric items are compared on: exact match where the suite has it, else a ROUGE-L F1. */
+/** The metric items are compared on: exact match, else a choice's acc, else a ROUGE-L F1. */
 export function primaryMetric(metrics: string[]): string | undefined {
   return (
     metrics.find((m) => m === "exact_match") ??
+    metrics.find((m) => m === "acc") ??
     metrics.find((m) => m === "rougeL_f1") ??
     metrics.find((m) => m.startsWith("rouge")) ??
     metrics[0]
@@ -26,7 +28,7 @@ export function primaryMetric(metrics: string[]): string | undefined {
 
 function scoreText(metric: string, value: number | undefined): string {
   if (value === undefined) return DASH;
-  if (metric === "exact_match") return value === 1 ? "✓" : value === 0 ? "✗" : percent(value);
+  if (BINARY_METRICS.has(metric)) return value === 1 ? "✓" : value === 0 ? "✗" : percent(value);
   return fixed(value, 3);
 }
 

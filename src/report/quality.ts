@@ -1,6 +1,7 @@
 import { combinePerplexity } from "../scoring/perplexity.js";
 import type { RunAggregate, RunRecord, SuiteAggregate } from "../store/records.js";
 import type { RunFacts, VariantFacts } from "../verdict/facts.js";
+import { BINARY_METRICS } from "../verdict/flips.js";
 import type { Reason, Verdict } from "../verdict/policy.js";
 import { change, DASH, fixed, percent, relativeChange } from "./format.js";
 import type { QualityCell, QualitySuite } from "./view-model.js";
@@ -15,9 +16,18 @@ export interface PerplexityFigures {
   sameTop: number | null;
 }
 
-const METRIC_ORDER = ["exact_match", "rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1"];
+const METRIC_ORDER = [
+  "exact_match",
+  "acc",
+  "acc_norm",
+  "acc_bytes",
+  "rouge1_f1",
+  "rouge2_f1",
+  "rougeL_f1",
+  "rougeLsum_f1",
+];
 
-/** Gated metrics of a suite in display order: exact match, then ROUGE F1, then the rest. */
+/** Gated metrics of a suite in display order: exact match, accuracies, ROUGE F1, the rest. */
 export function suiteMetrics(facts: RunFacts, suite: string): string[] {
   const names = new Set<string>();
   for (const v of facts.variants) for (const m of v.quality.get(suite)?.keys() ?? []) names.add(m);
@@ -87,7 +97,7 @@ export function perplexityFigures(
 
 function formatValue(metric: string, value: number | null): string {
   if (value === null) return DASH;
-  return metric === "exact_match" ? percent(value) : fixed(value, 3);
+  return BINARY_METRICS.has(metric) ? percent(value) : fixed(value, 3);
 }
 
 /** Three significant figures for small positive figures such as a KLD: 0.000750. */

@@ -17,7 +17,7 @@ export interface InitializeResult {
   engine: string;
   /** Backends this runner can use on this machine. */
   backends: Backend[];
-  capabilities: Array<"generate" | "tokenize" | "evaluate" | "memory" | "benchmark">;
+  capabilities: Array<"generate" | "tokenize" | "evaluate" | "memory" | "benchmark" | "choices">;
 }
 
 export interface LoadParams {
@@ -137,6 +137,29 @@ export interface EvaluateResult {
   evalMs: number;
 }
 
+/**
+ * Continuations of one shared context (the choices of a multiple-choice item): the context is
+ * evaluated once and each continuation goes on from it, so n choices cost one context, not n.
+ */
+export interface ScoreChoicesParams {
+  /** The shared prefix, BOS included where the caller wants one (≥ 1 token). */
+  context: number[];
+  /** Each continuation's tokens (≥ 1 each); its first token is scored after the context. */
+  continuations: number[][];
+}
+
+export interface ChoiceScore {
+  /** log P(continuation[i] | context, continuation[< i]), natural log, one per token. */
+  logprobs: number[];
+  /** Whether every continuation token is the most likely one at its position (lm-eval's is_greedy). */
+  greedy: boolean;
+}
+
+export interface ScoreChoicesResult {
+  choices: ChoiceScore[];
+  evalMs: number;
+}
+
 /** A llama-bench-style fixed shape: random prompt tokens, then greedy decode steps. */
 export interface BenchmarkParams {
   /** Prompt tokens processed as one prefill (llama-bench -p). */
@@ -171,6 +194,7 @@ export interface Methods {
   evaluate: { params: EvaluateParams; result: EvaluateResult };
   memory: { params: Record<string, never>; result: MemoryResult };
   benchmark: { params: BenchmarkParams; result: BenchmarkResult };
+  scoreChoices: { params: ScoreChoicesParams; result: ScoreChoicesResult };
   shutdown: { params: Record<string, never>; result: null };
 }
 

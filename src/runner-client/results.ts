@@ -10,15 +10,18 @@
  */
 import { z } from "zod";
 import type {
+  ChoiceScore,
   EvaluateParams,
   EvaluateResult as EvaluateResultType,
   MethodName,
   Methods,
+  ScoreChoicesParams,
+  ScoreChoicesResult as ScoreChoicesResultType,
   ScoredToken,
 } from "./protocol.js";
 
 const Backend = z.enum(["auto", "cuda", "vulkan", "metal", "cpu", "webgpu"]);
-const Capability = z.enum(["generate", "tokenize", "evaluate", "memory", "benchmark"]);
+const Capability = z.enum(["generate", "tokenize", "evaluate", "memory", "benchmark", "choices"]);
 
 export const InitializeResult = z.object({
   name: z.string(),
@@ -172,6 +175,65 @@ export const BenchmarkResult = z.object({
   generatedTokens: z.number().int().nonnegative(),
 });
 
+/** The first malformed entry of scoreChoices' `choices`, by one loop over plain type checks. */
+function choicesFlaw(choices: unknown): Flaw | undefined {
+  if (!Array.isArray(choices))
+    return { path: [], message: `expected array, got ${typeName(choices)}` };
+  for (let i = 0; i < choices.length; i++) {
+    const choice: unknown = choices[i];
+    if (typeof choice !== "object" || choice === null || Array.isArray(choice)) {
+      return { path: [i], message: `expected object, got ${typeName(choice)}` };
+    }
+    const { logprobs, greedy } = choice as Record<string, unknown>;
+    if (typeof greedy !== "boolean") {
+      return { path: [i, "greedy"], message: `expected boolean, got ${typeName(greedy)}` };
+    }
+    if (!Array.isArray(logprobs)) {
+      return { path: [i, "logprobs"], message: `expected array, got ${typeName(logprobs)}` };
+    }
+    for (let j = 0; j < logprobs.length; j++) {
+      if (typeof logprobs[j] !== "number") {
+        return {
+          path: [i, "logprobs", j],
+          message: `expected number, got ${typeName(logprobs[j])}`,
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+export const ScoreChoicesResult = z.object({
+  choices: z
+    .custom<ChoiceScore[]>()
+    .superRefine((choices, ctx) => asIssue(choicesFlaw(choices), ctx)),
+  evalMs: z.number(),
+});
+
+/** What scoreChoices' params promise: one entry per continuation, one log-prob per token. */
+function choicesShapeFlaw(
+  params: ScoreChoicesParams,
+  result: ScoreChoicesResultType,
+): Flaw | undefined {
+  if (result.choices.length !== params.continuations.length) {
+    return {
+      path: ["choices"],
+      message: `expected ${params.continuations.length} continuations, got ${result.choices.length}`,
+    };
+  }
+  for (let i = 0; i < result.choices.length; i++) {
+    const want = params.continuations[i]?.length ?? 0;
+    const got = result.choices[i]?.logprobs.length;
+    if (got !== want) {
+      return {
+        path: ["choices", i, "logprobs"],
+        message: `expected ${want} log-probs (the continuation's tokens), got ${got}`,
+      };
+    }
+  }
+  return undefined;
+}
+
 /** Methods whose result the harness reads; `shutdown`'s is ignored. */
 export type CheckedMethod = Exclude<MethodName, "shutdown">;
 
@@ -183,6 +245,7 @@ const RESULTS = {
   evaluate: EvaluateResult,
   memory: MemoryResult,
   benchmark: BenchmarkResult,
+  scoreChoices: ScoreChoicesResult,
 } satisfies Record<CheckedMethod, z.ZodType>;
 
 /** True when A and B are mutually assignable. */
@@ -198,6 +261,7 @@ const IN_SYNC: {
   evaluate: true,
   memory: true,
   benchmark: true,
+  scoreChoices: true,
 };
 void IN_SYNC;
 
@@ -250,6 +314,10 @@ export function checkResult<M extends MethodName>(
   }
   if (method === "evaluate") {
     const flaw = evaluateShapeFlaw(params as EvaluateParams, result as EvaluateResultType);
+    if (flaw) return { field: fieldPath(flaw.path), message: flaw.message };
+  }
+  if (method === "scoreChoices") {
+    const flaw = choicesShapeFlaw(params as ScoreChoicesParams, result as ScoreChoicesResultType);
     if (flaw) return { field: fieldPath(flaw.path), message: flaw.message };
   }
   return undefined;

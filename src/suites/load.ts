@@ -5,7 +5,8 @@ import { InputError, messageOf } from "../errors.js";
 import { perplexityText } from "../scoring/perplexity.js";
 import { MAX_FLOW_DEPTH, tooDeepAt } from "../yaml/depth.js";
 import { readTextFile, readYamlFile, zodToInputError } from "../yaml/source.js";
-import { type Item, type Metric, SuiteHeader } from "./schema.js";
+import { readChoices } from "./choices.js";
+import { type Item, type Metric, type MultipleChoiceOptions, SuiteHeader } from "./schema.js";
 
 export interface SuiteItem {
   id: string;
@@ -16,6 +17,8 @@ export interface SuiteItem {
   text: string | undefined;
   /** file:line of the item, for error messages. */
   location: string;
+  /** A multiple-choice item's choices (rendered) and the gold one's index. */
+  choices?: { texts: string[]; gold: number } | undefined;
 }
 
 export interface LoadedSuite {
@@ -35,6 +38,15 @@ export interface LoadedSuite {
 
 export function isGenerationMetric(metric: Metric): boolean {
   return "exact_match" in metric || "rouge" in metric;
+}
+
+/** The suite's multiple-choice metric, if it has one. */
+export function choiceMetric(suite: {
+  metrics: readonly Metric[];
+}): MultipleChoiceOptions | undefined {
+  for (const metric of suite.metrics)
+    if ("multiple_choice" in metric) return metric.multiple_choice;
+  return undefined;
 }
 
 /** Loads and validates a suite file; every error names the file and line. */
@@ -74,16 +86,36 @@ export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
     };
   }
 
+  const choice = choiceMetric(header);
+  const likelihood = header.metrics.find(
+    (m) => "loglikelihood" in m || "loglikelihood_rolling" in m,
+  );
+  const kind = choice ? "multiple_choice" : likelihood ? Object.keys(likelihood)[0] : undefined;
+  if (kind && header.metrics.length > 1) {
+    throw new InputError("BAD_SUITE", `a ${kind} suite takes no other metrics`, {
+      location: source.locate(["metrics"]),
+    });
+  }
+  const llTarget =
+    likelihood && "loglikelihood" in likelihood ? likelihood.loglikelihood.target : undefined;
+  const rollingField =
+    likelihood && "loglikelihood_rolling" in likelihood
+      ? likelihood.loglikelihood_rolling.field
+      : undefined;
   if (needsGeneration && header.target === undefined) {
     throw new InputError("BAD_SUITE", "exact_match and rouge need a target field", {
       location: source.locate(["metrics"]),
     });
   }
   const templateText = readTemplate(header, dir, source.locate);
-  if (needsGeneration && templateText === undefined) {
-    throw new InputError("BAD_SUITE", "a generation suite needs prompt (a file) or template", {
-      location: source.locate([]),
-    });
+  if ((needsGeneration || choice || llTarget !== undefined) && templateText === undefined) {
+    throw new InputError(
+      "BAD_SUITE",
+      "a generation or multiple_choice suite needs prompt (a file) or template",
+      {
+        location: source.locate([]),
+      },
+    );
   }
   const templateAt = source.locate([header.template !== undefined ? "template" : "prompt"]);
   const render = templateText === undefined ? undefined : compileTemplate(templateText, templateAt);
@@ -97,7 +129,12 @@ export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
     throw new InputError("BAD_SUITE", "the suite has no items", { location: source.locate([]) });
 
   const textField = header.metrics.find((m) => "perplexity" in m);
-  const required = [...header.fields, ...(header.target ? [header.target] : [])];
+  const required = [
+    ...header.fields,
+    ...(header.target ? [header.target] : []),
+    ...(llTarget !== undefined ? [llTarget] : []),
+    ...(rollingField !== undefined ? [rollingField] : []),
+  ];
   if (textField && "perplexity" in textField && textField.perplexity.field) {
     required.push(textField.perplexity.field);
   }
@@ -110,6 +147,10 @@ export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
         .join(header.fewshot_separator)
     : "";
   const prefix = fewshot ? fewshot + header.fewshot_separator : "";
+  const metricIndex = header.metrics.findIndex((m) => "multiple_choice" in m);
+  const choices = choice
+    ? readChoices(choice, source.locate(["metrics", metricIndex, "multiple_choice"]))
+    : undefined;
   const ids = new Set<string>();
   const items = raw.map(({ item, location, index }) => {
     for (const name of required) {
@@ -122,12 +163,26 @@ export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
     ids.add(id);
     const textName =
       textField && "perplexity" in textField ? textField.perplexity.field : undefined;
+    const prompt = render ? prefix + renderItem(render, item, location) : "";
+    const picked = choices?.(item, location, prompt);
     return {
       id,
-      prompt: render ? prefix + renderItem(render, item, location) : "",
-      reference: header.target === undefined ? undefined : String(item[header.target]),
-      text: textName === undefined ? undefined : String(item[textName]),
+      prompt,
+      reference: picked
+        ? picked.texts[picked.gold]
+        : llTarget !== undefined
+          ? String(item[llTarget])
+          : header.target === undefined
+            ? undefined
+            : String(item[header.target]),
+      text:
+        rollingField !== undefined
+          ? String(item[rollingField])
+          : textName === undefined
+            ? undefined
+            : String(item[textName]),
       location,
+      choices: picked,
     };
   });
   return { ...suiteBase(header, file), items, perplexityFile: undefined, hash: hash.digest("hex") };

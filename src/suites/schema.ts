@@ -49,10 +49,44 @@ export const PerplexityOptions = z
   });
 export type PerplexityOptions = z.infer<typeof PerplexityOptions>;
 
+export const MultipleChoiceOptions = z.strictObject({
+  /** A field holding the list of choices, or a list of templates (one per choice). */
+  choices: z.union([z.string().min(1), z.array(z.string()).min(2)]),
+  /** The field holding the gold choice: its index (from 0) or its text. */
+  gold: z.string().min(1),
+  /** Put between the context and each choice (lm-eval's target_delimiter). */
+  target_delimiter: z.string().default(" "),
+  /** lm-eval's split and acc / acc_norm / acc_bytes, or llama-perplexity's tokenization and mean. */
+  scoring: z.enum(["lm-eval", "llama.cpp"]).default("lm-eval"),
+  /**
+   * WinoGrande's form: the context holds this blank, each choice fills it, and what follows the
+   * blank is scored (lm-eval's winogrande task, llama-perplexity's --winogrande).
+   */
+  blank: z.string().min(1).optional(),
+});
+export type MultipleChoiceOptions = z.infer<typeof MultipleChoiceOptions>;
+
+/** lm-eval's loglikelihood (LAMBADA): the target's log-likelihood after the context, greedy or not. */
+export const LoglikelihoodOptions = z.strictObject({
+  /** The field holding the continuation, as scored (a leading space included where wanted). */
+  target: z.string().min(1),
+});
+export type LoglikelihoodOptions = z.infer<typeof LoglikelihoodOptions>;
+
+/** lm-eval's loglikelihood_rolling (wikitext): a whole document in rolling windows. */
+export const RollingOptions = z.strictObject({
+  /** The field holding the document. */
+  field: z.string().min(1),
+});
+export type RollingOptions = z.infer<typeof RollingOptions>;
+
 export type Metric =
   | { exact_match: ExactMatchOptions }
+  | { loglikelihood: LoglikelihoodOptions }
+  | { loglikelihood_rolling: RollingOptions }
   | { rouge: RougeOptions }
-  | { perplexity: PerplexityOptions };
+  | { perplexity: PerplexityOptions }
+  | { multiple_choice: MultipleChoiceOptions };
 
 /** One metric per list entry, keyed by family; an object (not a union) so errors point inside it. */
 export const Metric = z
@@ -60,13 +94,24 @@ export const Metric = z
     exact_match: ExactMatchOptions.nullish(),
     rouge: RougeOptions.nullish(),
     perplexity: PerplexityOptions.optional(),
+    multiple_choice: MultipleChoiceOptions.optional(),
+    loglikelihood: LoglikelihoodOptions.optional(),
+    loglikelihood_rolling: RollingOptions.optional(),
   })
   .refine((m) => Object.keys(m).length === 1, {
-    message: "each metric entry names exactly one of exact_match, rouge, perplexity",
+    message:
+      "each metric entry names exactly one of exact_match, rouge, perplexity, multiple_choice, loglikelihood, loglikelihood_rolling",
   })
   .transform((m): Metric => {
     if ("exact_match" in m) return { exact_match: m.exact_match ?? ExactMatchOptions.parse({}) };
     if ("rouge" in m) return { rouge: m.rouge ?? RougeOptions.parse({}) };
+    if ("multiple_choice" in m) {
+      return { multiple_choice: m.multiple_choice as MultipleChoiceOptions };
+    }
+    if ("loglikelihood" in m) return { loglikelihood: m.loglikelihood as LoglikelihoodOptions };
+    if ("loglikelihood_rolling" in m) {
+      return { loglikelihood_rolling: m.loglikelihood_rolling as RollingOptions };
+    }
     return { perplexity: m.perplexity as PerplexityOptions };
   });
 

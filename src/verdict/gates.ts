@@ -26,6 +26,11 @@ export const Gates = z.strictObject({
       }),
     )
     .default([]),
+  /**
+   * The share of items whose correctness (exact_match, acc, acc_norm, acc_bytes) changed against
+   * the baseline, both directions; off unless set. Always reported beside the quality figure.
+   */
+  flips: z.strictObject({ maxRate: z.number().min(0).max(1) }).optional(),
   perplexity: z
     .strictObject({ maxRatio: z.number().gt(1).default(1.05) })
     .default({ maxRatio: 1.05 }),

@@ -4,6 +4,7 @@ import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import { quantile } from "../scoring/quantile.js";
 import { pairValues } from "../store/item-column.js";
 import type { RunFacts, TokenFacts, VariantFacts } from "./facts.js";
+import { BINARY_METRICS, countFlips } from "./flips.js";
 import type { Gates } from "./gates.js";
 import { type Judgement, judgeAtLeast, judgeAtMost, normalQuantile } from "./stats.js";
 
@@ -11,7 +12,7 @@ export type ReasonStatus = Judgement | "warn" | "info";
 
 /** One gate's finding: the metric, the figure, the threshold and the interval it was judged on. */
 export interface Reason {
-  gate: "failures" | "quality" | "perplexity" | "kld" | "length" | "budget" | "speed";
+  gate: "failures" | "quality" | "flips" | "perplexity" | "kld" | "length" | "budget" | "speed";
   suite?: string;
   metric: string;
   status: ReasonStatus;
@@ -164,9 +165,11 @@ function qualityGates(
         );
         continue;
       }
-      const mcnemar = metric === "exact_match" ? mcnemarExact(b, v) : undefined;
+      const binary = BINARY_METRICS.has(metric);
+      const mcnemar = binary ? mcnemarExact(b, v) : undefined;
+      const flips = binary ? countFlips(b, v, gates.confidence) : undefined;
       const extra = mcnemar
-        ? `; McNemar p=${mcnemar.pValue.toPrecision(3)} (${mcnemar.baselineOnly} only baseline right, ${mcnemar.variantOnly} only variant right)`
+        ? `; McNemar p=${mcnemar.pValue.toPrecision(3)} (${mcnemar.baselineOnly} only baseline right, ${mcnemar.variantOnly} only variant right); flips ${pct(flips?.rate ?? 0)}`
         : "";
       const point = `${pct(ratio.estimate)} of baseline (${num(cmp.variantMean, 3)} vs ${num(cmp.baselineMean, 3)}`;
       judge.add(
@@ -189,8 +192,42 @@ function qualityGates(
         ),
         rule?.inconclusive,
       );
+      if (flips && gates.flips)
+        flipsGate(judge, gates, { suite, metric, flips }, rule?.inconclusive);
     }
   }
+}
+
+/** The share of items whose correctness changed, judged on its Wilson interval. */
+function flipsGate(
+  judge: Judge,
+  gates: Gates,
+  { suite, metric, flips }: { suite: string; metric: string; flips: ReturnType<typeof countFlips> },
+  inconclusive: Gates["inconclusive"] | undefined,
+): void {
+  const max = gates.flips?.maxRate ?? 1;
+  const what = `flips of ${metric} on ${suite}`;
+  const point = `${pct(flips.rate)} (${flips.lost} lost, ${flips.gained} gained of ${flips.n}`;
+  judge.add(
+    judgeInterval(
+      {
+        gate: "flips",
+        suite,
+        metric,
+        value: flips.rate,
+        threshold: max,
+        interval: [flips.low, flips.high],
+        n: flips.n,
+      },
+      judgeAtMost(flips.low, flips.high, max),
+      {
+        judged: (status) =>
+          `${what}: ${point}; ${level(gates)} ${pct(flips.low)}–${pct(flips.high)}) vs ≤ ${pct(max)}: ${status}`,
+        tooFew: `${what}: ${point})`,
+      },
+    ),
+    inconclusive,
+  );
 }
 
 function perplexityGates(

@@ -1,0 +1,200 @@
+import { RunnerFailure } from "../errors.js";
+import type { RunnerClient } from "../runner-client/client.js";
+import {
+  argmax,
+  continuationTokens,
+  hellaswagSequences,
+  lmEvalChoiceScores,
+  meanScores,
+  planShared,
+  type ScoredSequence,
+  spanLogprobs,
+  splitPair,
+  winograndeTerms,
+} from "../scoring/choices.js";
+import type { MultipleChoiceOptions } from "../suites/schema.js";
+
+/** A multiple-choice item as the runner scores it. */
+export interface ChoiceItem {
+  context: string;
+  choices: readonly string[];
+  gold: number;
+  options: MultipleChoiceOptions;
+}
+
+export interface ChoiceOutcome {
+  /** acc, acc_norm, acc_bytes (lm-eval) or acc (llama.cpp): 1 when the pick is the gold. */
+  metrics: Record<string, number>;
+  /** The choice `acc` picked. */
+  pick: number;
+  /** Per choice, the figure the pick is the argmax of: summed (lm-eval) or mean (llama.cpp) log-prob. */
+  scores: number[];
+  /** Per choice, the token ids scored (lm-eval: its continuation_enc). */
+  scoredTokens: number[][];
+  /** Tokens evaluated: the shared context once, then each continuation. */
+  evaluatedTokens: number;
+  evalMs: number;
+}
+
+/** Scores one item: tokenizes as the suite's scoring says, evaluates the shared context once. */
+export async function scoreChoiceItem(
+  runner: RunnerClient,
+  item: ChoiceItem,
+  timeoutMs: number,
+): Promise<ChoiceOutcome> {
+  const tokenize = async (text: string) =>
+    (await runner.request("tokenize", { text, addBos: true }, timeoutMs)).tokens;
+  const { options } = item;
+  if (options.scoring === "lm-eval") {
+    const { sequences, lengths } = await lmEvalSequences(item, tokenize);
+    const { logprobs, evaluatedTokens, evalMs } = await scoreSequences(
+      runner,
+      sequences,
+      timeoutMs,
+    );
+    const lls = logprobs.map((l) => l.reduce((a, b) => a + b, 0));
+    const scores = lmEvalChoiceScores(lls, lengths, item.gold);
+    const { acc, acc_norm, acc_bytes } = scores;
+    return {
+      metrics: { acc, acc_norm, acc_bytes },
+      pick: scores.pred,
+      scores: lls,
+      scoredTokens: sequences.map((s) => s.tokens.slice(s.from)),
+      evaluatedTokens,
+      evalMs,
+    };
+  }
+  if (options.blank !== undefined) return winogrande(runner, item, tokenize, timeoutMs);
+  const tokenized = await Promise.all(
+    item.choices.map((choice) => tokenize(item.context + options.target_delimiter + choice)),
+  );
+  const sequences = hellaswagSequences(tokenized);
+  const { logprobs, evaluatedTokens, evalMs } = await scoreSequences(runner, sequences, timeoutMs);
+  const scores = meanScores(logprobs);
+  const pick = argmax(scores);
+  const scoredTokens = sequences.map((s) => s.tokens.slice(s.from));
+  return {
+    metrics: { acc: pick === item.gold ? 1 : 0 },
+    pick,
+    scores,
+    scoredTokens,
+    evaluatedTokens,
+    evalMs,
+  };
+}
+
+type Tokenize = (text: string) => Promise<number[]>;
+
+/**
+ * lm-eval's requests: (context, target_delimiter + choice) per choice, or with a blank
+ * (its winogrande task) (text before the blank + choice, target_delimiter + the rest, stripped);
+ * each split by `_encode_pair`. The lengths acc_norm divides by are those of doc_to_choice.
+ */
+async function lmEvalSequences(
+  item: ChoiceItem,
+  tokenize: Tokenize,
+): Promise<{ sequences: ScoredSequence[]; lengths: string[] }> {
+  const { options } = item;
+  let pairs: Array<[string, string]>;
+  let lengths: string[];
+  if (options.blank === undefined) {
+    pairs = item.choices.map((choice) => [item.context, options.target_delimiter + choice]);
+    lengths = [...item.choices];
+  } else {
+    const { before, after } = splitBlank(item.context, options.blank);
+    const target = after.trim();
+    lengths = item.choices.map((choice) => before + choice);
+    pairs = lengths.map((context) => [context, options.target_delimiter + target]);
+  }
+  const sequences = await Promise.all(
+    pairs.map(async ([context, continuation]) => {
+      const [ctx, cont] = splitPair(context, continuation);
+      if (ctx === "") throw new RunnerFailure("error", "the context is empty once split");
+      const contextEnc = await tokenize(ctx);
+      const continuationEnc = continuationTokens(contextEnc, await tokenize(ctx + cont));
+      if (continuationEnc.length === 0) {
+        throw new RunnerFailure("error", `"${cont}" adds no token to the context`);
+      }
+      return { tokens: [...contextEnc, ...continuationEnc], from: contextEnc.length };
+    }),
+  );
+  return { sequences, lengths };
+}
+
+/** llama-perplexity --winogrande: two choices, scored by its terms, ties to the second. */
+async function winogrande(
+  runner: RunnerClient,
+  item: ChoiceItem,
+  tokenize: Tokenize,
+  timeoutMs: number,
+): Promise<ChoiceOutcome> {
+  const [a, b] = item.choices;
+  if (item.choices.length !== 2 || a === undefined || b === undefined) {
+    throw new RunnerFailure("error", "llama.cpp's winogrande scoring takes exactly 2 choices");
+  }
+  const { before, after } = splitBlank(item.context, item.options.blank as string);
+  const seqs: [number[], number[]] = [
+    await tokenize(before + a + after),
+    await tokenize(before + b + after),
+  ];
+  const bases: [number, number] = [
+    (await tokenize(before + a)).length,
+    (await tokenize(before + b)).length,
+  ];
+  const [first, second] = winograndeTerms(seqs, bases);
+  const { logprobs, evaluatedTokens, evalMs } = await scoreSequences(
+    runner,
+    [...first, ...second],
+    timeoutMs,
+  );
+  const sum = (terms: number[][]) => terms.reduce((s, t) => s + (t[0] as number), 0);
+  const scores = [
+    sum(logprobs.slice(0, first.length)) / first.length,
+    sum(logprobs.slice(first.length)) / second.length,
+  ];
+  const pick = (scores[0] as number) > (scores[1] as number) ? 0 : 1;
+  const scoredTokens = [first, second].map((terms) => terms.map((t) => t.tokens.at(-1) as number));
+  return {
+    metrics: { acc: pick === item.gold ? 1 : 0 },
+    pick,
+    scores,
+    scoredTokens,
+    evaluatedTokens,
+    evalMs,
+  };
+}
+
+function splitBlank(context: string, blank: string): { before: string; after: string } {
+  const at = context.indexOf(blank);
+  if (at < 0) throw new RunnerFailure("error", `the context has no blank "${blank}"`);
+  return { before: context.slice(0, at), after: context.slice(at + blank.length) };
+}
+
+/** One scoreChoices request for the sequences; their scored log-probs, in order. */
+async function scoreSequences(
+  runner: RunnerClient,
+  sequences: readonly ScoredSequence[],
+  timeoutMs: number,
+): Promise<{ logprobs: number[][]; evaluatedTokens: number; evalMs: number }> {
+  let plan: ReturnType<typeof planShared>;
+  try {
+    plan = planShared(sequences);
+  } catch (error) {
+    throw new RunnerFailure("error", (error as Error).message, { cause: error });
+  }
+  const out = await runner.request(
+    "scoreChoices",
+    { context: plan.context, continuations: plan.continuations },
+    timeoutMs,
+  );
+  const evaluatedTokens =
+    plan.context.length + plan.continuations.reduce((n, c) => n + c.length - 1, 0);
+  return {
+    logprobs: spanLogprobs(
+      plan,
+      out.choices.map((c) => c.logprobs),
+    ),
+    evaluatedTokens,
+    evalMs: out.evalMs,
+  };
+}

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { scoreChoiceItem } from "../../src/orchestrator/score-choices.js";
+import { scoreLoglikelihood, scoreRolling } from "../../src/orchestrator/score-loglikelihood.js";
+import type { RunnerClient } from "../../src/runner-client/client.js";
+import { resolveRunner } from "../../src/runner-client/registry.js";
+import { startRunner } from "../../src/runner-client/start.js";
+import { rollingFigures } from "../../src/scoring/loglikelihood.js";
+import { choiceMetric, loadSuite } from "../../src/suites/load.js";
+import { model, ROOT } from "../support/paths.js";
+
+const FIXTURES = join(ROOT, "test/fixtures/choices");
+
+interface ReferenceDoc {
+  id: string;
+  requests: Array<{ continuation_enc: number[]; ll: number }>;
+  pred: number;
+  pred_norm: number;
+  pred_byte: number;
+  acc: number;
+  acc_norm: number;
+  acc_bytes: number;
+}
+type Mean = { acc: number; acc_norm: number; acc_bytes: number };
+type Reference = Record<"hellaswag" | "winogrande", ReferenceDoc[]> &
+  Record<"hellaswag_mean" | "winogrande_mean", Mean> & {
+    loglikelihood: Array<{ id: string; perplexity: number; acc: number }>;
+    loglikelihood_mean: { perplexity: number; acc: number };
+    rolling: Array<{ id: string; loglikelihood: number; words: number; bytes: number }>;
+    rolling_mean: Record<
+      "word_perplexity" | "byte_perplexity" | "bits_per_byte" | "max_length",
+      number
+    >;
+  };
+
+describe("scoring: lm-eval against a line-by-line port of lm-evaluation-harness (stories260K, real runner; fixture by scripts/make-lm-eval-reference.mjs)", () => {
+  let runner: RunnerClient;
+  const reference = JSON.parse(
+    readFileSync(join(FIXTURES, "lm-eval-stories260K-f32.json"), "utf8"),
+  ) as Reference;
+
+  before(async () => {
+    const load = { backend: "cpu" as const, contextSize: 256, seed: 1, threads: 1 };
+    const spec = { ...load, model: model("stories260K-f32.gguf") };
+    runner = (await startRunner(resolveRunner("cpu", undefined), spec, 60_000)).client;
+  });
+  after(() => runner.stop());
+
+  for (const task of ["hellaswag", "winogrande"] as const) {
+    it(`${task}: per item the same continuation token ids, log-likelihoods, picks and acc / acc_norm / acc_bytes`, async () => {
+      const suite = loadSuite(join(FIXTURES, `${task}.yaml`));
+      const options = choiceMetric(suite);
+      assert.ok(options);
+      const docs = reference[task];
+      assert.equal(suite.items.length, docs.length);
+      const sums = { acc: 0, acc_norm: 0, acc_bytes: 0 };
+      for (const [i, item] of suite.items.entries()) {
+        const doc = docs[i] as ReferenceDoc;
+        assert.equal(item.id, doc.id);
+        assert.ok(item.choices);
+        const context = {
+          context: item.prompt,
+          choices: item.choices.texts,
+          gold: item.choices.gold,
+        };
+        const out = await scoreChoiceItem(runner, { ...context, options }, 60_000);
+        assert.deepEqual(
+          out.scoredTokens,
+          doc.requests.map((r) => r.continuation_enc),
+          `${doc.id}: continuation tokens`,
+        );
+        out.scores.forEach((ll, c) => {
+          // Shared-context scoring vs whole-sequence evaluate: the same logits up to batch shape.
+          const want = doc.requests[c]?.ll as number;
+          assert.ok(Math.abs(ll - want) < 1e-4, `${doc.id} choice ${c}: ${ll} vs ${want}`);
+        });
+        assert.equal(out.pick, doc.pred, `${doc.id}: pred`);
+        assert.equal(out.metrics.acc, doc.acc, `${doc.id}: acc`);
+        assert.equal(out.metrics.acc_norm, doc.acc_norm, `${doc.id}: acc_norm`);
+        assert.equal(out.metrics.acc_bytes, doc.acc_bytes, `${doc.id}: acc_bytes`);
+        for (const k of ["acc", "acc_norm", "acc_bytes"] as const) sums[k] += out.metrics[k] ?? 0;
+      }
+      const mean = reference[`${task}_mean`];
+      for (const k of ["acc", "acc_norm", "acc_bytes"] as const) {
+        assert.equal(sums[k] / docs.length, mean[k], `${task} ${k}`);
+      }
+    });
+  }
+
+  it("loglikelihood (LAMBADA form): per item the target's log-likelihood and greedy match; perplexity = exp(−mean)", async () => {
+    const suite = loadSuite(join(FIXTURES, "lambada.yaml"));
+    const docs = reference.loglikelihood;
+    assert.equal(suite.items.length, docs.length);
+    let sum = 0;
+    let acc = 0;
+    for (const [i, item] of suite.items.entries()) {
+      const doc = docs[i];
+      assert.ok(doc);
+      const spec = { context: item.prompt, continuation: item.reference ?? "", bos: 1 };
+      const out = await scoreLoglikelihood(runner, spec, 60_000);
+      const ll = out.metrics.loglikelihood as number;
+      assert.ok(Math.abs(ll - doc.perplexity) < 1e-4, `${doc.id}: ${ll} vs ${doc.perplexity}`);
+      assert.equal(out.metrics.acc, doc.acc, `${doc.id}: greedy`);
+      sum += ll;
+      acc += out.metrics.acc ?? 0;
+    }
+    const mean = reference.loglikelihood_mean;
+    const perplexity = Math.exp(-sum / docs.length);
+    assert.ok(
+      Math.abs(perplexity / mean.perplexity - 1) < 1e-5,
+      `${perplexity} vs ${mean.perplexity}`,
+    );
+    assert.equal(acc / docs.length, mean.acc);
+  });
+
+  it("loglikelihood_rolling: per document the windows' summed log-likelihood, words and bytes; word/byte perplexity, bits per byte", async () => {
+    const suite = loadSuite(join(FIXTURES, "rolling.yaml"));
+    const docs = reference.rolling;
+    const maxLength = reference.rolling_mean.max_length;
+    const totals = { ll: 0, words: 0, bytes: 0 };
+    for (const [i, item] of suite.items.entries()) {
+      const doc = docs[i];
+      assert.ok(doc);
+      const out = await scoreRolling(
+        runner,
+        { text: item.text ?? "", prefix: 1, maxLength },
+        60_000,
+      );
+      const ll = out.metrics.loglikelihood as number;
+      // A sum over hundreds of tokens, each within 1e-4 (shared-context vs whole-window logits).
+      const relative = Math.abs(ll - doc.loglikelihood) / Math.abs(doc.loglikelihood);
+      assert.ok(relative < 1e-5, `${doc.id}: ${ll} vs ${doc.loglikelihood}`);
+      assert.equal(out.metrics.ll_words, doc.words);
+      assert.equal(out.metrics.ll_bytes, doc.bytes);
+      totals.ll += ll;
+      totals.words += doc.words;
+      totals.bytes += doc.bytes;
+    }
+    const figures = rollingFigures(totals.ll, totals.words, totals.bytes);
+    for (const k of ["word_perplexity", "byte_perplexity", "bits_per_byte"] as const) {
+      const want = reference.rolling_mean[k];
+      assert.ok(Math.abs(figures[k] / want - 1) < 1e-5, `${k}: ${figures[k]} vs ${want}`);
+    }
+  });
+});

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { RunnerClient } from "../../../src/runner-client/client.js";
+import type { InitializeResult } from "../../../src/runner-client/protocol.js";
+import { resolveRunner } from "../../../src/runner-client/registry.js";
+import { startRunner } from "../../../src/runner-client/start.js";
+import { model } from "../../support/paths.js";
+
+const LOAD = { backend: "cpu" as const, contextSize: 128, seed: 1, threads: 1 };
+
+describe("llama.cpp runner scoreChoices (real process, stories260K F32 on CPU)", () => {
+  let runner: RunnerClient;
+  let init: InitializeResult;
+
+  before(async () => {
+    const started = await startRunner(
+      resolveRunner("cpu", undefined),
+      { ...LOAD, model: model("stories260K-f32.gguf") },
+      60_000,
+    );
+    runner = started.client;
+    init = started.init;
+  });
+  after(() => runner.stop());
+
+  it("says it can score choices", () => {
+    assert.ok(init.capabilities.includes("choices"));
+  });
+
+  it("gives each continuation the log-probs a whole-sequence evaluate gives (context evaluated once)", async () => {
+    const { tokens: context } = await runner.request("tokenize", {
+      text: "Once upon a time, there was a little girl named Lily. She",
+    });
+    const endings = [" loved to play outside.", " was sad.", " saw a big dog in the park.", "."];
+    const continuations: number[][] = [];
+    for (const ending of endings) {
+      const { tokens } = await runner.request("tokenize", { text: ending, addBos: false });
+      continuations.push(tokens);
+    }
+    const out = await runner.request("scoreChoices", { context, continuations });
+    assert.equal(out.choices.length, endings.length);
+    for (const [i, continuation] of continuations.entries()) {
+      const whole = await runner.request("evaluate", {
+        tokens: [...context, ...continuation],
+        scoreFrom: context.length,
+        topK: 1,
+      });
+      const choice = out.choices[i];
+      assert.ok(choice);
+      assert.equal(choice.logprobs.length, continuation.length);
+      for (const [j, logprob] of choice.logprobs.entries()) {
+        const reference = whole.scored[j];
+        assert.ok(reference);
+        assert.ok(
+          Math.abs(logprob - reference.logprob) < 1e-4,
+          `choice ${i} token ${j}: ${logprob} vs ${reference.logprob}`,
+        );
+      }
+      const greedy = whole.scored.every((s, j) => s.top?.[0]?.[0] === continuation[j]);
+      assert.equal(choice.greedy, greedy, `choice ${i} greedy`);
+    }
+  });
+
+  it("answers the same twice: no continuation is left behind in the cache", async () => {
+    const { tokens: context } = await runner.request("tokenize", { text: "The cat sat on the" });
+    const continuations = [
+      [1234 % 512, 77],
+      [300, 301, 302],
+    ];
+    const a = await runner.request("scoreChoices", { context, continuations });
+    const b = await runner.request("scoreChoices", { context, continuations });
+    assert.deepEqual(a.choices, b.choices);
+  });
+
+  it("refuses an empty continuation and one past the context", async () => {
+    await assert.rejects(
+      runner.request("scoreChoices", { context: [1], continuations: [[]] }),
+      /at least one token/,
+    );
+    await assert.rejects(
+      runner.request("scoreChoices", {
+        context: Array(120).fill(5),
+        continuations: [Array(20).fill(5)],
+      }),
+      /the context holds 128/,
+    );
+  });
+});
