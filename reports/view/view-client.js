@@ -26,6 +26,7 @@
     });
   }
 
+  const when = (iso) => iso.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC");
   const LABEL = { acceptable: "acceptable", "not-acceptable": "not acceptable", unsure: "unsure" };
   const KEYS = { a: "acceptable", x: "not-acceptable", u: "unsure" };
 
@@ -57,7 +58,20 @@
     progress.id = "review-progress";
     progress.setAttribute("aria-live", "polite");
     section.append(progress);
+    if (view.capped.length > 0) {
+      const note = element(
+        "p",
+        "note",
+        `This page holds ${view.capped.map((c) => `${c.shown} of the ${c.all} disagreeing items of ${c.suite}`).join(", ")} (the report's cap per suite). `,
+      );
+      const all = element("a", "", "Open the run with all of them");
+      all.href = view.allHref;
+      note.append(all);
+      section.append(note);
+    }
     anchor.before(section);
+    const counts = document.querySelector("#review-counts h3");
+    if (counts) counts.append(" (as the page was loaded: reload for the reviews made since)");
     if (queue.length === 0) {
       progress.textContent = "Nothing to review: no output differs from the baseline.";
       return;
@@ -136,7 +150,7 @@
       const review = reviewOf(entry);
       card.dataset.verdict = review ? review.verdict : "";
       state.textContent = review
-        ? `Reviewed: ${LABEL[review.verdict]} by ${review.reviewer}, ${review.createdAt}${review.carried ? ` (carried over from run ${review.madeOnRun}: the same output text)` : ""}${review.note ? ` — “${review.note}”` : ""}`
+        ? `Reviewed: ${LABEL[review.verdict]} by ${review.reviewer}, ${when(review.createdAt)}${review.carried ? ` (carried over from run ${review.madeOnRun}: the same output text)` : ""}${review.note ? ` — “${review.note}”` : ""}`
         : "Not reviewed yet.";
       note.value = review ? review.note : "";
       prev.disabled = at === 0;

@@ -72,7 +72,10 @@ export function createApp(options: AppOptions): Hono {
   app.get("/runs/:id", (c) => {
     const id = runIdOf(c.req.param("id"));
     if (id === undefined || !options.reader.findRun(id)) return c.text("no such run", 404);
-    return c.html(runPage(options, id));
+    const cap = c.req.query("cap");
+    if (cap !== undefined && !/^[1-9]\d{0,5}$/.test(cap))
+      return c.text("cap must be a whole number from 1 to 999999", 400);
+    return c.html(runPage(options, id, cap === undefined ? undefined : Number(cap)));
   });
 
   app.get("/compare/:a/:b", (c) => {

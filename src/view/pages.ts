@@ -80,17 +80,24 @@ function verdictsOf(reader: StoreReader, runId: number, status: string): Verdict
   let verdicts = verdictCache.get(key);
   if (!verdicts) {
     verdicts = decideRun(reader.facts(runId), undefined, reviews);
+    // Bounded: the oldest entry goes first (a Map keeps insertion order).
+    if (verdictCache.size >= 1000) verdictCache.delete(verdictCache.keys().next().value as string);
     verdictCache.set(key, verdicts);
   }
   return verdicts;
 }
 
+/** Runs listed, and how many of the newest have their verdicts decided for the list. */
+const LISTED = 200;
+const DECIDED = 30;
+
 export function runsPage(context: PageContext): string {
-  const listed = context.reader.listRuns(200);
+  const listed = context.reader.listRuns(LISTED);
   const rows = listed.map((run, i) => {
     const previous = listed.slice(i + 1).find((r) => r.planName === run.planName);
     const complete = run.status === "complete";
-    const verdicts = complete ? verdictsOf(context.reader, run.id, run.status) : [];
+    const decided = complete && i < DECIDED;
+    const verdicts = decided ? verdictsOf(context.reader, run.id, run.status) : [];
     const reviews = complete ? context.reader.reviews(run.id) : [];
     return {
       id: run.id,
@@ -104,7 +111,11 @@ export function runsPage(context: PageContext): string {
         verdict: v.verdict,
         ship: v.verdict === "SHIP",
       })),
-      verdictNote: complete ? null : "no verdict until the run completes",
+      verdictNote: decided
+        ? null
+        : complete
+          ? "open the run for its verdicts"
+          : "no verdict until the run completes",
       reviews: reviews.length === 0 ? "none" : `${reviews.length} reviewed`,
       commit: run.gitCommit
         ? `${run.gitCommit.slice(0, 10)}${run.gitDirty ? " (dirty)" : ""}`
@@ -117,16 +128,19 @@ export function runsPage(context: PageContext): string {
   return page(context, {
     title: "Runs",
     eyebrow: context.db,
-    runs: { db: context.db, rows },
+    runs: { db: context.db, rows, decided: DECIDED },
     ...(rows.length === 0 ? { message: "The database has no runs yet." } : {}),
   });
 }
 
-/** A run's page: the static report's view model and templates, with the review queue added. */
-export function runPage(context: PageContext, runId: number): string {
+/**
+ * A run's page: the static report's view model and templates, with the review queue added;
+ * `cap` disagreeing items kept per suite (the report's default unless asked for more).
+ */
+export function runPage(context: PageContext, runId: number, cap?: number): string {
   const a = loadViewAssets();
   const input = context.reader.report(runId);
-  const model = buildReportModel(input);
+  const model = buildReportModel(input, cap === undefined ? {} : { disagreementCap: cap });
   const previous = context.reader.completeRuns(model.run.plan, 1, runId)[0];
   return renderHtml(model, {
     css: a.css,
@@ -150,6 +164,11 @@ export function runPage(context: PageContext, runId: number): string {
         csrf: context.csrf,
         reviews: input.reviews,
         endpoint: `/api/runs/${runId}/reviews`,
+        // Suites with more disagreeing items than the page holds, and the cap that holds them all.
+        capped: model.disagreements.suites
+          .filter((s) => s.shown < s.regressions + s.improvements)
+          .map((s) => ({ suite: s.suite, shown: s.shown, all: s.regressions + s.improvements })),
+        allHref: `${runHref(runId)}?cap=${Math.max(0, ...model.disagreements.suites.map((s) => s.regressions + s.improvements))}`,
       },
     },
   });

@@ -52,20 +52,27 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     token: options.token,
     hosts,
   });
-  const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
-    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () =>
-      done(s),
-    );
-    s.once("error", (error) =>
-      fail(
-        new InputError(
-          "BAD_USAGE",
-          `cannot listen on ${options.host}:${options.port}: ${error.message}`,
-          { cause: error },
+  let server: ReturnType<typeof serve>;
+  try {
+    server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
+      const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () =>
+        done(s),
+      );
+      s.once("error", (error) =>
+        fail(
+          new InputError(
+            "BAD_USAGE",
+            `cannot listen on ${options.host}:${options.port}: ${error.message}`,
+            { cause: error },
+          ),
         ),
-      ),
-    );
-  });
+      );
+    });
+  } catch (error) {
+    reader.close();
+    writer.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   for (const h of allowedHosts(options.host, port)) hosts.add(h);
   const shown = options.host.includes(":") ? `[${options.host}]` : options.host;

@@ -306,6 +306,47 @@ describe("qbench view in a real headless Chromium: the review queue, persistence
     assert.equal(stored.reviews.find((r) => r.item === "q1")?.verdict, "acceptable");
   });
 
+  it("a page that holds fewer disagreeing items than there are says so, and links to one that holds them all", async () => {
+    const { page, problems } = await open("/runs/1?cap=2");
+    assert.match((await progress(page)) ?? "", /^2 of 2 outputs reviewed/);
+    assert.equal(
+      await page.textContent("#review .note"),
+      "This page holds 2 of the 5 disagreeing items of cloze (the report's cap per suite). Open the run with all of them",
+    );
+    await page.click("#review .note a");
+    await page.waitForFunction(() => document.documentElement.dataset.viewReady === "true");
+    assert.equal(new URL(page.url()).search, "?cap=5");
+    assert.match((await progress(page)) ?? "", /^5 of 5 outputs reviewed/);
+    assert.deepEqual(problems, []);
+    assert.equal((await send(viewer.port, { path: "/runs/1?cap=x" })).status, 400);
+  });
+
+  it("the run list, a comparison and a plan's history open without a problem and show the commands' figures", async () => {
+    const list = await open("/");
+    const row = await list.page.innerText(".run-list tbody tr");
+    assert.match(
+      row,
+      /^1\s+test-plan\s+\d{4}-\d\d-\d\d [\d:]+ UTC\s+complete\s+fp16 SHIP\s+q8_0 SHIP\s+5 reviewed/,
+    );
+    await list.page.click(".run-list tbody tr a[href='/plans/test-plan/history']");
+    await list.page.waitForFunction(() => document.documentElement.dataset.viewReady === "true");
+    assert.match(
+      await list.page.innerText(".history-table"),
+      /q8_0\s+cloze\s+exact_match\s+0\.5000/,
+    );
+    const compare = await open("/compare/1/1");
+    assert.match(
+      (
+        await compare.page.$$eval(".compare-table", (t) =>
+          t.map((e) => (e as HTMLElement).innerText),
+        )
+      ).join("\n"),
+      /cloze\s+exact_match\s+0\.5000\s+0\.5000\s+\+0\.0000\s+\[\+0\.0000, \+0\.0000\]\s+10\s+same/,
+    );
+    for (const opened of [list, compare])
+      assert.deepEqual([opened.problems, opened.requests], [[], []]);
+  });
+
   it("wrote nothing to the database but reviews", () => {
     assert.deepEqual(tablesDigest(file), before0);
   });

@@ -23,16 +23,23 @@ export function writeGatesPlan(dir: string, name: string, extra: string[]): stri
 
 /**
  * Real runs of fp16 and q8_0 on stories260K over a 10-item cloze suite, under review-only gates;
- * then, in the stored rows, q8_0 regresses on `regressed` items (the baseline right, q8_0 wrong on
+ * then, in the stored rows, the variant regresses on `regressed` items (the baseline right, q8_0 wrong on
  * exact match), with `outputs` as its texts there when given.
  */
 export async function writeReviewedRuns(
   dir: string,
-  options: { runs?: number; regressed: string[]; outputs?: string[] },
+  options: {
+    runs?: number;
+    regressed: string[];
+    outputs?: string[];
+    /** The variant's name and model file (default q8_0 and stories260K-q8_0.gguf). */
+    variant?: { name: string; file: string };
+  },
 ): Promise<string> {
+  const variant = options.variant ?? { name: "q8_0", file: "stories260K-q8_0.gguf" };
   const plan = writePlan(
     dir,
-    [{ name: "fp16" }, { name: "q8_0", file: "stories260K-q8_0.gguf" }],
+    [{ name: "fp16" }, variant],
     [writeClozeSuite(dir, 10)],
     REVIEW_ONLY_GATES.join("\n"),
   );
@@ -50,17 +57,17 @@ export async function writeReviewedRuns(
     );
     const output = db.prepare(
       `UPDATE results SET output = ? WHERE suite_id = 'cloze' AND item_id = ? AND variant_id IN (
-         SELECT id FROM variants WHERE name = 'q8_0')`,
+         SELECT id FROM variants WHERE name = ?)`,
     );
     // Every other item agrees: both right.
     for (let i = 1; i <= 10; i++) {
       set.run(1, "fp16", `q${i}`);
-      set.run(1, "q8_0", `q${i}`);
+      set.run(1, variant.name, `q${i}`);
     }
     options.regressed.forEach((item, i) => {
-      set.run(0, "q8_0", item);
+      set.run(0, variant.name, item);
       const text = options.outputs?.[i % options.outputs.length];
-      if (text !== undefined) output.run(text, item);
+      if (text !== undefined) output.run(text, item, variant.name);
     });
     db.prepare("DELETE FROM variant_facts").run();
   } finally {
