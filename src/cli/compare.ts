@@ -1,7 +1,6 @@
 import type { CommandModule } from "yargs";
 import { InputError } from "../errors.js";
-import { type CompareOptions, compareVariantRuns, formatDelta } from "../verdict/compare.js";
-import { storedGates } from "../verdict/decide-run.js";
+import { compareRuns, formatDelta } from "../verdict/compare.js";
 import { chooseRun, DEFAULT_DB, openExistingDb, parseRunId } from "./open-run.js";
 
 interface CompareArgs {
@@ -35,18 +34,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     try {
       const a = store.facts(chooseRun(store, runA).id);
       const b = store.facts(chooseRun(store, runB).id);
-      const gates = storedGates(b.planJson);
-      const options: CompareOptions = {
-        confidence: gates.confidence,
-        resamples: gates.resamples,
-        seed: gates.seed,
-      };
-      const variants = b.variants.flatMap((after) => {
-        const before = a.variants.find((v) => v.name === after.name);
-        return before
-          ? [{ variant: after.name, deltas: compareVariantRuns(before, after, options) }]
-          : [];
-      });
+      const variants = compareRuns(a, b);
       if (variants.length === 0) {
         throw new InputError("BAD_INPUT", `runs ${a.runId} and ${b.runId} share no variant name`);
       }

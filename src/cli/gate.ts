@@ -43,7 +43,7 @@ export const gateCommand: CommandModule<object, GateArgs> = {
     try {
       const run = chooseRun(store, runId);
       const gates = args.plan ? planGatesFor(store.run(run.id), args.plan) : undefined;
-      const verdicts = decideRun(store.facts(run.id), gates);
+      const verdicts = decideRun(store.facts(run.id), gates, store.reviews(run.id));
       if (args.json)
         process.stdout.write(`${JSON.stringify({ run: run.id, status: run.status, verdicts })}\n`);
       else

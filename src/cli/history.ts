@@ -1,8 +1,6 @@
 import type { CommandModule } from "yargs";
 import { InputError } from "../errors.js";
-import { compareVariantRuns, type MetricDelta } from "../verdict/compare.js";
-import { storedGates } from "../verdict/decide-run.js";
-import type { RunFacts } from "../verdict/facts.js";
+import { historySeries } from "../verdict/history.js";
 import { DEFAULT_DB, openExistingDb } from "./open-run.js";
 
 interface HistoryArgs {
@@ -10,44 +8,6 @@ interface HistoryArgs {
   plan: string | undefined;
   last: number;
   json: boolean;
-}
-
-interface Series {
-  variant: string;
-  suite: string;
-  metric: string;
-  values: Array<{ run: number; value: number }>;
-  /** Runs where the metric moved beyond its interval compared with the run before. */
-  moves: Array<{ run: number; from: number; delta: number; interval: [number, number] }>;
-}
-
-function collect(runs: RunFacts[]): Series[] {
-  const series = new Map<string, Series>();
-  const add = (variant: string, d: MetricDelta, run: number, from: number | undefined) => {
-    const key = `${variant}\u0000${d.suite}\u0000${d.metric}`;
-    let s = series.get(key);
-    if (!s) {
-      s = { variant, suite: d.suite, metric: d.metric, values: [], moves: [] };
-      series.set(key, s);
-    }
-    if (from === undefined) s.values.push({ run, value: d.before });
-    else {
-      s.values.push({ run, value: d.after });
-      if (d.moved) s.moves.push({ run, from, delta: d.delta, interval: d.interval });
-    }
-  };
-  runs.forEach((run, i) => {
-    const prev = runs[i - 1];
-    const gates = storedGates(run.planJson);
-    const options = { confidence: gates.confidence, resamples: gates.resamples, seed: gates.seed };
-    for (const v of run.variants) {
-      const before = prev?.variants.find((p) => p.name === v.name);
-      // The first run is compared with itself only to list its values.
-      for (const d of compareVariantRuns(before ?? v, v, options))
-        add(v.name, d, run.runId, before ? prev?.runId : undefined);
-    }
-  });
-  return [...series.values()];
 }
 
 export const historyCommand: CommandModule<object, HistoryArgs> = {
@@ -67,7 +27,7 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
       if (!name) throw new InputError("BAD_INPUT", "the database has no runs");
       const ids = store.completeRuns(name, args.last);
       if (ids.length === 0) throw new InputError("BAD_INPUT", `no complete runs of plan "${name}"`);
-      const series = collect(ids.map((id) => store.facts(id)));
+      const series = historySeries(ids.map((id) => store.facts(id)));
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ plan: name, runs: ids, series })}\n`);
         return;

@@ -15,6 +15,7 @@ import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { scoreCommand } from "./score.js";
 import { sweepCommand } from "./sweep.js";
+import { viewCommand } from "./view.js";
 
 ignoreClosedPipe(process.stdout);
 ignoreClosedPipe(process.stderr);
@@ -39,6 +40,7 @@ try {
     .command(quantizeCommand)
     .command(inspectCommand)
     .command(sweepCommand)
+    .command(viewCommand)
     .command(doctorCommand)
     .option("verbose", {
       type: "boolean",

@@ -65,7 +65,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       runId,
       resumed: run.resumed,
       summary: summarizeRun(store.read.aggregate(runId)),
-      verdicts: decideRun(store.read.facts(runId), plan.gates),
+      verdicts: decideRun(store.read.facts(runId), plan.gates, store.read.reviews(runId)),
     };
   } catch (error) {
     throw stopRun(store, run, error, options);

@@ -16,6 +16,7 @@ import {
   qualityTables,
   suiteMetrics,
 } from "./quality.js";
+import { summarizeReviews } from "./review-summary.js";
 import { sweepChart, sweepLevelsOf } from "./sweeps.js";
 import { environment, memoryTable, performanceRows, readableTime } from "./tables.js";
 import { verdictRows } from "./verdict-rows.js";
@@ -58,7 +59,7 @@ function keyMetrics(
 /** The report of a stored run from what the store read of it: `qbench report` and `qbench run` share it. */
 export function buildReportModel(input: ReportInput, options: ReportOptions = {}): ReportModel {
   const gates = options.gates ?? storedGates(input.facts.planJson);
-  return assembleReportModel(input, decide(input.facts, gates), gates, options);
+  return assembleReportModel(input, decide(input.facts, gates, input.reviews), gates, options);
 }
 
 /** The variants as the report lists them: the baseline first, then as stored. */
@@ -124,6 +125,7 @@ export function assembleReportModel(
       cap: options.disagreementCap ?? DEFAULT_DISAGREEMENT_CAP,
       textCap: options.textCap ?? DEFAULT_TEXT_CAP,
     }),
+    reviews: summarizeReviews(facts, input.reviews),
     environment: environment(run),
   };
 }

@@ -37,6 +37,7 @@ function label(r: Reason): string {
   if (r.gate === "kld") return `${r.metric === "p99_kld" ? "p99 KLD" : "mean KLD"}${on}`;
   if (r.gate === "length") return "completion length";
   if (r.gate === "failures") return r.metric === "baseline" ? "baseline" : "run";
+  if (r.gate === "review") return "people's review";
   return `${r.metric}${on}`;
 }
 
@@ -64,6 +65,21 @@ function versusBaseline(
   };
 }
 
+function reviewFigure(r: Reason): Pick<DecidingFigure, "figure" | "interval"> {
+  if (r.metric === "unreviewed_regressions") {
+    return {
+      figure: `${fixed(r.value, 0)} of ${fixed(r.n, 0)} regressions not reviewed`,
+      interval: null,
+    };
+  }
+  if (r.value === null) return { figure: "nothing reviewed", interval: null };
+  const share = (x: number) => `${fixed(x * 100, 1)} %`;
+  return {
+    figure: `${share(r.value)} acceptable (limit ≥ ${share(r.threshold ?? 0)})`,
+    interval: r.interval ? `${share(r.interval[0])}–${share(r.interval[1])} with the unsure` : null,
+  };
+}
+
 function absolute(r: Reason, confidence: string): Pick<DecidingFigure, "figure" | "interval"> {
   if (r.gate === "failures") {
     return {
@@ -76,6 +92,7 @@ function absolute(r: Reason, confidence: string): Pick<DecidingFigure, "figure" 
       interval: null,
     };
   }
+  if (r.gate === "review") return reviewFigure(r);
   if (r.value === null) return { figure: "not measured", interval: null };
   // KLD figures are small (0.00103); budgets and speeds read best with separators.
   const show = (x: number) => (r.gate === "kld" ? x.toPrecision(3) : figure(x));

@@ -2,6 +2,7 @@ import type { ItemTexts } from "../store/read-report.js";
 import type { RunRecord } from "../store/records.js";
 import type { RunFacts } from "../verdict/facts.js";
 import { BINARY_METRICS } from "../verdict/flips.js";
+import { primaryMetric, SCORE_EPSILON } from "../verdict/regressions.js";
 import { clip, DASH, fixed, percent } from "./format.js";
 import { suiteMetrics } from "./quality.js";
 import type { DisagreementItem, DisagreementOutput, Disagreements } from "./view-model.js";
@@ -13,18 +14,9 @@ export interface DisagreementOptions {
   textCap: number;
 }
 
-const EPSILON = 1e-9;
+const EPSILON = SCORE_EPSILON;
 
-/** The metric items are compared on: exact match, else a choice's acc, else a ROUGE-L F1. */
-export function primaryMetric(metrics: string[]): string | undefined {
-  return (
-    metrics.find((m) => m === "exact_match") ??
-    metrics.find((m) => m === "acc") ??
-    metrics.find((m) => m === "rougeL_f1") ??
-    metrics.find((m) => m.startsWith("rouge")) ??
-    metrics[0]
-  );
-}
+export { primaryMetric };
 
 function scoreText(metric: string, value: number | undefined): string {
   if (value === undefined) return DASH;

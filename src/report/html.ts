@@ -11,7 +11,9 @@ import type { ReportModel } from "./view-model.js";
 /** reports/: the templates, partials, CSS and the page's script (beside src/ in the package). */
 export const REPORTS_DIR = fileURLToPath(new URL("../../../reports/", import.meta.url));
 
-interface Assets {
+export interface Assets {
+  /** The report's handlebars environment: its partials and the json-script helper. */
+  hb: typeof Handlebars;
   template: Handlebars.TemplateDelegate;
   css: string;
   script: string;
@@ -31,12 +33,25 @@ function chartJsSource(): string {
 }
 
 /** Inline code must not be able to end its element early. */
-function checkInline(name: string, text: string, forbidden: RegExp): string {
+export function checkInline(name: string, text: string, forbidden: RegExp): string {
   if (forbidden.test(text)) throw new Error(`${name} cannot be inlined: it contains ${forbidden}`);
   return text;
 }
 
-function loadAssets(): Assets {
+/** The report's Content-Security-Policy for a page of this script and style, plus `more`. */
+export function pageCsp(script: string, css: string, more: string[] = []): string {
+  return [
+    "default-src 'none'",
+    `script-src 'sha256-${sha256(script)}'`,
+    `style-src 'sha256-${sha256(css)}'`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    ...more,
+  ].join("; ");
+}
+
+/** The report's compiled templates, CSS, script and CSP (read once). */
+export function loadAssets(): Assets {
   if (assets) return assets;
   const hb = Handlebars.create();
   const partials = join(REPORTS_DIR, "partials");
@@ -64,22 +79,30 @@ function loadAssets(): Assets {
     /<\/script|<!--/i,
   );
   // Static script and style, so static hashes: nothing else may run or style the page.
-  const csp = [
-    "default-src 'none'",
-    `script-src 'sha256-${sha256(script)}'`,
-    `style-src 'sha256-${sha256(css)}'`,
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join("; ");
+  const csp = pageCsp(script, css);
   const pkg = JSON.parse(readFileSync(join(REPORTS_DIR, "../package.json"), "utf8")) as {
     version: string;
   };
-  assets = { template, css, script, csp, version: pkg.version };
+  assets = { hb, template, css, script, csp, version: pkg.version };
   return assets;
 }
 
+/**
+ * What a page of `qbench view` adds to the report of a run: its style and script after the
+ * report's (the CSP names their hashes), fields for its navigation partial, and page data.
+ */
+export interface PageAdditions {
+  css: string;
+  script: string;
+  csp: string;
+  /** Template fields of the viewer's partials (`view-nav`). */
+  view: Record<string, unknown>;
+  /** Merged into the page's inline JSON. */
+  data: Record<string, unknown>;
+}
+
 /** The self-contained HTML report: no request leaves the page, and no timestamp of rendering. */
-export function renderHtml(model: ReportModel): string {
+export function renderHtml(model: ReportModel, additions?: PageAdditions): string {
   const a = loadAssets();
   const data = {
     charts: model.charts.map((spec) => ({
@@ -87,13 +110,15 @@ export function renderHtml(model: ReportModel): string {
       config: toChartConfig(spec, { responsive: true }),
     })),
     disagreements: { items: model.disagreements.items },
+    ...additions?.data,
   };
   return a.template({
     ...model,
-    csp: a.csp,
-    css: a.css,
-    script: a.script,
+    csp: additions?.csp ?? a.csp,
+    css: additions?.css ?? a.css,
+    script: additions?.script ?? a.script,
     version: a.version,
+    view: additions?.view ?? null,
     data,
   });
 }

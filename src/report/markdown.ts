@@ -18,6 +18,19 @@ export function markdownCell(text: string): string {
 const deciding = (d: VerdictRow["deciding"]) =>
   d ? `${d.what}: ${d.figure}${d.interval ? ` (${d.interval})` : ""} — ${d.outcome}` : "—";
 
+/** Review counts per variant and who reviewed, or that nobody has. */
+function reviewLine(model: ReportModel): string {
+  const { reviews } = model;
+  if (reviews.reviewed === 0) return "Reviews: none yet (`qbench view`).";
+  const per = reviews.rows
+    .map(
+      (r) =>
+        `${markdownCell(r.variant)} ${r.reviewed}/${r.disagreeing} reviewed (${r.acceptable} acceptable, ${r.notAcceptable} not, ${r.unsure} unsure; ${r.unreviewedRegressions} regressions not reviewed)`,
+    )
+    .join(" · ");
+  return `Reviews: ${per}. By ${reviews.reviewers.map(markdownCell).join(", ")}.`;
+}
+
 const ICON = { SHIP: "✅ SHIP", "NO-SHIP": "❌ NO-SHIP" } as const;
 
 /** A short verdict table with the key deltas, for a CI job page ($GITHUB_STEP_SUMMARY) or a PR comment. */
@@ -42,7 +55,7 @@ export function renderMarkdown(model: ReportModel, options: { reportName?: strin
       `| ${name} | ${ICON[v.verdict]} | ${markdownCell(size)} | ${markdownCell(deciding(v.deciding))} | ${markdownCell(v.speed ?? "—")} | ${markdownCell(why)} |`,
     );
   }
-  lines.push("");
+  lines.push("", reviewLine(model), "");
   const failed = model.counts.failed > 0 ? ` ${model.counts.failed} failed to run.` : "";
   const intervals = `Quality is judged on ${model.confidence} intervals against the baseline ${markdownCell(model.baseline ?? "—")}.${failed}`;
   lines.push(

@@ -28,7 +28,31 @@ export interface ReportModel {
   /** Why a chart group is empty (e.g. history with one run), or null. */
   historyNote: string | null;
   disagreements: Disagreements;
+  /** People's reviews of the disagreeing outputs (`qbench view`). */
+  reviews: ReviewSummary;
   environment: Environment;
+}
+
+export interface ReviewRow {
+  variant: string;
+  /** Items where the variant's key-metric score differs from the baseline's. */
+  disagreeing: number;
+  regressions: number;
+  reviewed: number;
+  acceptable: number;
+  notAcceptable: number;
+  unsure: number;
+  unreviewedRegressions: number;
+  /** Reviews made on an earlier run whose output on the item was the same text. */
+  carried: number;
+}
+
+export interface ReviewSummary {
+  /** Reviews that count for this run's disagreeing outputs, carried-over ones included. */
+  reviewed: number;
+  /** Who made them, sorted. */
+  reviewers: string[];
+  rows: ReviewRow[];
 }
 
 export interface RunInfo {

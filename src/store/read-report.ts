@@ -3,6 +3,7 @@ import type { Db } from "./database.js";
 import { factsOf } from "./read-facts.js";
 import { completeRuns, readRun } from "./read-run.js";
 import type { RunAggregate, RunFacts, RunRecord } from "./records.js";
+import { type ReviewRecord, readReviews } from "./reviews.js";
 import { readSweepLevels, type SweepLevel } from "./sweeps.js";
 
 /** The texts of one item the report shows where variants disagree, looked up only for those. */
@@ -26,6 +27,8 @@ export interface ReportInput {
   past: RunAggregate[];
   sweeps: SweepLevel[];
   texts: ItemTexts;
+  /** People's reviews of the run's outputs (`qbench view`), carried-over ones included. */
+  reviews: ReviewRecord[];
 }
 
 /** Reads a report's input; `texts` reads the database, so use it before closing it. */
@@ -47,6 +50,7 @@ export function readReportInput(db: Db, runId: number, historyRuns = 10): Report
       aggregateRun(db, readRun(db, id), "headline"),
     ),
     sweeps: readSweepLevels(db, run.id),
+    reviews: readReviews(db, run.id),
     texts: {
       item: (suite, item) =>
         itemRow.get(runId, suite, item) as { prompt: string; reference: string | null } | undefined,

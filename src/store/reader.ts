@@ -1,10 +1,12 @@
 import { type AggregateScope, aggregateRun } from "./aggregate.js";
 import type { Db } from "./database.js";
+import { listRuns, type RunListing } from "./list-runs.js";
 import { openForReading } from "./open-read.js";
 import { READER, readRunFacts } from "./read-facts.js";
 import { type ReportInput, readReportInput } from "./read-report.js";
 import { completeRuns, countRows, findRun, readRun } from "./read-run.js";
 import type { RunAggregate, RunFacts, RunHead, RunRecord } from "./records.js";
+import { type ReviewRecord, readReviews } from "./reviews.js";
 
 /**
  * The store's read side: typed records of stored runs. Opened on its own it is read-only and
@@ -28,6 +30,11 @@ export class StoreReader {
     return completeRuns(this.db, planName, limit, before);
   }
 
+  /** The newest `limit` runs, newest first. */
+  listRuns(limit = 200): RunListing[] {
+    return listRuns(this.db, limit);
+  }
+
   run(runId: number): RunRecord {
     return readRun(this.db, runId);
   }
@@ -45,6 +52,11 @@ export class StoreReader {
   /** A report's input: its texts read this database, so build the report before closing it. */
   report(runId: number, historyRuns?: number): ReportInput {
     return readReportInput(this.db, runId, historyRuns);
+  }
+
+  /** The reviews that count for a run's outputs: made on it, or carried over (see reviews.ts). */
+  reviews(runId: number): ReviewRecord[] {
+    return readReviews(this.db, runId);
   }
 
   countRows(): { runs: number; results: number; metrics: number } {

@@ -2,7 +2,8 @@ import { pairedBootstrap } from "../scoring/bootstrap.js";
 import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity } from "../scoring/kld.js";
 import { pairValues } from "../store/item-column.js";
-import type { VariantFacts } from "./facts.js";
+import { storedGates } from "./decide-run.js";
+import type { RunFacts, VariantFacts } from "./facts.js";
 import { MIN_PAIRED_ITEMS } from "./policy.js";
 import { normalQuantile } from "./stats.js";
 
@@ -85,18 +86,34 @@ export function compareVariantRuns(
   return deltas;
 }
 
+/** What a delta means: "worse" / "better" only when it moved, else "same" or too few pairs. */
+export function deltaMark(d: MetricDelta): "worse" | "better" | "same" | "too few pairs to tell" {
+  if (d.moved) {
+    const worse = d.metric === "ppl" ? d.delta > 0 : d.delta < 0;
+    return worse ? "worse" : "better";
+  }
+  return d.n < MIN_PAIRED_ITEMS ? "too few pairs to tell" : "same";
+}
+
+/** Per variant name the two runs share: its deltas from `before` to `after`, under `after`'s stored gates. */
+export function compareRuns(
+  before: RunFacts,
+  after: RunFacts,
+): Array<{ variant: string; deltas: MetricDelta[] }> {
+  const gates = storedGates(after.planJson);
+  const options: CompareOptions = {
+    confidence: gates.confidence,
+    resamples: gates.resamples,
+    seed: gates.seed,
+  };
+  return after.variants.flatMap((v) => {
+    const earlier = before.variants.find((p) => p.name === v.name);
+    return earlier ? [{ variant: v.name, deltas: compareVariantRuns(earlier, v, options) }] : [];
+  });
+}
+
 export function formatDelta(d: MetricDelta): string {
   const sign = (x: number) => (x >= 0 ? `+${x.toFixed(4)}` : x.toFixed(4));
-  const mark = d.moved
-    ? d.metric === "ppl"
-      ? d.delta > 0
-        ? "worse"
-        : "better"
-      : d.delta < 0
-        ? "worse"
-        : "better"
-    : d.n < MIN_PAIRED_ITEMS
-      ? "too few pairs to tell"
-      : "same";
+  const mark = deltaMark(d);
   return `${d.suite.padEnd(18)} ${d.metric.padEnd(14)} ${d.before.toFixed(4)} → ${d.after.toFixed(4)}  ${sign(d.delta)} (CI ${sign(d.interval[0])}…${sign(d.interval[1])}, n=${d.n})  ${mark}`;
 }

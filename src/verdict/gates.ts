@@ -62,5 +62,14 @@ export const Gates = z.strictObject({
     .default({ slowerThanBaseline: "warn" }),
   /** Failed items a variant may have and still ship. */
   maxFailedItems: z.number().int().min(0).default(0),
+  /** People's reviews of the outputs that disagree with the baseline (`qbench view`); off when absent. */
+  review: z
+    .strictObject({
+      /** Share of a variant's reviewed disagreeing outputs that must be acceptable. */
+      minAcceptable: z.number().min(0).max(1).optional(),
+      /** Every output where the variant scores below the baseline must have a review. */
+      requireAllRegressions: z.boolean().default(false),
+    })
+    .optional(),
 });
 export type Gates = z.infer<typeof Gates>;

@@ -6,13 +6,23 @@ import { pairValues } from "../store/item-column.js";
 import type { RunFacts, TokenFacts, VariantFacts } from "./facts.js";
 import { BINARY_METRICS, countFlips } from "./flips.js";
 import type { Gates } from "./gates.js";
+import { type ReviewFact, reviewGates } from "./review-gate.js";
 import { type Judgement, judgeAtLeast, judgeAtMost, normalQuantile } from "./stats.js";
 
 export type ReasonStatus = Judgement | "warn" | "info";
 
 /** One gate's finding: the metric, the figure, the threshold and the interval it was judged on. */
 export interface Reason {
-  gate: "failures" | "quality" | "flips" | "perplexity" | "kld" | "length" | "budget" | "speed";
+  gate:
+    | "failures"
+    | "quality"
+    | "flips"
+    | "perplexity"
+    | "kld"
+    | "length"
+    | "budget"
+    | "speed"
+    | "review";
   suite?: string;
   metric: string;
   status: ReasonStatus;
@@ -433,8 +443,12 @@ function budgetGates(
   }
 }
 
-/** SHIP or NO-SHIP per variant, each with the reasons that decided it. */
-export function decide(facts: RunFacts, gates: Gates): Verdict[] {
+/** SHIP or NO-SHIP per variant, each with the reasons that decided it (reviews: `gates.review`). */
+export function decide(
+  facts: RunFacts,
+  gates: Gates,
+  reviews: readonly ReviewFact[] = [],
+): Verdict[] {
   const baseline = facts.variants.find((v) => v.isBaseline);
   return facts.variants.map((variant) => {
     const judge = new Judge(gates);
@@ -478,6 +492,10 @@ export function decide(facts: RunFacts, gates: Gates): Verdict[] {
         qualityGates(judge, gates, variant, baseline);
         perplexityGates(judge, gates, variant, baseline);
         lengthGate(judge, gates, variant, baseline);
+        if (gates.review) {
+          for (const r of reviewGates(gates.review, facts, variant, baseline, reviews))
+            judge.add(r);
+        }
       }
     }
     budgetGates(judge, gates, variant, baseline);
