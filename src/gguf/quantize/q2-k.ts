@@ -1,7 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
 import { F_0_1, makeQpQuants, nearestInt } from "./k-search.js";
-import { makeQkxQuants, searchResult } from "./qkx-search.js";
+import { makeQkxQuants, searchResult } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -11,7 +11,6 @@ const QS_AT = 16;
 const D_AT = 80;
 
 const L = new Uint8Array(QK_K);
-const Laux = new Uint8Array(16);
 const weights = new Float32Array(16);
 const scales = new Float32Array(16);
 const mins = new Float32Array(16);
@@ -54,20 +53,7 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
     let maxMin = 0;
     for (let j = 0; j < 16; j++) {
       for (let l = 0; l < 16; l++) weights[l] = Math.abs(x[xb + 16 * j + l] as number);
-      const scale = makeQkxQuants(
-        16,
-        3,
-        x,
-        xb + 16 * j,
-        weights,
-        L,
-        16 * j,
-        Laux,
-        -0.5,
-        F_0_1,
-        15,
-        true,
-      );
+      const scale = makeQkxQuants(16, 3, x, xb + 16 * j, weights, L, 16 * j, -0.5, F_0_1, 15, true);
       scales[j] = scale;
       mins[j] = searchResult.min;
       if (scale > maxScale) maxScale = scale;
@@ -122,7 +108,6 @@ function quantizeRowWeighted(x: Float32Array, out: Uint8Array, qw: Float32Array)
         weights,
         L,
         16 * j,
-        Laux,
         fr(-0.9),
         fr(0.05),
         36,

@@ -1,6 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
-import { makeQ3Quants, makeQxQuants, nearestInt } from "./k-search.js";
+import { nearestInt } from "./k-search.js";
+import { makeQ3Quants, makeQxQuants } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;

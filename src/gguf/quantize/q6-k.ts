@@ -1,6 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
-import { GROUP_MAX_EPS, makeQxQuants, nearestInt } from "./k-search.js";
+import { GROUP_MAX_EPS, nearestInt } from "./k-search.js";
+import { makeQxQuants } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;

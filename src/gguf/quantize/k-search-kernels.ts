@@ -1,0 +1,105 @@
+/**
+ * The k-quant scale searches that dominate the encoders' time (ggml-quants.c make_qkx2_quants /
+ * make_qkx3_quants, make_qx_quants, make_q3_quants), run in WebAssembly: asm/k-search.ts, built
+ * into k-search-wasm.ts by scripts/build-wasm.mjs. WebAssembly's f32 is C's float operation for
+ * operation, so the bytes are llama-quantize's without a Math.fround per operation. Each call
+ * copies the group into the module's memory and the levels back; one instance per thread.
+ */
+import { K_SEARCH_WASM } from "./k-search-wasm.js";
+
+interface KSearchExports {
+  memory: WebAssembly.Memory;
+  xPtr(): number;
+  wPtr(): number;
+  levelsPtr(): number;
+  lastMin(): number;
+  qkx(n: number, nmax: number, rmin: number, rdelta: number, nstep: number, mad: number): number;
+  qx(n: number, nmax: number, rmseType: number, weighted: number): number;
+  q3(n: number, nmax: number): number;
+}
+
+const kernels = new WebAssembly.Instance(
+  new WebAssembly.Module(Buffer.from(K_SEARCH_WASM, "base64")),
+  {},
+).exports as unknown as KSearchExports;
+const GROUP = 256;
+const xIn = new Float32Array(kernels.memory.buffer, kernels.xPtr(), GROUP);
+const wIn = new Float32Array(kernels.memory.buffer, kernels.wPtr(), GROUP);
+const levelsOut = new Uint8Array(kernels.memory.buffer, kernels.levelsPtr(), GROUP);
+
+/** The minimum a make_qkx* search settles on, negated (`*the_min`). */
+export const searchResult = { min: 0 };
+
+function checkGroup(n: number): void {
+  if (n > GROUP || n % 4 !== 0) throw new RangeError(`k-quant search group of ${n} values`);
+}
+
+function copyIn(n: number, x: Float32Array, xo: number, w: Float32Array | null, wo: number): void {
+  checkGroup(n);
+  for (let i = 0; i < n; i++) xIn[i] = x[xo + i] as number;
+  if (w !== null) for (let i = 0; i < n; i++) wIn[i] = w[wo + i] as number;
+}
+
+function copyOut(n: number, L: Uint8Array | Int8Array, lo: number): void {
+  for (let i = 0; i < n; i++) L[lo + i] = levelsOut[i] as number;
+}
+
+/**
+ * make_qkx2_quants (and make_qkx3_quants, called with importance weights): levels in [0, nmax]
+ * with a scale and a minimum; the negated minimum goes to searchResult.min.
+ */
+export function makeQkxQuants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xo: number,
+  weights: Float32Array,
+  L: Uint8Array,
+  lo: number,
+  rmin: number,
+  rdelta: number,
+  nstep: number,
+  useMad: boolean,
+): number {
+  copyIn(n, x, xo, weights, 0);
+  const scale = kernels.qkx(n, nmax, rmin, rdelta, nstep, useMad ? 1 : 0);
+  copyOut(n, L, lo);
+  searchResult.min = kernels.lastMin();
+  return scale;
+}
+
+/**
+ * make_qx_quants: signed levels L in [0, 2·nmax) around nmax, and the scale. `qw` (importance
+ * weights) replaces the rmse_type weighting when given.
+ */
+export function makeQxQuants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xo: number,
+  L: Uint8Array | Int8Array,
+  lo: number,
+  rmseType: number,
+  qw: Float32Array | null,
+  qwo: number,
+): number {
+  copyIn(n, x, xo, qw, qwo);
+  const scale = kernels.qx(n, nmax, rmseType, qw !== null ? 1 : 0);
+  copyOut(n, L, lo);
+  return scale;
+}
+
+/** make_q3_quants with do_rmse: levels in [0, 2·nmax) and the scale, refined by coordinate descent. */
+export function makeQ3Quants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xo: number,
+  L: Int8Array,
+  lo: number,
+): number {
+  copyIn(n, x, xo, null, 0);
+  const scale = kernels.q3(n, nmax);
+  copyOut(n, L, lo);
+  return scale;
+}
