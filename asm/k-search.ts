@@ -340,3 +340,33 @@ export function q3(n: i32, nmax: i32): f32 {
   storeLevels(n, BEST, nmax);
   return sl2All > 0 ? slxAll / sl2All : 0;
 }
+
+/** A whole 256-value block, for the encoders' last pass (blockLevels). */
+const BLOCK = memory.data(256 * 4, 16);
+const BLOCK_LEVELS = memory.data(256, 16);
+
+export function blockPtr(): usize {
+  return BLOCK;
+}
+export function blockLevelsPtr(): usize {
+  return BLOCK_LEVELS;
+}
+
+/**
+ * The k-quant encoders' last pass over n values of BLOCK from `at` (n a multiple of 4):
+ * BLOCK_LEVELS[i] = clamp(nearest_int((x + dm) / d), lo, hi) − lo. With dm = 0 it is
+ * nearest_int(x / d): x + 0 only turns −0 into +0, and both give level 0.
+ */
+export function blockLevels(at: i32, n: i32, dm: f32, d: f32, lo: i32, hi: i32): void {
+  const vdm = f32x4.splat(dm);
+  const vd = f32x4.splat(d);
+  const vlo = i32x4.splat(lo);
+  const vhi = i32x4.splat(hi);
+  for (let i = at; i < at + n; i += 4) {
+    const q = f32x4.div(f32x4.add(v128.load(BLOCK + ((<usize>i) << 2)), vdm), vd);
+    const l = i32x4.sub(i32x4.min_s(i32x4.max_s(nearestInt4(q), vlo), vhi), vlo);
+    // Four levels in [0, 255] into four bytes.
+    const bytes = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(l, l), i16x8.narrow_i32x4_s(l, l));
+    store<u32>(BLOCK_LEVELS + <usize>i, i32x4.extract_lane(bytes, 0));
+  }
+}

@@ -16,6 +16,9 @@ interface KSearchExports {
   qkx(n: number, nmax: number, rmin: number, rdelta: number, nstep: number, mad: number): number;
   qx(n: number, nmax: number, rmseType: number, weighted: number): number;
   q3(n: number, nmax: number): number;
+  blockPtr(): number;
+  blockLevelsPtr(): number;
+  blockLevels(at: number, n: number, dm: number, d: number, lo: number, hi: number): void;
 }
 
 const kernels = new WebAssembly.Instance(
@@ -102,4 +105,29 @@ export function makeQ3Quants(
   const scale = kernels.q3(n, nmax);
   copyOut(n, L, lo);
   return scale;
+}
+
+const blockIn = new Float32Array(kernels.memory.buffer, kernels.blockPtr(), GROUP);
+const blockOut = new Uint8Array(kernels.memory.buffer, kernels.blockLevelsPtr(), GROUP);
+
+/** Loads the 256 values of a k-quant block at x[xo] for blockLevels. */
+export function loadBlock(x: Float32Array, xo: number): void {
+  for (let i = 0; i < GROUP; i++) blockIn[i] = x[xo + i] as number;
+}
+
+/**
+ * The encoders' last pass over n values of the loaded block from `at`: L[i] =
+ * clamp(nearest_int((x + dm) / d), lo, hi) − lo (dm = 0: nearest_int(x / d)).
+ */
+export function blockLevels(
+  at: number,
+  n: number,
+  dm: number,
+  d: number,
+  lo: number,
+  hi: number,
+  L: Uint8Array | Int8Array,
+): void {
+  kernels.blockLevels(at, n, dm, d, lo, hi);
+  for (let i = at; i < at + n; i++) L[i] = blockOut[i] as number;
 }

@@ -1,7 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
 import { nearestInt } from "./k-search.js";
-import { makeQ3Quants, makeQxQuants } from "./k-search-kernels.js";
+import { blockLevels, loadBlock, makeQ3Quants, makeQxQuants } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -33,13 +33,11 @@ function scaleAt(q: Uint8Array, at: number, j: number): number {
 /** Final levels against the stored scales, the high bit into hmask, two bits into qs. */
 function finish(x: Float32Array, xb: number, out: Uint8Array, o: number): void {
   const d0 = fp16ToFp32(getHalf(out, o + D_AT));
+  loadBlock(x, xb);
   for (let j = 0; j < 16; j++) {
     const d = fr(d0 * scaleAt(out, o + SCALES_AT, j));
-    if (!d) continue;
-    for (let ii = 0; ii < 16; ii++) {
-      const l = nearestInt(fr((x[xb + 16 * j + ii] as number) / d));
-      L[16 * j + ii] = Math.max(-4, Math.min(3, l)) + 4;
-    }
+    // clamp(nearest_int(x / d), -4, 3) + 4
+    if (d) blockLevels(16 * j, 16, 0, d, -4, 3, L);
   }
   out.fill(0, o, o + 32);
   let m = 0;

@@ -1,7 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
 import { GROUP_MAX_EPS, nearestInt } from "./k-search.js";
-import { makeQxQuants } from "./k-search-kernels.js";
+import { blockLevels, loadBlock, makeQxQuants } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -41,13 +41,11 @@ function encode(
     out[o + SCALES_AT + ib] = Math.min(127, nearestInt(fr(iscale * (scales[ib] as number)))) & 0xff;
   }
   const d0 = fp16ToFp32(getHalf(out, o + D_AT));
+  loadBlock(x, xb);
   for (let j = 0; j < 16; j++) {
     const d = fr(d0 * (((out[o + SCALES_AT + j] as number) << 24) >> 24));
-    if (!d) continue;
-    for (let ii = 0; ii < 16; ii++) {
-      const l = nearestInt(fr((x[xb + 16 * j + ii] as number) / d));
-      L[16 * j + ii] = Math.max(-32, Math.min(31, l)) + 32;
-    }
+    // clamp(nearest_int(x / d), -32, 31) + 32
+    if (d) blockLevels(16 * j, 16, 0, d, -32, 31, L);
   }
   for (let j = 0; j < QK_K; j += 128) {
     const ql = o + j / 2;
