@@ -53,10 +53,10 @@ function nearestInt4(v: v128): v128 {
   );
 }
 
-/** LEVELS[i] = at[i] + offset (the levels are small integers stored as f32). */
-function storeLevels(n: i32, at: usize, offset: i32): void {
+/** dst[i] = at[i] + offset (the levels are small integers stored as f32). */
+function storeLevels(dst: usize, n: i32, at: usize, offset: i32): void {
   for (let i = 0; i < n; i++) {
-    store<u8>(LEVELS + <usize>i, <u8>(<i32>load<f32>(at + ((<usize>i) << 2)) + offset));
+    store<u8>(dst + <usize>i, <u8>(<i32>load<f32>(at + ((<usize>i) << 2)) + offset));
   }
 }
 
@@ -182,17 +182,17 @@ export function qkx(n: i32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32, mad: 
       }
     }
   }
-  storeLevels(n, BEST, 0);
+  storeLevels(LEVELS, n, BEST, 0);
   resultMin = -min;
   return scale;
 }
 
 /** The largest magnitude's signed value (the first of equal magnitudes), or 0 below GROUP_MAX_EPS. */
-function signedMax(n: i32): f32 {
+function signedMax(src: usize, n: i32): f32 {
   let max: f32 = 0;
   let amax: f32 = 0;
   for (let i = 0; i < n; i++) {
-    const v = load<f32>(X + ((<usize>i) << 2));
+    const v = load<f32>(src + ((<usize>i) << 2));
     const ax = abs<f32>(v);
     if (ax > amax) {
       amax = ax;
@@ -203,12 +203,12 @@ function signedMax(n: i32): f32 {
 }
 
 /** clamp(nearest_int(iscale · x), −nmax, nmax − 1) into `into`. */
-function levelsSigned(n: i32, nmax: i32, iscale: f32, into: usize): void {
+function levelsSigned(src: usize, n: i32, nmax: i32, iscale: f32, into: usize): void {
   const vs = f32x4.splat(iscale);
   const low = i32x4.splat(-nmax);
   const top = i32x4.splat(nmax - 1);
   for (let o: usize = 0; o < (<usize>n) << 2; o += 16) {
-    const l = nearestInt4(f32x4.mul(vs, v128.load(X + o)));
+    const l = nearestInt4(f32x4.mul(vs, v128.load(src + o)));
     v128.store(into + o, f32x4.convert_i32x4_s(i32x4.min_s(i32x4.max_s(l, low), top)));
   }
 }
@@ -242,24 +242,37 @@ function qxSums(n: i32, levels: usize): void {
  * (x², 1, |x|, sqrt|x|).
  */
 export function qx(n: i32, nmax: i32, rmseType: i32, weighted: bool): f32 {
-  const xmax = signedMax(n);
+  return qxAt(X, W, LEVELS, n, nmax, rmseType, weighted);
+}
+
+/** qx of the group at `src` (its importance weights at `weights`), levels into `dst`. */
+function qxAt(
+  src: usize,
+  weights: usize,
+  dst: usize,
+  n: i32,
+  nmax: i32,
+  rmseType: i32,
+  weighted: bool,
+): f32 {
+  const xmax = signedMax(src, n);
   if (xmax === 0) {
-    memory.fill(LEVELS, 0, n);
+    memory.fill(dst, 0, n);
     return 0;
   }
   let iscale: f32 = <f32>-nmax / xmax;
   if (rmseType === 0) {
-    levelsSigned(n, nmax, iscale, BEST);
-    storeLevels(n, BEST, nmax);
+    levelsSigned(src, n, nmax, iscale, BEST);
+    storeLevels(dst, n, BEST, nmax);
     return <f32>1 / iscale;
   }
   const returnEarly = rmseType < 0;
   if (returnEarly) rmseType = -rmseType;
   for (let i = 0; i < n; i++) {
     const at = (<usize>i) << 2;
-    const v = load<f32>(X + at);
+    const v = load<f32>(src + at);
     let w: f32;
-    if (weighted) w = load<f32>(W + at);
+    if (weighted) w = load<f32>(weights + at);
     else if (rmseType === 1) w = v * v;
     else if (rmseType === 2) w = 1;
     else if (rmseType === 3) w = abs<f32>(v);
@@ -267,18 +280,18 @@ export function qx(n: i32, nmax: i32, rmseType: i32, weighted: bool): f32 {
     store<f32>(W + at, w);
     store<f32>(WX + at, w * v);
   }
-  levelsSigned(n, nmax, iscale, BEST);
+  levelsSigned(src, n, nmax, iscale, BEST);
   qxSums(n, BEST);
   let scale: f32 = suml2 !== 0 ? sumlx / suml2 : 0;
   if (returnEarly) {
-    storeLevels(n, BEST, nmax);
+    storeLevels(dst, n, BEST, nmax);
     return suml2 > 0 ? <f32>0.5 * (scale + <f32>1 / iscale) : <f32>1 / iscale;
   }
   let best: f32 = scale * sumlx;
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
     iscale = -(<f32>nmax + <f32>0.1 * <f32>is) / xmax;
-    levelsSigned(n, nmax, iscale, CAND);
+    levelsSigned(src, n, nmax, iscale, CAND);
     qxSums(n, CAND);
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
       memory.copy(BEST, CAND, (<usize>n) << 2);
@@ -286,26 +299,26 @@ export function qx(n: i32, nmax: i32, rmseType: i32, weighted: bool): f32 {
       best = scale * sumlx;
     }
   }
-  storeLevels(n, BEST, nmax);
+  storeLevels(dst, n, BEST, nmax);
   return scale;
 }
 
-/** make_q3_quants with do_rmse: levels L + nmax in [0, 2·nmax) into LEVELS, refined by coordinate descent. */
-export function q3(n: i32, nmax: i32): f32 {
-  const xmax = signedMax(n);
+/** make_q3_quants with do_rmse on the group at `src`: levels L + nmax in [0, 2·nmax) into `dst`, refined by coordinate descent. */
+function q3At(src: usize, dst: usize, n: i32, nmax: i32): f32 {
+  const xmax = signedMax(src, n);
   if (xmax === 0) {
-    memory.fill(LEVELS, 0, n);
+    memory.fill(dst, 0, n);
     return 0;
   }
   const iscale: f32 = <f32>-nmax / xmax;
   for (let i = 0; i < n; i++) {
     const at = (<usize>i) << 2;
-    const v = load<f32>(X + at);
+    const v = load<f32>(src + at);
     const w = v * v;
     store<f32>(W + at, w);
     store<f32>(WX + at, w * v);
   }
-  levelsSigned(n, nmax, iscale, BEST);
+  levelsSigned(src, n, nmax, iscale, BEST);
   qxSums(n, BEST);
   let slxAll = sumlx;
   let sl2All = suml2;
@@ -313,7 +326,7 @@ export function q3(n: i32, nmax: i32): f32 {
     let changed = 0;
     for (let i = 0; i < n; i++) {
       const at = (<usize>i) << 2;
-      const v = load<f32>(X + at);
+      const v = load<f32>(src + at);
       const w = load<f32>(W + at);
       const wx = load<f32>(WX + at);
       const li = load<f32>(BEST + at);
@@ -337,7 +350,7 @@ export function q3(n: i32, nmax: i32): f32 {
     }
     if (changed === 0) break;
   }
-  storeLevels(n, BEST, nmax);
+  storeLevels(dst, n, BEST, nmax);
   return sl2All > 0 ? slxAll / sl2All : 0;
 }
 
@@ -368,5 +381,41 @@ export function blockLevels(at: i32, n: i32, dm: f32, d: f32, lo: i32, hi: i32):
     // Four levels in [0, 255] into four bytes.
     const bytes = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(l, l), i16x8.narrow_i32x4_s(l, l));
     store<u32>(BLOCK_LEVELS + <usize>i, i32x4.extract_lane(bytes, 0));
+  }
+}
+
+/** Importance weights of the loaded block (qxBlock with `weighted`), and the sub-blocks' scales. */
+const BLOCK_WEIGHTS = memory.data(256 * 4, 16);
+const BLOCK_SCALES = memory.data(16 * 4, 16);
+
+export function blockWeightsPtr(): usize {
+  return BLOCK_WEIGHTS;
+}
+export function blockScalesPtr(): usize {
+  return BLOCK_SCALES;
+}
+
+/** make_qx_quants on the loaded block's 16 groups of 16 (Q6_K): scales into BLOCK_SCALES, levels into BLOCK_LEVELS. */
+export function qxBlock(nmax: i32, rmseType: i32, weighted: bool): void {
+  for (let j = 0; j < 16; j++) {
+    const at = (<usize>j) << 6;
+    const scale = qxAt(
+      BLOCK + at,
+      BLOCK_WEIGHTS + at,
+      BLOCK_LEVELS + ((<usize>j) << 4),
+      16,
+      nmax,
+      rmseType,
+      weighted,
+    );
+    store<f32>(BLOCK_SCALES + ((<usize>j) << 2), scale);
+  }
+}
+
+/** make_q3_quants on the loaded block's 16 groups of 16 (Q3_K): scales into BLOCK_SCALES, levels into BLOCK_LEVELS. */
+export function q3Block(nmax: i32): void {
+  for (let j = 0; j < 16; j++) {
+    const scale = q3At(BLOCK + ((<usize>j) << 6), BLOCK_LEVELS + ((<usize>j) << 4), 16, nmax);
+    store<f32>(BLOCK_SCALES + ((<usize>j) << 2), scale);
   }
 }

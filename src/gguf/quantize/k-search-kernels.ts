@@ -1,9 +1,10 @@
 /**
  * The k-quant scale searches that dominate the encoders' time (ggml-quants.c make_qkx2_quants /
- * make_qkx3_quants, make_qx_quants, make_q3_quants), run in WebAssembly: asm/k-search.ts, built
+ * make_qkx3_quants, make_qx_quants, make_q3_quants) and the encoders' last pass, run in WebAssembly: asm/k-search.ts, built
  * into k-search-wasm.ts by scripts/build-wasm.mjs. WebAssembly's f32 is C's float operation for
  * operation, so the bytes are llama-quantize's without a Math.fround per operation. Each call
- * copies the group into the module's memory and the levels back; one instance per thread.
+ * copies its group (or, for the block calls, a loaded 256-value block) into the module's memory
+ * and the levels back; one instance per thread.
  */
 import { K_SEARCH_WASM } from "./k-search-wasm.js";
 
@@ -15,10 +16,13 @@ interface KSearchExports {
   lastMin(): number;
   qkx(n: number, nmax: number, rmin: number, rdelta: number, nstep: number, mad: number): number;
   qx(n: number, nmax: number, rmseType: number, weighted: number): number;
-  q3(n: number, nmax: number): number;
   blockPtr(): number;
   blockLevelsPtr(): number;
   blockLevels(at: number, n: number, dm: number, d: number, lo: number, hi: number): void;
+  blockWeightsPtr(): number;
+  blockScalesPtr(): number;
+  qxBlock(nmax: number, rmseType: number, weighted: number): void;
+  q3Block(nmax: number): void;
 }
 
 const kernels = new WebAssembly.Instance(
@@ -92,21 +96,6 @@ export function makeQxQuants(
   return scale;
 }
 
-/** make_q3_quants with do_rmse: levels in [0, 2·nmax) and the scale, refined by coordinate descent. */
-export function makeQ3Quants(
-  n: number,
-  nmax: number,
-  x: Float32Array,
-  xo: number,
-  L: Int8Array,
-  lo: number,
-): number {
-  copyIn(n, x, xo, null, 0);
-  const scale = kernels.q3(n, nmax);
-  copyOut(n, L, lo);
-  return scale;
-}
-
 const blockIn = new Float32Array(kernels.memory.buffer, kernels.blockPtr(), GROUP);
 const blockOut = new Uint8Array(kernels.memory.buffer, kernels.blockLevelsPtr(), GROUP);
 
@@ -130,4 +119,35 @@ export function blockLevels(
 ): void {
   kernels.blockLevels(at, n, dm, d, lo, hi);
   for (let i = at; i < at + n; i++) L[i] = blockOut[i] as number;
+}
+
+const blockWeights = new Float32Array(kernels.memory.buffer, kernels.blockWeightsPtr(), GROUP);
+const blockScales = new Float32Array(kernels.memory.buffer, kernels.blockScalesPtr(), 16);
+
+function copyBlockOut(L: Uint8Array | Int8Array, scales: Float32Array): void {
+  for (let i = 0; i < GROUP; i++) L[i] = blockOut[i] as number;
+  for (let j = 0; j < 16; j++) scales[j] = blockScales[j] as number;
+}
+
+/**
+ * makeQxQuants on each of the loaded block's 16 groups of 16 values (Q6_K's encoder), with the
+ * importance weights at qw[qwo] when given: the scales into `scales`, the levels into L.
+ */
+export function makeQxQuantsBlock(
+  nmax: number,
+  rmseType: number,
+  qw: Float32Array | null,
+  qwo: number,
+  L: Int8Array,
+  scales: Float32Array,
+): void {
+  if (qw !== null) for (let i = 0; i < GROUP; i++) blockWeights[i] = qw[qwo + i] as number;
+  kernels.qxBlock(nmax, rmseType, qw !== null ? 1 : 0);
+  copyBlockOut(L, scales);
+}
+
+/** make_q3_quants (with do_rmse) on each of the loaded block's 16 groups of 16 values (Q3_K's encoder): the scales into `scales`, the levels in [0, 2·nmax) into L. */
+export function makeQ3QuantsBlock(nmax: number, L: Int8Array, scales: Float32Array): void {
+  kernels.q3Block(nmax);
+  copyBlockOut(L, scales);
 }

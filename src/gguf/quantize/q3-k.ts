@@ -1,7 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
 import { nearestInt } from "./k-search.js";
-import { blockLevels, loadBlock, makeQ3Quants, makeQxQuants } from "./k-search-kernels.js";
+import { blockLevels, loadBlock, makeQ3QuantsBlock, makeQxQuants } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -30,10 +30,9 @@ function scaleAt(q: Uint8Array, at: number, j: number): number {
   return (lo | ((((q[at + 8 + (j % 4)] as number) >> (2 * (j >> 2))) & 3) << 4)) - 32;
 }
 
-/** Final levels against the stored scales, the high bit into hmask, two bits into qs. */
-function finish(x: Float32Array, xb: number, out: Uint8Array, o: number): void {
+/** Final levels of the loaded block (loadBlock) against the stored scales, the high bit into hmask, two bits into qs. */
+function finish(out: Uint8Array, o: number): void {
   const d0 = fp16ToFp32(getHalf(out, o + D_AT));
-  loadBlock(x, xb);
   for (let j = 0; j < 16; j++) {
     const d = fr(d0 * scaleAt(out, o + SCALES_AT, j));
     // clamp(nearest_int(x / d), -4, 3) + 4
@@ -70,9 +69,10 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
     const o = i * TYPE_SIZE;
     let maxScale = 0;
     let amax = 0;
+    loadBlock(x, xb);
+    makeQ3QuantsBlock(4, L, scales);
     for (let j = 0; j < 16; j++) {
-      const s = makeQ3Quants(16, 4, x, xb + 16 * j, L, 16 * j);
-      scales[j] = s;
+      const s = scales[j] as number;
       if (Math.abs(s) > amax) {
         amax = Math.abs(s);
         maxScale = s;
@@ -90,7 +90,7 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
     } else {
       putHalf(out, o + D_AT, 0);
     }
-    finish(x, xb, out, o);
+    finish(out, o);
   }
 }
 
@@ -119,7 +119,8 @@ function quantizeRowWeighted(x: Float32Array, out: Uint8Array, qw: Float32Array)
     const dBlock = makeQxQuants(16, 32, scales, 0, Ls, 0, 1, sw, 0);
     for (let j = 0; j < 16; j++) putScale(out, o + SCALES_AT, j, Ls[j] as number);
     putHalf(out, o + D_AT, fp32ToFp16(dBlock));
-    finish(x, xb, out, o);
+    loadBlock(x, xb);
+    finish(out, o);
   }
 }
 

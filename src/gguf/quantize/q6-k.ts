@@ -1,7 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
 import { GROUP_MAX_EPS, nearestInt } from "./k-search.js";
-import { blockLevels, loadBlock, makeQxQuants } from "./k-search-kernels.js";
+import { blockLevels, loadBlock, makeQxQuantsBlock } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -22,9 +22,10 @@ function encode(
 ): void {
   let maxScale = 0;
   let maxAbsScale = 0;
+  loadBlock(x, xb);
+  makeQxQuantsBlock(32, 1, qw, xb, L, scales);
   for (let ib = 0; ib < 16; ib++) {
-    const scale = makeQxQuants(16, 32, x, xb + 16 * ib, L, 16 * ib, 1, qw, xb + 16 * ib);
-    scales[ib] = scale;
+    const scale = scales[ib] as number;
     const abs = Math.abs(scale);
     if (abs > maxAbsScale) {
       maxAbsScale = abs;
@@ -41,7 +42,6 @@ function encode(
     out[o + SCALES_AT + ib] = Math.min(127, nearestInt(fr(iscale * (scales[ib] as number)))) & 0xff;
   }
   const d0 = fp16ToFp32(getHalf(out, o + D_AT));
-  loadBlock(x, xb);
   for (let j = 0; j < 16; j++) {
     const d = fr(d0 * (((out[o + SCALES_AT + j] as number) << 24) >> 24));
     // clamp(nearest_int(x / d), -32, 31) + 32
