@@ -3,12 +3,12 @@
 // synthetic Llama-shaped F32 GGUF of about --size-mb written by qbench's own writer, so the
 // figures mean something. Also checks that the two outputs are byte-identical.
 // Run: npx tsc -p tsconfig.json && node dist/bench/quantize.js [--size-mb 300] [--types q4_k_m,q6_k,q8_0]
-//        [--repeats 3] (both tools with --pure: one format per run; --mix for llama-quantize's default mix) [--llama-quantize /opt/llama.cpp-ref/build/bin/llama-quantize] [--keep]
+//        [--threads 1,2] (each count for both tools) [--repeats 3] (both tools with --pure: one format per run; --mix for llama-quantize's default mix) [--llama-quantize /opt/llama.cpp-ref/build/bin/llama-quantize] [--keep]
 // Also: node dist/bench/quantize.js --make-model <out.gguf> [--preset tiny|bench] [--type f32|f16|bf16]
 // (make-reference.sh uses that to make the synthetic input of test/gguf/quantize.test.ts).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -191,7 +191,24 @@ async function sha256(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-function timed(command: string, args: string[]): number {
+/**
+ * CPU seconds (user + system) of this process's waited-for children, from /proc/self/stat's
+ * cutime and cstime (clock ticks, 100 a second on Linux); null where there is no /proc.
+ */
+function childCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 16 and 17 of proc(5), counted from the state (field 3) here.
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Wall seconds, and CPU seconds of the process (null without /proc). */
+function timed(command: string, args: string[]): { wall: number; cpu: number | null } {
+  const cpuBefore = childCpuSeconds();
   const start = performance.now();
   try {
     execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"], maxBuffer: 64 << 20 });
@@ -199,24 +216,45 @@ function timed(command: string, args: string[]): number {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? "").trim();
     throw new Error(`${command} ${args.join(" ")} failed:\n${stderr}`);
   }
-  return (performance.now() - start) / 1000;
+  const wall = (performance.now() - start) / 1000;
+  const cpuAfter = childCpuSeconds();
+  return { wall, cpu: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore };
+}
+
+interface Timing {
+  /** Fastest of the repeats. */
+  seconds: number;
+  /** Median of the repeats. */
+  median: number;
+  /** Least CPU seconds of the repeats (user + system), null without /proc. */
+  cpu: number | null;
 }
 
 interface Row {
   input: string;
   type: string;
-  tool: string;
-  /** Fastest of the repeats. */
-  seconds: number;
-  /** Median of the repeats. */
-  median: number;
-  tensors: number;
+  /** Worker threads of qbench and llama-quantize's nthreads alike. */
+  threads: number;
   mb: number;
+  qbench: Timing;
+  llama: Timing | null;
+  identical: boolean | null;
+}
+
+function summarize(times: { wall: number; cpu: number | null }[]): Timing {
+  const sorted = times.map((t) => t.wall).sort((a, b) => a - b);
+  const cpus = times.map((t) => t.cpu);
+  return {
+    seconds: sorted[0] ?? Number.NaN,
+    median: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
+    cpu: cpus.every((c) => c !== null) ? Math.min(...cpus) : null,
+  };
 }
 
 async function bench(options: {
   sizeMb: number;
   types: string[];
+  threads: number[];
   repeats: number;
   llamaQuantize: string;
   keep: boolean;
@@ -247,68 +285,48 @@ async function bench(options: {
       );
     }
     const rows: Row[] = [];
-    const identical: string[] = [];
     for (const input of inputs) {
       const file = await readGguf(input);
       const mb = file.fileSize / 1e6;
       await sha256(input); // warm the page cache so neither tool pays for the first read
       for (const type of options.types) {
-        const ours = join(dir, `qbench-${type}.gguf`);
-        const theirs = join(dir, `llama-${type}.gguf`);
-        const pure = options.mix ? [] : ["--pure"];
-        const ourArgs = [qbenchBin, "quantize", input, "--type", type, "--out", ours, ...pure];
-        const tools: [string, string, string[]][] = [
-          ["qbench quantize", process.execPath, ourArgs],
-          ["qbench quantize --threads 1", process.execPath, [...ourArgs, "--threads", "1"]],
-        ];
-        if (haveLlama) {
-          const upper = type.toUpperCase();
-          tools.push(
-            [
-              "llama-quantize, 1 thread",
-              options.llamaQuantize,
-              [...pure, input, theirs, upper, "1"],
-            ],
-            [
-              "llama-quantize, default threads",
-              options.llamaQuantize,
-              [...pure, input, theirs, upper],
-            ],
-          );
-        }
-        for (const [tool, command, args] of tools) {
-          const times: number[] = [];
-          for (let r = 0; r < options.repeats; r++) times.push(timed(command, args));
-          times.sort((a, b) => a - b);
-          const median = times[Math.floor(times.length / 2)] ?? Number.NaN;
+        for (const threads of options.threads) {
+          const ours = join(dir, `qbench-${type}.gguf`);
+          const theirs = join(dir, `llama-${type}.gguf`);
+          const pure = options.mix ? [] : ["--pure"];
+          const ourArgs = [qbenchBin, "quantize", input, "--type", type, "--out", ours, ...pure];
+          ourArgs.push("--threads", String(threads));
+          // llama-quantize's last positional argument is nthreads (its default: every core).
+          const llamaArgs = [...pure, input, theirs, type.toUpperCase(), String(threads)];
+          const oursTimes: { wall: number; cpu: number | null }[] = [];
+          const theirTimes: { wall: number; cpu: number | null }[] = [];
+          // Alternate the tools so a change in the machine's load falls on both.
+          for (let r = 0; r < options.repeats; r++) {
+            oursTimes.push(timed(process.execPath, ourArgs));
+            if (haveLlama) theirTimes.push(timed(options.llamaQuantize, llamaArgs));
+          }
+          const identical = haveLlama ? (await sha256(ours)) === (await sha256(theirs)) : null;
           rows.push({
             input,
             type,
-            tool,
-            seconds: times[0] ?? Number.NaN,
-            median,
-            tensors: file.tensors.length,
+            threads,
             mb,
+            qbench: summarize(oursTimes),
+            llama: haveLlama ? summarize(theirTimes) : null,
+            identical,
           });
+          rmSync(ours, { force: true });
+          rmSync(theirs, { force: true });
         }
-        if (haveLlama) {
-          const same = (await sha256(ours)) === (await sha256(theirs));
-          identical.push(
-            `${input.split("/").pop()} ${type}: outputs identical: ${same ? "yes" : "NO"}`,
-          );
-        }
-        rmSync(ours, { force: true });
-        rmSync(theirs, { force: true });
       }
     }
     const load = loadavg()
       .map((l) => l.toFixed(1))
       .join(" ");
     console.log(
-      `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; load average before ${loadBefore}, after ${load}; node ${process.version}`,
+      `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; load average before ${loadBefore}, after ${load}; node ${process.version}; ${options.repeats} repeats${options.mix ? "" : ", --pure"}`,
     );
     printTable(rows);
-    for (const line of identical) console.log(line);
   } finally {
     if (options.keep) process.stderr.write(`kept ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
@@ -316,32 +334,43 @@ async function bench(options: {
 }
 
 function printTable(rows: Row[]): void {
-  const header = ["input", "type", "tool", "MB", "seconds", "MB/s", "MB/s median", "vs qbench"];
-  const lines = rows.map((r) => {
-    const ours = rows.find(
-      (o) => o.input === r.input && o.type === r.type && o.tool === "qbench quantize",
-    );
-    const ratio = ours && ours !== r ? `${(ours.seconds / r.seconds).toFixed(2)}×` : "";
-    return [
-      r.input.split("/").pop() ?? r.input,
-      r.type,
-      r.tool,
-      r.mb.toFixed(1),
-      r.seconds.toFixed(3),
-      (r.mb / r.seconds).toFixed(1),
-      (r.mb / r.median).toFixed(1),
-      ratio,
-    ];
-  });
+  const header = [
+    "input",
+    "type",
+    "threads",
+    "MB",
+    "qbench MB/s",
+    "llama-quantize MB/s",
+    "qbench ÷ llama-quantize",
+    "CPU s qbench / llama-quantize",
+    "identical",
+  ];
+  const speed = (mb: number, t: Timing) =>
+    `${(mb / t.seconds).toFixed(1)} / ${(mb / t.median).toFixed(1)}`;
+  const lines = rows.map((r) => [
+    r.input.split("/").pop() ?? r.input,
+    r.type,
+    String(r.threads),
+    r.mb.toFixed(1),
+    speed(r.mb, r.qbench),
+    r.llama ? speed(r.mb, r.llama) : "-",
+    r.llama
+      ? `${(r.llama.seconds / r.qbench.seconds).toFixed(2)}× / ${(r.llama.median / r.qbench.median).toFixed(2)}×`
+      : "-",
+    r.qbench.cpu !== null && r.llama?.cpu != null
+      ? `${r.qbench.cpu.toFixed(2)} / ${r.llama.cpu.toFixed(2)} (${(r.llama.cpu / r.qbench.cpu).toFixed(2)}×)`
+      : "-",
+    r.identical === null ? "-" : r.identical ? "yes" : "NO",
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
   const fmt = (cells: string[]) =>
     cells
-      .map((c, i) => (i >= 3 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .map((c, i) => (i >= 2 && i < 8 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
       .join("  ");
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
   console.log(
-    "MB/s: input file MB / wall seconds, fastest of the repeats (and their median), process start included. 'vs qbench': the tool's speed ÷ qbench quantize's (default threads, fastest runs); above 1 the tool is faster.",
+    "MB/s: input file MB / wall seconds, fastest / median of the repeats, process start included; both tools at the same thread count (qbench --threads N, llama-quantize's nthreads N). Ratio above 1: qbench is faster. CPU s: least user + system seconds of the repeats (less sensitive to other jobs than wall time), and their ratio.",
   );
 }
 
@@ -350,6 +379,7 @@ async function main(): Promise<void> {
     options: {
       "size-mb": { type: "string", default: "300" },
       types: { type: "string", default: "q4_k_m,q5_k_m,q6_k,q8_0" },
+      threads: { type: "string", default: "1,2" },
       repeats: { type: "string", default: "3" },
       mix: { type: "boolean", default: false },
       "llama-quantize": { type: "string", default: "/opt/llama.cpp-ref/build/bin/llama-quantize" },
@@ -370,6 +400,11 @@ async function main(): Promise<void> {
   await bench({
     sizeMb: Number(values["size-mb"]),
     types: values.types.split(",").map((t) => t.trim()),
+    threads: values.threads.split(",").map((t) => {
+      const n = Number(t);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--threads takes counts ≥ 1, not ${t}`);
+      return n;
+    }),
     repeats: Math.max(1, Number(values.repeats)),
     llamaQuantize: values["llama-quantize"],
     keep: values.keep,

@@ -163,6 +163,30 @@ for (const [input, path] of Object.entries(inputs)) {
     })),
     ...["Q4_K_M", "IQ4_XS"].map((type) => ({ type, pure: true, imatrix: "dat" })),
     { type: "Q4_K_M", pure: false, imatrix: undefined, tensorType: "attn_v=q8_0" },
+    // The options for output.weight and token_embd, and Q2_K_S (which needs an imatrix).
+    {
+      type: "Q4_K_M",
+      pure: false,
+      options: ["--output-tensor-type", "q5_1", "--token-embedding-type", "q8_0"],
+    },
+    {
+      type: "Q6_K",
+      pure: true,
+      options: ["--output-tensor-type", "f16", "--token-embedding-type", "q4_0"],
+    },
+    { type: "Q4_K_M", pure: false, options: ["--leave-output-tensor"] },
+    { type: "F16", pure: false, options: ["--output-tensor-type", "q8_0"] },
+    { type: "Q2_K_S", pure: false, imatrix: "gguf" },
+    // Rows of 256 only: these types have no fall-back under the two options.
+    ...(input === "kquant-probe-f32.gguf"
+      ? [
+          {
+            type: "Q3_K_M",
+            pure: false,
+            options: ["--output-tensor-type", "q4_k", "--token-embedding-type", "iq4_xs"],
+          },
+        ]
+      : []),
   ];
   for (const job of jobs) {
     const out = join(work, "out.gguf");
@@ -171,6 +195,7 @@ for (const [input, path] of Object.entries(inputs)) {
     if (job.pure) args.push("--pure");
     if (job.imatrix) args.push("--imatrix", join(fixtures, imatrices[input][job.imatrix]));
     if (job.tensorType) args.push("--tensor-type", job.tensorType);
+    if (job.options) args.push(...job.options);
     const started = performance.now();
     run(join(bin, "llama-quantize"), [...args, path, out, job.type, "1"]);
     const seconds = (performance.now() - started) / 1000;
@@ -181,13 +206,14 @@ for (const [input, path] of Object.entries(inputs)) {
       pure: job.pure,
       imatrix: job.imatrix ? imatrices[input][job.imatrix] : null,
       tensorType: job.tensorType ?? null,
+      options: job.options ?? null,
       seconds: Number(seconds.toFixed(3)),
       output: await hashGguf(out),
       // The --pure outputs dequantized by llama.cpp itself (--allow-requantize to F32: dequantize_row_*).
       dequantized: job.pure && !job.imatrix ? await dequantized(out) : null,
     });
     process.stderr.write(
-      `${input} ${job.type}${job.pure ? " --pure" : ""}${job.imatrix ? ` --imatrix ${job.imatrix}` : ""}${job.tensorType ? ` --tensor-type ${job.tensorType}` : ""}: ${seconds.toFixed(2)} s\n`,
+      `${input} ${job.type}${job.pure ? " --pure" : ""}${job.imatrix ? ` --imatrix ${job.imatrix}` : ""}${job.tensorType ? ` --tensor-type ${job.tensorType}` : ""}${job.options ? ` ${job.options.join(" ")}` : ""}: ${seconds.toFixed(2)} s\n`,
     );
   }
 }

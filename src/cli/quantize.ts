@@ -18,6 +18,9 @@ interface QuantizeArgs {
   "allow-requantize": boolean;
   pure: boolean;
   "tensor-type": string[] | undefined;
+  "output-tensor-type": string | undefined;
+  "token-embedding-type": string | undefined;
+  "leave-output-tensor": boolean;
   imatrix: string | undefined;
   threads: string;
   json: boolean;
@@ -79,6 +82,18 @@ function summaryLine(r: QuantizeResult): string {
   );
 }
 
+/** A ggml type option (--output-tensor-type, --token-embedding-type) among those qbench writes. */
+export function parseTypeOption(option: string, value: string): number {
+  const format = tensorFormat(value);
+  if (format === undefined) {
+    throw new InputError(
+      "BAD_USAGE",
+      `--${option} "${value}": unknown type; qbench writes ${[...FORMATS.values()].map((f) => f.name).join(", ")}`,
+    );
+  }
+  return format.type;
+}
+
 /** llama-quantize's parse_tensor_type: NAME=TYPE split at the first `=`, the pattern lower-cased. */
 export function parseTensorType(option: string): TensorTypeOverride {
   const at = option.indexOf("=");
@@ -129,6 +144,21 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
         describe:
           "PATTERN=TYPE: tensors whose name the regex PATTERN finds get TYPE (llama-quantize --tensor-type; first match wins)",
       })
+      .option("output-tensor-type", {
+        type: "string",
+        describe:
+          "ggml type of output.weight, whatever the mix or --pure (llama-quantize --output-tensor-type)",
+      })
+      .option("token-embedding-type", {
+        type: "string",
+        describe:
+          "ggml type of token_embd.weight, whatever the mix or --pure (llama-quantize --token-embedding-type)",
+      })
+      .option("leave-output-tensor", {
+        type: "boolean",
+        default: false,
+        describe: "Copy output.weight as it is (llama-quantize --leave-output-tensor)",
+      })
       .option("imatrix", {
         type: "string",
         describe:
@@ -173,6 +203,12 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
       );
     }
     const tensorTypes = (args["tensor-type"] ?? []).map(parseTensorType);
+    const typeOption = (name: "output-tensor-type" | "token-embedding-type") => {
+      const value = args[name];
+      return value === undefined ? undefined : parseTypeOption(name, value);
+    };
+    const outputTensorType = typeOption("output-tensor-type");
+    const tokenEmbeddingType = typeOption("token-embedding-type");
     const imatrix =
       args.imatrix === undefined
         ? undefined
@@ -187,6 +223,9 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
       allowRequantize: args["allow-requantize"],
       pure: args.pure,
       tensorTypes,
+      outputTensorType,
+      tokenEmbeddingType,
+      leaveOutputTensor: args["leave-output-tensor"],
       imatrix,
       threads,
       onProgress: (p) => {

@@ -39,6 +39,7 @@ export const QuantizeType = z.enum([
   "q3_k_s",
   "q3_k",
   "q2_k",
+  "q2_k_s",
 ]);
 export type QuantizeType = z.infer<typeof QuantizeType>;
 
@@ -65,6 +66,7 @@ export const PRECISION_OF: Record<QuantizeType, string> = {
   q3_k_s: "int3",
   q3_k: "int3",
   q2_k: "int2",
+  q2_k_s: "int2",
 };
 
 /** KV cache element types, as llama.cpp's `--cache-type-k/-v` take them. */

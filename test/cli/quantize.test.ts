@@ -210,6 +210,7 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
         pure: boolean;
         imatrix: string | null;
         tensorType: string | null;
+        options: string[] | null;
         output: { fileSha256: string; tensors: Record<string, { sha256: string }> };
       }[];
     };
@@ -220,7 +221,8 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
           x.type === type &&
           !x.pure &&
           x.imatrix === imatrix &&
-          x.tensorType === tensorType,
+          x.tensorType === tensorType &&
+          x.options === null,
       );
       assert.ok(run, `no reference for ${type}`);
       return run;
@@ -272,6 +274,84 @@ describe("qbench quantize (the CLI, as scripts call it)", { skip: noModels }, ()
         .digest("hex");
       assert.equal(got, want[t.name]?.sha256, t.name);
     }
+  });
+
+  test("--output-tensor-type, --token-embedding-type, --leave-output-tensor: llama-quantize's files; Q2_K_S refused without an imatrix", async () => {
+    const reference = JSON.parse(
+      readFileSync(join(ROOT, "test/fixtures/quantize/kquant-reference.json"), "utf8"),
+    ) as {
+      runs: {
+        input: string;
+        type: string;
+        options: string[] | null;
+        output: { fileSha256: string };
+      }[];
+    };
+    const fileSha = (type: string, options: readonly string[]) => {
+      const run = reference.runs.find(
+        (x) =>
+          x.input === "stories260K-f32.gguf" &&
+          x.type === type &&
+          x.options?.join(" ") === options.join(" "),
+      );
+      assert.ok(run, `no reference for ${type} ${options.join(" ")}`);
+      return run.output.fileSha256;
+    };
+    const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+    const dir = tempDir();
+    const input = model("stories260K-f32.gguf");
+    const out = join(dir, "out.gguf");
+    for (const [type, options] of [
+      ["Q4_K_M", ["--output-tensor-type", "q5_1", "--token-embedding-type", "q8_0"]],
+      ["Q6_K", ["--pure", "--output-tensor-type", "f16", "--token-embedding-type", "q4_0"]],
+      ["Q4_K_M", ["--leave-output-tensor"]],
+      ["F16", ["--output-tensor-type", "q8_0"]],
+    ] as const) {
+      const r = await qbench(["quantize", input, "--type", type, "--out", out, ...options]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      const refOptions = options.filter((o) => o !== "--pure");
+      assert.equal(sha(out), fileSha(type, refOptions), `${type} ${options.join(" ")}`);
+    }
+    rmSync(out);
+    const badType = await qbench([
+      "quantize",
+      input,
+      "--type",
+      "q4_k_m",
+      "--out",
+      out,
+      "--output-tensor-type",
+      "q9_9",
+    ]);
+    assert.equal(badType.exitCode, 2, badType.stderr);
+    assert.match(badType.stderr, /--output-tensor-type "q9_9": unknown type/);
+    // No fall-back for these two options: rows of 64 do not fit Q4_K's 256-value blocks.
+    const noFit = await qbench([
+      "quantize",
+      input,
+      "--type",
+      "q4_k_m",
+      "--out",
+      out,
+      "--token-embedding-type",
+      "q4_k",
+    ]);
+    assert.equal(noFit.exitCode, 2, noFit.stderr);
+    assert.match(
+      noFit.stderr,
+      /tensor token_embd\.weight has rows of 64 values, not a multiple of Q4_K's blocks of 256/,
+    );
+    // Rows of 256 (the probe model): Q2_K_S's Q2_K tensors need importance weights.
+    const { writeKquantModel } = await import("../fixtures/quantize/kquant-model.js");
+    const probe = join(dir, "probe.gguf");
+    await writeKquantModel(probe);
+    const q2ks = await qbench(["quantize", probe, "--type", "q2_k_s", "--out", out]);
+    assert.equal(q2ks.exitCode, 2, q2ks.stderr);
+    assert.match(
+      q2ks.stderr,
+      /q2_k_s needs an importance matrix \(--imatrix\): tensor blk\.0\.\w+\.weight becomes Q2_K/,
+    );
+    assert.deepEqual(leftovers(dir, ["probe.gguf"]), []);
   });
 
   test("bad --tensor-type and mismatched imatrices exit 2 naming what is wrong, nothing written", async () => {

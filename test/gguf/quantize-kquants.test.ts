@@ -29,6 +29,8 @@ interface Run {
   pure: boolean;
   imatrix: string | null;
   tensorType: string | null;
+  /** Other llama-quantize options: --output-tensor-type T, --token-embedding-type T, --leave-output-tensor. */
+  options: string[] | null;
   output: {
     fileSha256: string;
     headerSha256: string;
@@ -44,7 +46,7 @@ const reference = JSON.parse(readFileSync(join(FIXTURES, "kquant-reference.json"
 const noModels = existsSync(MODELS) ? false : `no test models at ${MODELS}`;
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const label = (r: Run) =>
-  `${r.input} → ${r.type}${r.pure ? " --pure" : ""}${r.imatrix ? ` --imatrix ${r.imatrix}` : ""}${r.tensorType ? ` --tensor-type ${r.tensorType}` : ""}`;
+  `${r.input} → ${r.type}${r.pure ? " --pure" : ""}${r.imatrix ? ` --imatrix ${r.imatrix}` : ""}${r.tensorType ? ` --tensor-type ${r.tensorType}` : ""}${r.options ? ` ${r.options.join(" ")}` : ""}`;
 
 let dir = "";
 const inputs = new Map<string, { path: string; file: GgufFile; raw: Buffer }>();
@@ -79,6 +81,23 @@ function overridesOf(r: Run) {
   return [{ pattern: new RegExp(pattern), type: format.type }];
 }
 
+/** A run's --output-tensor-type, --token-embedding-type and --leave-output-tensor, as planQuantization takes them. */
+function optionsOf(r: Run) {
+  const args = r.options ?? [];
+  const typeAfter = (flag: string) => {
+    const at = args.indexOf(flag);
+    if (at < 0) return undefined;
+    const format = tensorFormat(args[at + 1] ?? "");
+    assert.ok(format, `unknown type after ${flag} in ${label(r)}`);
+    return format.type;
+  };
+  return {
+    outputTensorType: typeAfter("--output-tensor-type"),
+    tokenEmbeddingType: typeAfter("--token-embedding-type"),
+    leaveOutputTensor: args.includes("--leave-output-tensor"),
+  };
+}
+
 function planOf(r: Run) {
   const input = inputs.get(r.input);
   assert.ok(input, `no input ${r.input}`);
@@ -93,6 +112,7 @@ function planOf(r: Run) {
     pure: r.pure,
     overrides: overridesOf(r),
     imatrix,
+    ...optionsOf(r),
   });
 }
 
@@ -197,13 +217,14 @@ describe("k-quants, IQ4 and llama-quantize's mixes vs the real llama-quantize: e
     }
   });
 
-  test("whole files through quantizeGguf (2 threads): header and file identical, imatrix runs tensor for tensor", async (t) => {
+  test("whole files through quantizeGguf (2 threads; the Q4_K_M mix, its output / token_embd options, Q2_K_S, IQ4_XS with a .dat imatrix): header and file identical, imatrix runs tensor for tensor", async (t) => {
     const picks = reference.runs.filter(
       (r) =>
         (r.type === "Q4_K_M" && !r.pure && r.tensorType === null) ||
-        (r.type === "IQ4_XS" && r.imatrix?.endsWith(".dat") === true),
+        (r.type === "IQ4_XS" && r.imatrix?.endsWith(".dat") === true) ||
+        r.type === "Q2_K_S",
     );
-    assert.ok(picks.length >= 4);
+    assert.ok(picks.length >= 10);
     for (const [i, r] of picks.entries()) {
       const input = inputs.get(r.input);
       const target = quantizeTarget(r.type);
@@ -214,6 +235,7 @@ describe("k-quants, IQ4 and llama-quantize's mixes vs the real llama-quantize: e
         output: out,
         target,
         pure: r.pure,
+        ...optionsOf(r),
         threads: 2,
         slabBytes: 1 << 16,
         imatrix:

@@ -36,6 +36,7 @@ export const QUANTIZE_TARGETS: readonly QuantizeTarget[] = [
   { name: "q5_0", format: Q5_0, fileType: 8 },
   { name: "q5_1", format: Q5_1, fileType: 9 },
   { name: "q2_k", format: Q2_K, fileType: 10 },
+  { name: "q2_k_s", format: Q2_K, fileType: 21 },
   { name: "q3_k_s", format: Q3_K, fileType: 11 },
   { name: "q3_k_m", format: Q3_K, fileType: 12 },
   { name: "q3_k_l", format: Q3_K, fileType: 13 },

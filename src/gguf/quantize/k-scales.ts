@@ -1,6 +1,7 @@
 import { fp16ToFp32 } from "../fp16.js";
 import { getHalf } from "./fp16-scales.js";
 import { nearestInt, scaleMinK4 } from "./k-search.js";
+import { blockLevels, loadBlock } from "./k-search-kernels.js";
 
 const fr = Math.fround;
 
@@ -48,14 +49,11 @@ export function requantizeK4(
 ): void {
   const d0 = fp16ToFp32(getHalf(out, o));
   const m0 = fp16ToFp32(getHalf(out, o + 2));
+  loadBlock(x, xo);
   for (let j = 0; j < 8; j++) {
     const { sc, m } = scaleMinK4(j, out, o + 4);
     const d = fr(d0 * sc);
-    if (!d) continue;
-    const dm = fr(m0 * m);
-    for (let ii = 0; ii < 32; ii++) {
-      const l = nearestInt(fr(fr((x[xo + 32 * j + ii] as number) + dm) / d));
-      L[32 * j + ii] = Math.max(0, Math.min(nmax, l));
-    }
+    // clamp(nearest_int((x + dm) / d), 0, nmax)
+    if (d) blockLevels(32 * j, 32, fr(m0 * m), d, 0, nmax, L);
   }
 }

@@ -6,13 +6,11 @@
 import { fp32ToFp16 } from "../fp16.js";
 import { putU32 } from "./block-bytes.js";
 import { putHalf } from "./fp16-scales.js";
-import { makeQxQuants } from "./k-search.js";
-import { makeQkxQuants, searchResult } from "./qkx-search.js";
+import { makeQkxQuants, makeQxQuants, searchResult } from "./k-search-kernels.js";
 
 const fr = Math.fround;
 const weight = new Float32Array(32);
 const L = new Uint8Array(32);
-const Laux = new Uint8Array(32);
 
 /** Fills `weight` for the block at x[xb] and returns nothing; sigma2 is the row's. */
 function blockWeights(x: Float32Array, xb: number, qw: Float32Array, sigma2: number): void {
@@ -62,20 +60,7 @@ function withMin(nmax: number, typeSize: number, fifthBit: boolean) {
     const sigma2 = rowSigma2(x);
     for (let ib = 0; ib < x.length / 32; ib++) {
       blockWeights(x, 32 * ib, qw, sigma2);
-      const d = makeQkxQuants(
-        32,
-        nmax,
-        x,
-        32 * ib,
-        weight,
-        L,
-        0,
-        Laux,
-        fr(-0.9),
-        fr(0.05),
-        36,
-        false,
-      );
+      const d = makeQkxQuants(32, nmax, x, 32 * ib, weight, L, 0, fr(-0.9), fr(0.05), 36, false);
       const o = ib * typeSize;
       putHalf(out, o, fp32ToFp16(d));
       putHalf(out, o + 2, fp32ToFp16(-searchResult.min));

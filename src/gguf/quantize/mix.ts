@@ -30,6 +30,7 @@ export const FT = {
   Q4_0: 2,
   Q5_0: 8,
   Q2_K: 10,
+  Q2_K_S: 21,
   Q3_K_S: 11,
   Q3_K_M: 12,
   Q3_K_L: 13,
@@ -102,6 +103,10 @@ export interface MixOptions {
   pure: boolean;
   hasImatrix: boolean;
   overrides: readonly TensorTypeOverride[];
+  /** --output-tensor-type: output.weight's type (and tied token embeddings' without --token-embedding-type). */
+  outputTensorType?: number | undefined;
+  /** --token-embedding-type: token_embd's type. */
+  tokenEmbeddingType?: number | undefined;
 }
 
 const blockSize = (type: number) => GGML_TYPES.get(type)?.blockSize ?? 1;
@@ -147,11 +152,24 @@ export class MixChooser {
    * the row length forced another type than the mix chose.
    */
   choose(name: string, ncols: number): { type: number; fallback: boolean } {
+    const { outputTensorType, tokenEmbeddingType } = this.options;
+    const category = tensorCategory(name);
+    // llama_tensor_get_type: these two options come first, --pure or not, with no fall-back;
+    // per_layer_token_embd follows --token-embedding-type unless a --tensor-type names it.
+    if (tokenEmbeddingType !== undefined && category === "token_embd") {
+      const named =
+        name === "per_layer_token_embd.weight" &&
+        this.options.overrides.some((o) => o.pattern.test(name));
+      if (!named) return { type: tokenEmbeddingType, fallback: false };
+    }
+    if (outputTensorType !== undefined && category === "output") {
+      return { type: outputTensorType, fallback: false };
+    }
     let type = this.options.defaultType;
     if (!isQuantized(type)) return { type, fallback: false };
     const manual = this.options.overrides.find((o) => o.pattern.test(name));
     if (manual !== undefined) type = manual.type;
-    else if (!this.options.pure) type = this.impl(type, name, ncols, tensorCategory(name));
+    else if (!this.options.pure) type = this.impl(type, name, ncols, category);
     const fitted = fallbackType(ncols, type);
     return { type: fitted, fallback: fitted !== type };
   }
@@ -176,6 +194,7 @@ export class MixChooser {
     const { arch, nGqa, nExpert } = this.model;
     const falcon = arch === "falcon";
     if (cat === "output" || (this.tiedEmbeddings && cat === "token_embd")) {
+      if (this.options.outputTensorType !== undefined) return this.options.outputTensorType;
       if (falcon || ncols % blockSize(type) !== 0) return T.Q8_0;
       return type !== T.Q8_0 ? T.Q6_K : type;
     }
@@ -183,6 +202,7 @@ export class MixChooser {
     if (isAttnV(cat)) {
       const i = this.iAttentionWv;
       if (ftype === FT.Q2_K) type = nGqa >= 4 ? T.Q4_K : T.Q3_K;
+      else if (ftype === FT.Q2_K_S && nGqa >= 4) type = T.Q4_K;
       else if (ftype === FT.Q3_K_M) type = i < 2 ? T.Q5_K : T.Q4_K;
       else if (ftype === FT.Q3_K_L) type = T.Q5_K;
       else if ((ftype === FT.IQ4_NL || ftype === FT.IQ4_XS) && nGqa >= 4) type = T.Q5_K;
@@ -199,7 +219,9 @@ export class MixChooser {
       const [i, n] = this.layerInfo(this.iFfnDown, name);
       const n8 = Math.trunc(n / 8);
       if (ftype === FT.Q2_K) type = T.Q3_K;
-      else if (ftype === FT.Q3_K_M) {
+      else if (ftype === FT.Q2_K_S) {
+        if (i < n8) type = T.Q4_K;
+      } else if (ftype === FT.Q3_K_M) {
         type = i < Math.trunc(n / 16) ? T.Q5_K : !falcon || useMoreBits(i, n) ? T.Q4_K : T.Q3_K;
       } else if (ftype === FT.Q3_K_L) type = falcon ? T.Q4_K : T.Q5_K;
       else if (ftype === FT.Q4_K_M) {

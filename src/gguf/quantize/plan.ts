@@ -4,7 +4,7 @@ import { InputError } from "../../errors.js";
 import { ggufValue } from "../writer.js";
 import { FORMATS, type QuantizeTarget } from "./formats.js";
 import type { Imatrix } from "./imatrix.js";
-import { MixChooser, type MixModel, type TensorTypeOverride } from "./mix.js";
+import { FT, MixChooser, type MixModel, T, type TensorTypeOverride } from "./mix.js";
 import { allowsQuantization, compareTensorNames, trimDims } from "./tensor-rules.js";
 
 /** ggml.h GGML_QNT_VERSION, which llama-quantize stamps into general.quantization_version. */
@@ -32,6 +32,12 @@ export interface MixRequest {
   overrides: readonly TensorTypeOverride[];
   /** The imatrix, if any: some mixes depend on it, and llama-quantize records it in the metadata. */
   imatrix?: { path: string; data: Imatrix } | undefined;
+  /** --output-tensor-type: output.weight's type, whatever the mix or --pure (ggml type id). */
+  outputTensorType?: number | undefined;
+  /** --token-embedding-type: token_embd's type, whatever the mix or --pure (ggml type id). */
+  tokenEmbeddingType?: number | undefined;
+  /** --leave-output-tensor: output.weight is copied as it is. */
+  leaveOutputTensor?: boolean | undefined;
 }
 
 export interface QuantizePlan {
@@ -107,6 +113,31 @@ function outputMetadata(
   return metadata;
 }
 
+/** tensor_requires_imatrix: Q2_K in a Q2_K_S file (token_embd and output.weight aside) needs importance weights. */
+function requireImatrix(
+  name: string,
+  type: number,
+  target: QuantizeTarget,
+  request: MixRequest,
+  fail: (message: string) => Error,
+): void {
+  const exempt =
+    name === "token_embd.weight" ||
+    name === "per_layer_token_embd.weight" ||
+    name === "output.weight";
+  if (exempt || type !== T.Q2_K || target.fileType !== FT.Q2_K_S) return;
+  if (request.imatrix === undefined) {
+    throw fail(
+      `${target.name} needs an importance matrix (--imatrix): tensor ${name} becomes Q2_K, whose ${target.name} quality depends on it (llama-quantize refuses it too)`,
+    );
+  }
+  if (!request.imatrix.data.entries.has(name)) {
+    throw fail(
+      `the imatrix ${request.imatrix.path} has no entry for tensor ${name}, which becomes Q2_K in a ${target.name} file (llama-quantize: "missing importance matrix … in a very low-bit quantization")`,
+    );
+  }
+}
+
 /** Decides every tensor's output type and refuses, before anything is written, what llama-quantize would refuse. */
 export function planQuantization(
   file: GgufFile,
@@ -130,11 +161,15 @@ export function planQuantization(
       pure: request.pure,
       hasImatrix: request.imatrix !== undefined,
       overrides: request.overrides,
+      outputTensorType: request.outputTensorType,
+      tokenEmbeddingType: request.tokenEmbeddingType,
     },
     sorted.map((t) => t.name),
   );
   const tensors = sorted.map((tensor): TensorPlan => {
-    const quantizable = allowsQuantization(tensor.name, tensor.dims);
+    const quantizable =
+      allowsQuantization(tensor.name, tensor.dims) &&
+      !(request.leaveOutputTensor === true && tensor.name === "output.weight");
     const choice = quantizable ? chooser.choose(tensor.name, tensor.dims[0] ?? 1) : undefined;
     const type = choice?.type ?? tensor.type;
     const fallback = choice?.fallback ?? false;
@@ -151,6 +186,14 @@ export function planQuantization(
           `tensor ${tensor.name} is already ${from.name}; re-quantizing it to ${typeName(type)} loses quality, so it is refused unless you pass --allow-requantize (as llama-quantize does)`,
         );
       }
+      // --output-tensor-type and --token-embedding-type have no fall-back (llama-quantize aborts).
+      const block = GGML_TYPES.get(type)?.blockSize ?? 1;
+      if ((tensor.dims[0] ?? 1) % block !== 0) {
+        throw fail(
+          `tensor ${tensor.name} has rows of ${tensor.dims[0]} values, not a multiple of ${typeName(type)}'s blocks of ${block}`,
+        );
+      }
+      requireImatrix(tensor.name, type, target, request, fail);
     }
     return { tensor, dims: trimDims(tensor.dims), type, convert, fallback };
   });

@@ -1,7 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
 import { F_0_1, makeQpQuants, nearestInt } from "./k-search.js";
-import { makeQkxQuants, searchResult } from "./qkx-search.js";
+import { blockLevels, loadBlock, makeQkxQuants, searchResult } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -11,7 +11,6 @@ const QS_AT = 16;
 const D_AT = 80;
 
 const L = new Uint8Array(QK_K);
-const Laux = new Uint8Array(16);
 const weights = new Float32Array(16);
 const scales = new Float32Array(16);
 const mins = new Float32Array(16);
@@ -23,15 +22,12 @@ const Lm = new Uint8Array(16);
 function finish(x: Float32Array, xb: number, out: Uint8Array, o: number): void {
   const d0 = fp16ToFp32(getHalf(out, o + D_AT));
   const m0 = fp16ToFp32(getHalf(out, o + D_AT + 2));
+  loadBlock(x, xb);
   for (let j = 0; j < 16; j++) {
     const sc = out[o + j] as number;
     const d = fr(d0 * (sc & 0xf));
-    if (!d) continue;
-    const dm = fr(m0 * (sc >> 4));
-    for (let ii = 0; ii < 16; ii++) {
-      const l = nearestInt(fr(fr((x[xb + 16 * j + ii] as number) + dm) / d));
-      L[16 * j + ii] = Math.max(0, Math.min(3, l));
-    }
+    // clamp(nearest_int((x + dm) / d), 0, 3)
+    if (d) blockLevels(16 * j, 16, fr(m0 * (sc >> 4)), d, 0, 3, L);
   }
   for (let j = 0; j < QK_K; j += 128) {
     for (let l = 0; l < 32; l++) {
@@ -54,20 +50,7 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
     let maxMin = 0;
     for (let j = 0; j < 16; j++) {
       for (let l = 0; l < 16; l++) weights[l] = Math.abs(x[xb + 16 * j + l] as number);
-      const scale = makeQkxQuants(
-        16,
-        3,
-        x,
-        xb + 16 * j,
-        weights,
-        L,
-        16 * j,
-        Laux,
-        -0.5,
-        F_0_1,
-        15,
-        true,
-      );
+      const scale = makeQkxQuants(16, 3, x, xb + 16 * j, weights, L, 16 * j, -0.5, F_0_1, 15, true);
       scales[j] = scale;
       mins[j] = searchResult.min;
       if (scale > maxScale) maxScale = scale;
@@ -122,7 +105,6 @@ function quantizeRowWeighted(x: Float32Array, out: Uint8Array, qw: Float32Array)
         weights,
         L,
         16 * j,
-        Laux,
         fr(-0.9),
         fr(0.05),
         36,

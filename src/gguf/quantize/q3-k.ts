@@ -1,6 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
-import { makeQ3Quants, makeQxQuants, nearestInt } from "./k-search.js";
+import { nearestInt } from "./k-search.js";
+import { blockLevels, loadBlock, makeQ3QuantsBlock, makeQxQuants } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -29,16 +30,13 @@ function scaleAt(q: Uint8Array, at: number, j: number): number {
   return (lo | ((((q[at + 8 + (j % 4)] as number) >> (2 * (j >> 2))) & 3) << 4)) - 32;
 }
 
-/** Final levels against the stored scales, the high bit into hmask, two bits into qs. */
-function finish(x: Float32Array, xb: number, out: Uint8Array, o: number): void {
+/** Final levels of the loaded block (loadBlock) against the stored scales, the high bit into hmask, two bits into qs. */
+function finish(out: Uint8Array, o: number): void {
   const d0 = fp16ToFp32(getHalf(out, o + D_AT));
   for (let j = 0; j < 16; j++) {
     const d = fr(d0 * scaleAt(out, o + SCALES_AT, j));
-    if (!d) continue;
-    for (let ii = 0; ii < 16; ii++) {
-      const l = nearestInt(fr((x[xb + 16 * j + ii] as number) / d));
-      L[16 * j + ii] = Math.max(-4, Math.min(3, l)) + 4;
-    }
+    // clamp(nearest_int(x / d), -4, 3) + 4
+    if (d) blockLevels(16 * j, 16, 0, d, -4, 3, L);
   }
   out.fill(0, o, o + 32);
   let m = 0;
@@ -71,9 +69,10 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
     const o = i * TYPE_SIZE;
     let maxScale = 0;
     let amax = 0;
+    loadBlock(x, xb);
+    makeQ3QuantsBlock(4, L, scales);
     for (let j = 0; j < 16; j++) {
-      const s = makeQ3Quants(16, 4, x, xb + 16 * j, L, 16 * j);
-      scales[j] = s;
+      const s = scales[j] as number;
       if (Math.abs(s) > amax) {
         amax = Math.abs(s);
         maxScale = s;
@@ -91,7 +90,7 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
     } else {
       putHalf(out, o + D_AT, 0);
     }
-    finish(x, xb, out, o);
+    finish(out, o);
   }
 }
 
@@ -120,7 +119,8 @@ function quantizeRowWeighted(x: Float32Array, out: Uint8Array, qw: Float32Array)
     const dBlock = makeQxQuants(16, 32, scales, 0, Ls, 0, 1, sw, 0);
     for (let j = 0; j < 16; j++) putScale(out, o + SCALES_AT, j, Ls[j] as number);
     putHalf(out, o + D_AT, fp32ToFp16(dBlock));
-    finish(x, xb, out, o);
+    loadBlock(x, xb);
+    finish(out, o);
   }
 }
 

@@ -2,7 +2,7 @@ import { fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, halfAt, putHalf } from "./fp16-scales.js";
 import { levels63, packScalesMinsK4, requantizeK4 } from "./k-scales.js";
 import { F_0_1, makeQpQuants, scaleMinK4 } from "./k-search.js";
-import { makeQkxQuants, searchResult } from "./qkx-search.js";
+import { makeQkxQuants, searchResult } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -10,7 +10,6 @@ const QK_K = 256;
 const TYPE_SIZE = 144; // fp16 d, fp16 dmin, scales[12], qs[128]
 
 const L = new Uint8Array(QK_K);
-const Laux = new Uint8Array(32);
 const weights = new Float32Array(32);
 const scales = new Float32Array(8);
 const mins = new Float32Array(8);
@@ -41,20 +40,7 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
       }
       const avX = fr(Math.sqrt(fr(sumX2 / 32)));
       for (let l = 0; l < 32; l++) weights[l] = avX + Math.abs(x[xb + 32 * j + l] as number);
-      const scale = makeQkxQuants(
-        32,
-        15,
-        x,
-        xb + 32 * j,
-        weights,
-        L,
-        32 * j,
-        Laux,
-        -1,
-        F_0_1,
-        20,
-        false,
-      );
+      const scale = makeQkxQuants(32, 15, x, xb + 32 * j, weights, L, 32 * j, -1, F_0_1, 20, false);
       scales[j] = scale;
       mins[j] = searchResult.min;
       if (scale > maxScale) maxScale = scale;
@@ -98,7 +84,6 @@ function quantizeRowWeighted(x: Float32Array, out: Uint8Array, qw: Float32Array)
         weights,
         L,
         32 * j,
-        Laux,
         fr(-0.9),
         fr(0.05),
         36,

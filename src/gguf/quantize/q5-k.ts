@@ -2,7 +2,7 @@ import { fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, halfAt, putHalf } from "./fp16-scales.js";
 import { levels63, packScalesMinsK4, requantizeK4 } from "./k-scales.js";
 import { F_0_1, makeQpQuants, scaleMinK4 } from "./k-search.js";
-import { makeQkxQuants, searchResult } from "./qkx-search.js";
+import { makeQkxQuants, searchResult } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -10,7 +10,6 @@ const QK_K = 256;
 const TYPE_SIZE = 176; // fp16 d, fp16 dmin, scales[12], qh[32], qs[128]
 
 const L = new Uint8Array(QK_K);
-const Laux = new Uint8Array(32);
 const weights = new Float32Array(32);
 const scales = new Float32Array(8);
 const mins = new Float32Array(8);
@@ -65,7 +64,6 @@ function quantizeRow(x: Float32Array, out: Uint8Array): void {
         weights,
         L,
         32 * j,
-        Laux,
         -0.5,
         F_0_1,
         15,
@@ -114,7 +112,6 @@ function quantizeRowWeighted(x: Float32Array, out: Uint8Array, qw: Float32Array)
         weights,
         L,
         32 * j,
-        Laux,
         fr(-0.9),
         fr(0.05),
         36,

@@ -1,6 +1,7 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
-import { GROUP_MAX_EPS, makeQxQuants, nearestInt } from "./k-search.js";
+import { GROUP_MAX_EPS, nearestInt } from "./k-search.js";
+import { blockLevels, loadBlock, makeQxQuantsBlock } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -21,9 +22,10 @@ function encode(
 ): void {
   let maxScale = 0;
   let maxAbsScale = 0;
+  loadBlock(x, xb);
+  makeQxQuantsBlock(32, 1, qw, xb, L, scales);
   for (let ib = 0; ib < 16; ib++) {
-    const scale = makeQxQuants(16, 32, x, xb + 16 * ib, L, 16 * ib, 1, qw, xb + 16 * ib);
-    scales[ib] = scale;
+    const scale = scales[ib] as number;
     const abs = Math.abs(scale);
     if (abs > maxAbsScale) {
       maxAbsScale = abs;
@@ -42,11 +44,8 @@ function encode(
   const d0 = fp16ToFp32(getHalf(out, o + D_AT));
   for (let j = 0; j < 16; j++) {
     const d = fr(d0 * (((out[o + SCALES_AT + j] as number) << 24) >> 24));
-    if (!d) continue;
-    for (let ii = 0; ii < 16; ii++) {
-      const l = nearestInt(fr((x[xb + 16 * j + ii] as number) / d));
-      L[16 * j + ii] = Math.max(-32, Math.min(31, l)) + 32;
-    }
+    // clamp(nearest_int(x / d), -32, 31) + 32
+    if (d) blockLevels(16 * j, 16, 0, d, -32, 31, L);
   }
   for (let j = 0; j < QK_K; j += 128) {
     const ql = o + j / 2;

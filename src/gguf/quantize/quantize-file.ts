@@ -36,6 +36,12 @@ export interface QuantizeOptions {
   pure?: boolean;
   /** llama-quantize --tensor-type overrides, first match wins. */
   tensorTypes?: readonly TensorTypeOverride[];
+  /** llama-quantize --output-tensor-type: output.weight's ggml type, mix or --pure. */
+  outputTensorType?: number;
+  /** llama-quantize --token-embedding-type: token_embd's ggml type, mix or --pure. */
+  tokenEmbeddingType?: number;
+  /** llama-quantize --leave-output-tensor: output.weight copied as it is. */
+  leaveOutputTensor?: boolean;
   /** Importance weights (llama-quantize --imatrix): the file as the user named it, and its contents (readImatrix). */
   imatrix?: { path: string; data: Imatrix };
   /** Called after every slab of rows; cheap to ignore. */
@@ -222,6 +228,9 @@ export async function quantizeGguf(options: QuantizeOptions): Promise<QuantizeRe
     pure: options.pure ?? !mixesByDefault(target),
     overrides: options.tensorTypes ?? [],
     imatrix: options.imatrix,
+    outputTensorType: options.outputTensorType,
+    tokenEmbeddingType: options.tokenEmbeddingType,
+    leaveOutputTensor: options.leaveOutputTensor,
   });
   const imatrix = options.imatrix?.data.entries;
   const imatrixMissing =
