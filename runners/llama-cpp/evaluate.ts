@@ -5,11 +5,14 @@ import type {
   ScoredToken,
 } from "../../src/runner-client/protocol.js";
 import { RunnerError } from "../shared/serve.js";
+import { evaluateWithReference } from "./evaluate-reference.js";
 
 /** What `evaluate` needs of the loaded model: its sequence and the context the plan enforces. */
 export interface EvaluateState {
   sequence: LlamaContextSequence;
   contextSize: number;
+  /** The KLD baseline loaded beside the model (`load`'s `reference`), if any. */
+  reference?: LlamaContextSequence | undefined;
 }
 
 /** Scores tokens of one window: log-prob of each actual next token, the top K and any targets. */
@@ -17,22 +20,9 @@ export async function evaluate(
   state: EvaluateState,
   params: EvaluateParams,
 ): Promise<EvaluateResult> {
+  checkWindow(state, params);
+  if (params.reference) return evaluateWithReference(state, params);
   const { tokens, scoreFrom, topK, targets } = params;
-  if (tokens.length > state.contextSize) {
-    throw new RunnerError(
-      "CONTEXT_OVERFLOW",
-      `${tokens.length} tokens to evaluate; the context holds ${state.contextSize}`,
-    );
-  }
-  if (!Number.isInteger(scoreFrom) || scoreFrom < 1 || scoreFrom > tokens.length) {
-    throw new RunnerError("BAD_PARAMS", `scoreFrom must be in [1, ${tokens.length}]`);
-  }
-  if (targets && targets.length !== tokens.length - scoreFrom) {
-    throw new RunnerError(
-      "BAD_PARAMS",
-      `targets must have one list per scored position (${tokens.length - scoreFrom})`,
-    );
-  }
   const started = performance.now();
   await state.sequence.clearHistory();
   // Logits for the actual next token (plus the top K and any targets) and the softmax
@@ -78,5 +68,25 @@ export async function evaluate(
   return { scored, evalMs: performance.now() - started };
 }
 
+/** The window fits the context, scoreFrom is in range, and targets has one list per position. */
+export function checkWindow(state: EvaluateState, params: EvaluateParams): void {
+  const { tokens, scoreFrom, targets } = params;
+  if (tokens.length > state.contextSize) {
+    throw new RunnerError(
+      "CONTEXT_OVERFLOW",
+      `${tokens.length} tokens to evaluate; the context holds ${state.contextSize}`,
+    );
+  }
+  if (!Number.isInteger(scoreFrom) || scoreFrom < 1 || scoreFrom > tokens.length) {
+    throw new RunnerError("BAD_PARAMS", `scoreFrom must be in [1, ${tokens.length}]`);
+  }
+  if (targets && targets.length !== tokens.length - scoreFrom) {
+    throw new RunnerError(
+      "BAD_PARAMS",
+      `targets must have one list per scored position (${tokens.length - scoreFrom})`,
+    );
+  }
+}
+
 /** Greedy selection is the argmax: the maximum logit without a sort of the vocabulary. */
-const GREEDY = { temperature: 0 };
+export const GREEDY = { temperature: 0 };

@@ -38,6 +38,8 @@ interface Loaded {
   model: LlamaModel;
   context: LlamaContext;
   sequence: LlamaContextSequence;
+  /** The KLD baseline loaded beside the model (`load`'s `reference`). */
+  reference?: { model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence };
   addBos: boolean;
   contextSize: number;
   seed: number;
@@ -123,6 +125,10 @@ async function load(params: LoadParams): Promise<LoadResult> {
   };
   engineLog.resetContext();
   const context = await createContext(model, contextOptions, kvCache);
+  const engineMemory = await engineLog.settled();
+  const reference = params.reference
+    ? await loadReference(llama, params, contextOptions, kvCache)
+    : undefined;
   const addBos = model.tokens.shouldPrependBosToken && model.tokens.bos != null;
   // llama.cpp rounds the context up (to 256 at least); the plan's size is the one enforced.
   const contextSize = Math.min(params.contextSize, context.contextSize);
@@ -131,6 +137,7 @@ async function load(params: LoadParams): Promise<LoadResult> {
     model,
     context,
     sequence: context.getSequence(),
+    ...(reference ? { reference } : {}),
     addBos,
     contextSize,
     seed: params.seed,
@@ -154,8 +161,34 @@ async function load(params: LoadParams): Promise<LoadResult> {
     bos: model.tokens.bos,
     engineBuild: llama.buildType === "localBuild" ? "local build" : "prebuilt binary",
     kvCache,
-    engineMemory: await engineLog.settled(),
+    engineMemory,
   };
+}
+
+/** The KLD baseline, loaded with the model's settings (not counted in the load's engine memory). */
+async function loadReference(
+  llama: Llama,
+  params: LoadParams,
+  contextOptions: Parameters<LlamaModel["createContext"]>[0] & object,
+  kvCache: { k: string; v: string },
+): Promise<NonNullable<Loaded["reference"]>> {
+  const path = params.reference as string;
+  if (!existsSync(path)) {
+    throw new RunnerError("MODEL_NOT_FOUND", `reference model file not found: ${path}`);
+  }
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({
+      modelPath: path,
+      ...(params.backend === "cpu" ? { gpuLayers: 0 } : {}),
+    });
+  } catch (error) {
+    throw new RunnerError("BAD_MODEL", `cannot load reference ${path}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  const context = await createContext(model, contextOptions, kvCache);
+  return { model, context, sequence: context.getSequence() };
 }
 
 /**
@@ -261,13 +294,16 @@ const handlers: Handlers = {
     protocolVersion: PROTOCOL_VERSION,
     engine: engineVersion(),
     backends: ["auto", "cpu", "cuda", "vulkan", "metal"],
-    capabilities: ["generate", "tokenize", "evaluate", "memory", "benchmark"],
+    capabilities: ["generate", "tokenize", "evaluate", "memory", "benchmark", "reference"],
   }),
   load,
   benchmark,
   generate,
   tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),
-  evaluate: (params) => evaluate(requireLoaded(), params),
+  evaluate: (params) => {
+    const state = requireLoaded();
+    return evaluate({ ...state, reference: state.reference?.sequence }, params);
+  },
   memory: async () => {
     const vram =
       loaded && loaded.llama.gpu !== false ? await loaded.llama.getVramState() : undefined;
@@ -279,6 +315,8 @@ const handlers: Handlers = {
     };
   },
   shutdown: async () => {
+    await loaded?.reference?.context.dispose();
+    await loaded?.reference?.model.dispose();
     await loaded?.context.dispose();
     await loaded?.model.dispose();
     await loaded?.llama.dispose();
