@@ -8,7 +8,7 @@ import { autoThreads } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
 import { resolveRunner } from "../runner-client/registry.js";
 import { concatFloat32 } from "../scoring/concat.js";
-import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
+import { comparePerplexity, summarizeKld, TIGHT_COVERAGE } from "../scoring/kld.js";
 import { combinePerplexity, perplexityText } from "../scoring/perplexity.js";
 import { readTextFile } from "../yaml/source.js";
 
@@ -156,9 +156,6 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const KLD_METHODS = ["auto", "exact", "top-k"] as const;
 type KldMethod = (typeof KLD_METHODS)[number];
-
-/** Mean baseline mass the kept top-K entries cover at which `auto` takes the (faster) top-K bound. */
-const TIGHT_COVERAGE = 0.999;
 
 /** The baseline's mass its kept top-K entries cover, averaged over its scored tokens. */
 function baselineCoverage(baseline: TextScores): number {

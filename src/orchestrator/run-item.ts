@@ -78,7 +78,7 @@ async function chunkResult(
     baseline: context.baseline,
     timeoutMs,
   });
-  const { evalMs, ipcMs, sums, ...tokens } = scored;
+  const { evalMs, ipcMs, sums, covered, ...tokens } = scored;
   const metrics: Record<string, number> = {
     nll_sum: sums.nllSum,
     nll2_sum: sums.nll2Sum,
@@ -87,6 +87,11 @@ async function chunkResult(
   if (scored.kld && scored.sameTop) {
     metrics.kld_sum = scored.kld.reduce((a, b) => a + b, 0);
     metrics.same_top = scored.sameTop.reduce((a, b) => a + b, 0);
+  }
+  if (covered) {
+    // A top-K KLD is a lower bound: the baseline's mass its kept entries cover says how tight.
+    metrics.kld_covered_sum = covered.reduce((a, b) => a + b, 0);
+    metrics.kld_bound_tokens = covered.length;
   }
   return {
     status: "ok",

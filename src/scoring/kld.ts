@@ -9,6 +9,13 @@ import { quantile } from "./quantile.js";
 
 import { valuesAtRanks } from "./select.js";
 
+/**
+ * Mean baseline mass a top-K KLD's kept entries must cover for its lower bound to be taken as
+ * the figure: below it `qbench ppl --kld auto` computes the exact KLD, and a gate passed on the
+ * bound is inconclusive.
+ */
+export const TIGHT_COVERAGE = 0.999;
+
 /** Entries this far below certainty (ln p < −16) are dropped, as llama.cpp's KLD ignores them. */
 export const MIN_LOGPROB = -16;
 
