@@ -19,6 +19,8 @@ export interface ItemContext {
   topK: number;
   /** The baseline's stored chunk, for a chunk item of a variant that is not the baseline. */
   baseline?: BaselineChunk | undefined;
+  /** Exact KLD: the runner has the baseline loaded as its reference (`plan.kldMethod: exact`). */
+  reference?: boolean;
 }
 
 /** Runs one work item on a runner; a runner's failure is thrown as RunnerFailure. */
@@ -76,6 +78,7 @@ async function chunkResult(
   const scored = await scoreChunk(runner, chunk, {
     topK: context.topK,
     baseline: context.baseline,
+    reference: context.reference,
     timeoutMs,
   });
   const { evalMs, ipcMs, sums, covered, ...tokens } = scored;
