@@ -49,6 +49,8 @@ describe("KLD at a 128k vocabulary: qbench ppl vs llama-perplexity --kl-divergen
         "--kld",
         kld,
       ]),
+      // Both models' full distributions at every scored token: minutes on a busy 2-core machine.
+      { timeout: 900_000 },
     );
     assert.equal(out.exitCode, 0, out.stderr);
     return JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "") as Record<string, unknown>;
