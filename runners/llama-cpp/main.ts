@@ -19,13 +19,10 @@ import type {
   Backend,
   BenchmarkParams,
   BenchmarkResult,
-  EvaluateParams,
-  EvaluateResult,
   GenerateParams,
   GenerateResult,
   LoadParams,
   LoadResult,
-  ScoredToken,
 } from "../../src/runner-client/protocol.js";
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { generateTimed } from "../shared/generate.js";
@@ -34,6 +31,7 @@ import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../sh
 import { runnerVersion } from "../shared/versions.js";
 import { scoreChoices } from "./choices.js";
 import { EngineMemoryLog } from "./engine-memory.js";
+import { evaluate } from "./evaluate.js";
 import { engineVersion } from "./versions.js";
 
 interface Loaded {
@@ -41,6 +39,8 @@ interface Loaded {
   model: LlamaModel;
   context: LlamaContext;
   sequence: LlamaContextSequence;
+  /** The KLD baseline loaded beside the model (`load`'s `reference`). */
+  reference?: { model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence };
   addBos: boolean;
   contextSize: number;
   seed: number;
@@ -126,6 +126,10 @@ async function load(params: LoadParams): Promise<LoadResult> {
   };
   engineLog.resetContext();
   const context = await createContext(model, contextOptions, kvCache);
+  const engineMemory = await engineLog.settled();
+  const reference = params.reference
+    ? await loadReference(llama, params, contextOptions, kvCache)
+    : undefined;
   const addBos = model.tokens.shouldPrependBosToken && model.tokens.bos != null;
   // llama.cpp rounds the context up (to 256 at least); the plan's size is the one enforced.
   const contextSize = Math.min(params.contextSize, context.contextSize);
@@ -134,6 +138,7 @@ async function load(params: LoadParams): Promise<LoadResult> {
     model,
     context,
     sequence: context.getSequence(),
+    ...(reference ? { reference } : {}),
     addBos,
     contextSize,
     seed: params.seed,
@@ -157,8 +162,34 @@ async function load(params: LoadParams): Promise<LoadResult> {
     bos: model.tokens.bos,
     engineBuild: llama.buildType === "localBuild" ? "local build" : "prebuilt binary",
     kvCache,
-    engineMemory: await engineLog.settled(),
+    engineMemory,
   };
+}
+
+/** The KLD baseline, loaded with the model's settings (not counted in the load's engine memory). */
+async function loadReference(
+  llama: Llama,
+  params: LoadParams,
+  contextOptions: Parameters<LlamaModel["createContext"]>[0] & object,
+  kvCache: { k: string; v: string },
+): Promise<NonNullable<Loaded["reference"]>> {
+  const path = params.reference as string;
+  if (!existsSync(path)) {
+    throw new RunnerError("MODEL_NOT_FOUND", `reference model file not found: ${path}`);
+  }
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({
+      modelPath: path,
+      ...(params.backend === "cpu" ? { gpuLayers: 0 } : {}),
+    });
+  } catch (error) {
+    throw new RunnerError("BAD_MODEL", `cannot load reference ${path}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  const context = await createContext(model, contextOptions, kvCache);
+  return { model, context, sequence: context.getSequence() };
 }
 
 /**
@@ -220,72 +251,6 @@ function generate(params: GenerateParams, receivedAt: number): Promise<GenerateR
   );
 }
 
-async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
-  const state = requireLoaded();
-  const { tokens, scoreFrom, topK, targets } = params;
-  if (tokens.length > state.contextSize) {
-    throw new RunnerError(
-      "CONTEXT_OVERFLOW",
-      `${tokens.length} tokens to evaluate; the context holds ${state.contextSize}`,
-    );
-  }
-  if (!Number.isInteger(scoreFrom) || scoreFrom < 1 || scoreFrom > tokens.length) {
-    throw new RunnerError("BAD_PARAMS", `scoreFrom must be in [1, ${tokens.length}]`);
-  }
-  if (targets && targets.length !== tokens.length - scoreFrom) {
-    throw new RunnerError(
-      "BAD_PARAMS",
-      `targets must have one list per scored position (${tokens.length - scoreFrom})`,
-    );
-  }
-  const started = performance.now();
-  await state.sequence.clearHistory();
-  // Logits for the actual next token (plus the top K and any targets) and the softmax
-  // normaliser, rather than full probability maps: the same log-probabilities at about half the cost.
-  const input = tokens.map((token, i) => {
-    const next = tokens[i + 1];
-    if (i < scoreFrom - 1 || next === undefined) return token as Token;
-    const extra = (targets?.[i - scoreFrom + 1] ?? []) as Token[];
-    // The normaliser (and a top-1) needs the maximum logit. Greedy sampling selects it without
-    // sorting the vocabulary, so perplexity and the variant's KLD pass ask for the selected
-    // token; only the baseline's top-K needs the sort.
-    const filter =
-      topK <= 1
-        ? { tokens: [next as Token, ...extra], includeSelected: true }
-        : { tokens: [next as Token, ...extra], includeTop: topK, includeMax: true };
-    const generateNext = { logits: { filter }, totalLogitWeight: true, options: GREEDY };
-    return [token as Token, { generateNext }] as [Token, { generateNext: typeof generateNext }];
-  });
-  const outputs = await state.sequence.controlledEvaluate(input);
-  const scored: ScoredToken[] = [];
-  for (let i = scoreFrom - 1; i < tokens.length - 1; i++) {
-    const next = outputs[i]?.next;
-    const logits = next?.logits;
-    const weight = next?.totalLogitWeight;
-    const actual = logits?.get(tokens[i + 1] as Token);
-    if (!logits || weight === undefined || logits.size === 0 || actual === undefined) {
-      throw new RunnerError("INTERNAL", `no logits returned for position ${i}`);
-    }
-    // The returned logits come sorted, the maximum first; the weight is Σ exp(logit − max).
-    const logZ = (logits.values().next().value as number) + Math.log(weight);
-    const entry: ScoredToken = { logprob: actual - logZ };
-    if (topK > 0) {
-      entry.top = [];
-      for (const [id, logit] of logits) {
-        if (entry.top.length >= topK) break;
-        entry.top.push([id, logit - logZ]);
-      }
-    }
-    const wanted = targets?.[i - scoreFrom + 1];
-    if (wanted) entry.targets = wanted.map((id) => (logits.get(id as Token) ?? Number.NaN) - logZ);
-    scored.push(entry);
-  }
-  return { scored, evalMs: performance.now() - started };
-}
-
-/** Greedy selection is the argmax: the maximum logit without a sort of the vocabulary. */
-const GREEDY = { temperature: 0 };
-
 async function benchmark(params: BenchmarkParams): Promise<BenchmarkResult> {
   const state = requireLoaded();
   const { promptTokens, generateTokens, depth } = params;
@@ -330,14 +295,25 @@ const handlers: Handlers = {
     protocolVersion: PROTOCOL_VERSION,
     engine: engineVersion(),
     backends: ["auto", "cpu", "cuda", "vulkan", "metal"],
-    capabilities: ["generate", "tokenize", "evaluate", "memory", "benchmark", "choices"],
+    capabilities: [
+      "generate",
+      "tokenize",
+      "evaluate",
+      "memory",
+      "benchmark",
+      "choices",
+      "reference",
+    ],
   }),
   load,
   scoreChoices: (params) => scoreChoices(requireLoaded(), params),
   benchmark,
   generate,
   tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),
-  evaluate,
+  evaluate: (params) => {
+    const state = requireLoaded();
+    return evaluate({ ...state, reference: state.reference?.sequence }, params);
+  },
   memory: async () => {
     const vram =
       loaded && loaded.llama.gpu !== false ? await loaded.llama.getVramState() : undefined;
@@ -349,6 +325,8 @@ const handlers: Handlers = {
     };
   },
   shutdown: async () => {
+    await loaded?.reference?.context.dispose();
+    await loaded?.reference?.model.dispose();
     await loaded?.context.dispose();
     await loaded?.model.dispose();
     await loaded?.llama.dispose();

@@ -8,7 +8,7 @@ import { autoThreads } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
 import { resolveRunner } from "../runner-client/registry.js";
 import { concatFloat32 } from "../scoring/concat.js";
-import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
+import { comparePerplexity, summarizeKld, TIGHT_COVERAGE } from "../scoring/kld.js";
 import { combinePerplexity, perplexityText } from "../scoring/perplexity.js";
 import { readTextFile } from "../yaml/source.js";
 
@@ -20,6 +20,7 @@ interface PplArgs {
   threads: string;
   baseline: string | undefined;
   "top-k": number;
+  kld: KldMethod;
 }
 
 const DESCRIBE =
@@ -51,6 +52,14 @@ export const pplCommand: CommandModule<object, PplArgs> = {
         type: "number",
         default: 512,
         describe: "Baseline log-probs kept per token for KLD",
+      })
+      .option("kld", {
+        choices: KLD_METHODS,
+        default: "auto" as KldMethod,
+        describe:
+          "exact: the model's runner evaluates the baseline in lockstep (whole vocabulary); " +
+          "top-k: against the baseline's stored top-K, a lower bound; auto: top-k where the kept " +
+          `entries cover ≥ ${100 * TIGHT_COVERAGE} % of the baseline's mass, else exact`,
       })
       .example("$0 ppl model-q4_0.gguf wiki.test.raw --ctx 512 --backend cpu", "perplexity")
       .example(
@@ -87,16 +96,30 @@ export const pplCommand: CommandModule<object, PplArgs> = {
       baselinePath && baselineModel
         ? await scorePerplexityText(spec(baselinePath, baselineModel.summary.fileSize), text, {
             ctx: args.ctx,
-            topK: args["top-k"],
+            topK: args.kld === "exact" ? 0 : args["top-k"],
             onTokenized: (t) =>
               log(`baseline ${baselinePath}: ${t.tokenCount} tokens, ${t.chunks.length} chunks`),
             onChunk: (done, total, ppl) => log(`[baseline ${done}/${total}] ppl ${ppl.toFixed(4)}`),
           })
         : undefined;
-    const scores = await scorePerplexityText(spec(modelPath, model.summary.fileSize), text, {
+    const coverage = baseline && args.kld !== "exact" ? baselineCoverage(baseline) : undefined;
+    const exact =
+      baselinePath !== undefined &&
+      (args.kld === "exact" || (args.kld === "auto" && (coverage ?? 0) < TIGHT_COVERAGE));
+    if (baseline) {
+      log(
+        exact
+          ? "KLD: exact, the baseline evaluated in lockstep over the whole vocabulary"
+          : `KLD: against the baseline's top-${args["top-k"]} (covering ${fmtPct(coverage)} of its mass)`,
+      );
+    }
+    const modelSpec = spec(modelPath, model.summary.fileSize);
+    if (exact) modelSpec.load.reference = baselinePath;
+    const scores = await scorePerplexityText(modelSpec, text, {
       ctx: args.ctx,
       topK: 0,
       baseline,
+      reference: exact,
       onTokenized: ({ tokenCount, chunks }) => {
         if (chunks.length === 0) {
           throw new InputError(
@@ -115,7 +138,13 @@ export const pplCommand: CommandModule<object, PplArgs> = {
       model: modelPath,
       ...pplFigures(scores, args.ctx),
       ...(baseline && baselinePath
-        ? { baseline: baselinePath, ...kldFigures(scores, baseline), top_k: args["top-k"] }
+        ? {
+            baseline: baselinePath,
+            ...kldFigures(scores, baseline),
+            kld_method: exact ? "exact" : "top-k",
+            kld_is_bound: !exact,
+            ...(exact ? {} : { top_k: args["top-k"], baseline_mass_covered: coverage }),
+          }
         : {}),
       seconds: (performance.now() - started) / 1000,
     };
@@ -124,6 +153,24 @@ export const pplCommand: CommandModule<object, PplArgs> = {
 };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const KLD_METHODS = ["auto", "exact", "top-k"] as const;
+type KldMethod = (typeof KLD_METHODS)[number];
+
+/** The baseline's mass its kept top-K entries cover, averaged over its scored tokens. */
+function baselineCoverage(baseline: TextScores): number {
+  let mass = 0;
+  let count = 0;
+  for (const chunk of baseline.scored) {
+    if (chunk.topk) {
+      for (const lp of chunk.topk.logprobs) mass += Math.exp(lp);
+      count += chunk.topk.counts.length;
+    }
+  }
+  return count > 0 ? mass / count : 0;
+}
+
+const fmtPct = (x: number | undefined) => `${((x ?? 0) * 100).toFixed(2)} %`;
 
 function checkArgs(args: PplArgs): { threads: number | undefined } {
   if (!Number.isInteger(args.ctx) || args.ctx < 8) {
@@ -200,6 +247,12 @@ function kldFigures(scores: TextScores, baseline: TextScores) {
     p95_kld: kld.p95Kld,
     p99_kld: kld.p99Kld,
     max_kld: kld.maxKld,
+    p99_9_kld: kld.p999Kld,
+    p10_kld: kld.p10Kld,
+    p5_kld: kld.p5Kld,
+    p1_kld: kld.p1Kld,
+    p0_1_kld: kld.p01Kld,
+    min_kld: kld.minKld,
     same_top_pct: kld.sameTopPct,
     same_top_pct_error: kld.sameTopError,
   };

@@ -21,6 +21,8 @@ export interface TextScoreOptions {
   topK: number;
   /** Compared with: the same tokens are required (TOKENIZATION_MISMATCH otherwise). */
   baseline?: TextScores | undefined;
+  /** Exact KLD: the spec's load names the baseline as `reference`, evaluated in lockstep. */
+  reference?: boolean;
   /** After tokenizing, before any chunk is evaluated; may refuse the text by throwing. */
   onTokenized?: (text: TokenizedText) => void;
   /** After each chunk, with the perplexity so far. */
@@ -45,7 +47,13 @@ export async function scorePerplexityText(
     let count = 0;
     for (const [i, chunk] of tokenized.chunks.entries()) {
       const baseline = options.baseline?.scored[i];
-      scored.push(await scoreChunk(client, chunk, { topK: options.topK, baseline }));
+      scored.push(
+        await scoreChunk(client, chunk, {
+          topK: options.topK,
+          baseline,
+          reference: options.reference,
+        }),
+      );
       nll += scored[i]?.sums.nllSum ?? 0;
       count += scored[i]?.sums.count ?? 0;
       options.onChunk?.(i + 1, tokenized.chunks.length, Math.exp(nll / count));

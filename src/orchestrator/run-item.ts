@@ -25,6 +25,8 @@ export interface ItemContext {
   capabilities?: readonly string[];
   /** The baseline's stored chunk, for a chunk item of a variant that is not the baseline. */
   baseline?: BaselineChunk | undefined;
+  /** Exact KLD: the runner has the baseline loaded as its reference (`plan.kldMethod: exact`). */
+  reference?: boolean;
 }
 
 /** Runs one work item on a runner; a runner's failure is thrown as RunnerFailure. */
@@ -86,9 +88,10 @@ async function chunkResult(
   const scored = await scoreChunk(runner, chunk, {
     topK: context.topK,
     baseline: context.baseline,
+    reference: context.reference,
     timeoutMs,
   });
-  const { evalMs, ipcMs, sums, ...tokens } = scored;
+  const { evalMs, ipcMs, sums, covered, ...tokens } = scored;
   const metrics: Record<string, number> = {
     nll_sum: sums.nllSum,
     nll2_sum: sums.nll2Sum,
@@ -97,6 +100,11 @@ async function chunkResult(
   if (scored.kld && scored.sameTop) {
     metrics.kld_sum = scored.kld.reduce((a, b) => a + b, 0);
     metrics.same_top = scored.sameTop.reduce((a, b) => a + b, 0);
+  }
+  if (covered) {
+    // A top-K KLD is a lower bound: the baseline's mass its kept entries cover says how tight.
+    metrics.kld_covered_sum = covered.reduce((a, b) => a + b, 0);
+    metrics.kld_bound_tokens = covered.length;
   }
   return {
     status: "ok",

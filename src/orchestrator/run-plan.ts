@@ -51,7 +51,8 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     run = openRun(store, resolved, work, options);
     const { runId } = run;
     recordSuites(store, runId, work);
-    const context = { store, runId, plan, work, progress: options.progress };
+    const baselineModel = resolved.variants.find((v) => v.isBaseline)?.modelPath;
+    const context = { store, runId, plan, work, progress: options.progress, baselineModel };
     const contexts = recordVariants(store, runId, resolved, models).map(({ variant, row }) => ({
       ...context,
       variant,

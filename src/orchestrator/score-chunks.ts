@@ -24,6 +24,8 @@ export interface ScoredChunk {
   topk?: ChunkTopK;
   kld?: Float32Array;
   sameTop?: Uint8Array;
+  /** Top-K KLD: the baseline's mass its kept entries cover per token (exact KLD: absent). */
+  covered?: Float32Array;
   evalMs: number;
   ipcMs: number;
 }
@@ -71,14 +73,22 @@ export function checkSameTokens(
 
 /**
  * Evaluates one chunk. The baseline keeps its top-K per token (`topK`); another variant is
- * asked for its log-probs of the baseline's ids, giving per-token KLD and same-top.
+ * asked for its log-probs of the baseline's ids, giving per-token KLD (a bound) and same-top —
+ * or, with `reference`, its runner evaluates the chunk on the baseline model too and returns
+ * the exact KLD and same-top over the whole vocabulary.
  */
 export async function scoreChunk(
   runner: RunnerClient,
   chunk: HashedChunk,
-  options: { topK: number; baseline?: BaselineChunk | undefined; timeoutMs?: number },
+  options: {
+    topK: number;
+    baseline?: BaselineChunk | undefined;
+    reference?: boolean | undefined;
+    timeoutMs?: number;
+  },
 ): Promise<ScoredChunk> {
   checkSameTokens(chunk, options.baseline);
+  if (options.reference) return scoreAgainstReference(runner, chunk, options.timeoutMs);
   const base = options.baseline?.topk;
   const sentAt = performance.now();
   const out = await runner.request(
@@ -101,4 +111,27 @@ export async function scoreChunk(
   if (base) Object.assign(scored, compareWithBaseline(base, out.scored));
   else if (options.topK > 0) scored.topk = packTopK(out.scored);
   return scored;
+}
+
+async function scoreAgainstReference(
+  runner: RunnerClient,
+  chunk: HashedChunk,
+  timeoutMs: number | undefined,
+): Promise<ScoredChunk> {
+  const sentAt = performance.now();
+  const out = await runner.request(
+    "evaluate",
+    { tokens: chunk.tokens, scoreFrom: chunk.scoreFrom, topK: 0, reference: true },
+    timeoutMs,
+  );
+  const logprobs = out.scored.map((s) => s.logprob);
+  return {
+    tokensHash: chunk.tokensHash,
+    logprobs: Float32Array.from(logprobs),
+    sums: nllSums(logprobs),
+    kld: Float32Array.from(out.scored, (s) => s.kld ?? Number.NaN),
+    sameTop: Uint8Array.from(out.scored, (s) => (s.sameTop ? 1 : 0)),
+    evalMs: out.evalMs,
+    ipcMs: performance.now() - sentAt,
+  };
 }

@@ -13,6 +13,8 @@ export interface VariantContext {
   variant: ResolvedVariant;
   variantId: number;
   progress: Progress;
+  /** The baseline's model file: what an exact KLD evaluates in lockstep (`plan.kldMethod`). */
+  baselineModel?: string | undefined;
   /** Aborted: the runner is killed at once and the session throws RunStopped. */
   signal?: AbortSignal | undefined;
 }

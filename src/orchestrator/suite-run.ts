@@ -2,7 +2,8 @@ import { RunnerFailure } from "../errors.js";
 import type { StartedRunner } from "../runner-client/start.js";
 import { resultKey } from "../store/store.js";
 import { type ItemContext, runItem } from "./run-item.js";
-import type { RunnerSession } from "./runner-session.js";
+import { RunnerSession } from "./runner-session.js";
+import { runnerSpec } from "./runner-spec.js";
 import { tokenizeChunks } from "./score-chunks.js";
 import { checkStopped, type VariantContext } from "./session-context.js";
 import { chunkWork, type SuiteWork, type WorkItem } from "./work.js";
@@ -20,6 +21,11 @@ export interface SuitePass {
   /** Keys (resultKey) of the items this variant has stored as ok: a resume skips them. */
   finished: ReadonlySet<string>;
   failures: { count: number };
+  /**
+   * Exact KLD (`plan.kldMethod: exact`): a second runner of this variant with the baseline loaded
+   * beside it, started on first use and never memory-sampled, so the variant's own figures stay its own.
+   */
+  kldRunners?: RunnerSession;
 }
 
 /** Runs the suite's items not yet stored; a runner's failure costs the item in flight. */
@@ -72,11 +78,13 @@ async function textChunks(
 async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsupported" | "failed"> {
   const { context } = pass;
   const key = { suiteId: item.suite.id, itemId: item.itemId, repeat: item.repeat };
+  const exact = exactKld(context, item);
+  const runners = exact ? kldRunners(pass) : pass.runners;
   try {
-    const { client, loaded, init } = await pass.runners.runner();
+    const { client, loaded, init } = await runners.runner();
     const bos = loaded.addBos ? loaded.bos : null;
     const itemAt = {
-      ...itemContext(context, item, bos),
+      ...itemContext(context, item, bos, exact),
       capabilities: init.capabilities,
       prefix: loaded.bos,
     };
@@ -100,19 +108,52 @@ async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsuppor
       );
       return "unsupported";
     }
-    recordFailure(pass, item, error);
+    recordFailure(pass, item, error, runners);
     return "failed";
   }
 }
 
-function itemContext(context: VariantContext, item: WorkItem, bos: number | null): ItemContext {
+function itemContext(
+  context: VariantContext,
+  item: WorkItem,
+  bos: number | null,
+  reference: boolean,
+): ItemContext {
   const { plan, variant, store, runId } = context;
-  if (item.kind !== "chunk" || variant.isBaseline) return { plan, bos, topK: plan.topK };
-  return { plan, bos, topK: 0, baseline: store.baselineTokens(runId, item.suite.id, item.itemId) };
+  if (item.kind !== "chunk" || variant.isBaseline) {
+    return { plan, bos, topK: plan.kldMethod === "exact" ? 0 : plan.topK };
+  }
+  const baseline = store.baselineTokens(runId, item.suite.id, item.itemId);
+  return { plan, bos, topK: 0, baseline, reference };
+}
+
+/** A chunk of a variant that is not the baseline, under `kldMethod: exact`. */
+function exactKld(context: VariantContext, item: WorkItem): boolean {
+  return (
+    item.kind === "chunk" &&
+    !context.variant.isBaseline &&
+    context.plan.kldMethod === "exact" &&
+    context.baselineModel !== undefined
+  );
+}
+
+function kldRunners(pass: SuitePass): RunnerSession {
+  const { context } = pass;
+  if (!pass.kldRunners) {
+    const spec = runnerSpec(context);
+    spec.load = { ...spec.load, reference: context.baselineModel };
+    pass.kldRunners = new RunnerSession(spec, { signal: context.signal });
+  }
+  return pass.kldRunners;
 }
 
 /** Stores the failed item with the runner's error; throws VariantFailed past the plan's limit. */
-function recordFailure(pass: SuitePass, item: WorkItem, error: RunnerFailure): void {
+function recordFailure(
+  pass: SuitePass,
+  item: WorkItem,
+  error: RunnerFailure,
+  runners: RunnerSession,
+): void {
   const { context, failures } = pass;
   const { progress, variant, plan } = context;
   failures.count++;
@@ -135,7 +176,7 @@ function recordFailure(pass: SuitePass, item: WorkItem, error: RunnerFailure): v
     metrics: {},
   });
   progress.tick(true);
-  pass.runners.failed(error);
+  runners.failed(error);
   if (failures.count > plan.stopAfterFailedItems) {
     throw new VariantFailed(
       `${failures.count} items failed, over the limit of ${plan.stopAfterFailedItems}; last: ${where}: ${error.message}`,

@@ -39,11 +39,14 @@ export function targetsOf(topk: ChunkTopK): number[][] {
   return targets;
 }
 
-/** Per-token KLD and same-top flags of a variant's evaluation against the baseline's top-K. */
+/**
+ * Per-token KLD and same-top flags of a variant's evaluation against the baseline's top-K, and
+ * the baseline's mass its kept entries cover per token: the KLD is a lower bound where it is < 1.
+ */
 export function compareWithBaseline(
   topk: ChunkTopK,
   scored: readonly ScoredToken[],
-): { kld: Float32Array; sameTop: Uint8Array } {
+): { kld: Float32Array; sameTop: Uint8Array; covered: Float32Array } {
   if (scored.length !== topk.counts.length) {
     throw new Error(
       `variant scored ${scored.length} positions, the baseline ${topk.counts.length}`,
@@ -51,6 +54,7 @@ export function compareWithBaseline(
   }
   const kld = new Float32Array(scored.length);
   const sameTop = new Uint8Array(scored.length);
+  const covered = new Float32Array(scored.length);
   let at = 0;
   scored.forEach((s, i) => {
     const count = topk.counts[i] ?? 0;
@@ -59,8 +63,12 @@ export function compareWithBaseline(
     if (variant.length !== count)
       throw new Error(`variant returned ${variant.length} target log-probs, expected ${count}`);
     kld[i] = klDivergence(base, variant);
+    covered[i] = Math.min(
+      1,
+      base.reduce((mass, lp) => mass + Math.exp(lp), 0),
+    );
     sameTop[i] = s.top?.[0]?.[0] === topk.ids[at] ? 1 : 0;
     at += count;
   });
-  return { kld, sameTop };
+  return { kld, sameTop, covered };
 }

@@ -5,9 +5,10 @@ import { type ManagedServer, startManagedServer } from "../runner-client/managed
 import type { MemoryResult } from "../runner-client/protocol.js";
 import type { StartedRunner } from "../runner-client/start.js";
 import { runPerfShapes } from "./perf-session.js";
-import { RunnerSession, type RunnerSpec } from "./runner-session.js";
+import { RunnerSession } from "./runner-session.js";
+import { runnerSpec } from "./runner-spec.js";
 import { checkStopped, type VariantContext } from "./session-context.js";
-import { runSuite, VariantFailed } from "./suite-run.js";
+import { runSuite, type SuitePass, VariantFailed } from "./suite-run.js";
 
 export type VariantStatus = "complete" | "failed";
 
@@ -49,8 +50,12 @@ async function runSuites(
 ): Promise<VariantStatus> {
   try {
     await warmUp(context, runners);
-    const pass = { context, runners, finished, failures: { count: 0 } };
-    for (const suite of context.work.suites) await runSuite(pass, suite);
+    const pass: SuitePass = { context, runners, finished, failures: { count: 0 } };
+    try {
+      for (const suite of context.work.suites) await runSuite(pass, suite);
+    } finally {
+      await pass.kldRunners?.close();
+    }
     const { client } = await runners.runner();
     await runPerfShapes(client, context);
     const engine = await client.request("memory", {}, 10_000);
@@ -64,22 +69,6 @@ async function runSuites(
     }
     throw error;
   }
-}
-
-function runnerSpec({ variant, plan }: VariantContext): RunnerSpec {
-  return {
-    command: variant.runnerCommand,
-    load: {
-      model: variant.modelPath,
-      backend: variant.backend,
-      contextSize: plan.contextSize,
-      seed: plan.seed,
-      threads: variant.threads,
-      ...(variant.http ? { options: variant.http } : {}),
-      ...(variant.kvCache ? { kvCache: variant.kvCache } : {}),
-    },
-    loadTimeoutMs: plan.timeouts.loadSeconds * 1000,
-  };
 }
 
 /**

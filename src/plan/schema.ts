@@ -187,6 +187,11 @@ export const Plan = z
     stopAfterFailedItems: z.number().int().min(0).default(3),
     /** The baseline's top-K log-probs kept per scored token of perplexity suites, for KLD. */
     topK: z.number().int().min(0).default(512),
+    /**
+     * How KLD is computed (docs/verdict.md): `top-k`, against the baseline's stored top-K (a lower
+     * bound, labelled so); `exact`, each variant's KLD runner evaluating the baseline in lockstep.
+     */
+    kldMethod: z.enum(["top-k", "exact"]).default("top-k"),
     /** llama-bench-style fixed shapes run per variant after the suites (compare with llama-bench -p/-n/-d). */
     perf: z
       .array(

@@ -14,6 +14,8 @@ export interface PerplexityFigures {
   /** Mean KL(P_baseline ‖ P_variant) and the share of tokens with the same top token; variants only. */
   meanKld: number | null;
   sameTop: number | null;
+  /** Where the KLD is a top-K lower bound: the baseline mass its kept entries cover (mean). */
+  kldCovered: number | null;
 }
 
 const METRIC_ORDER = [
@@ -82,12 +84,14 @@ export function perplexityFigures(
       const estimate = perplexityOfSums(v.sums);
       if (!estimate) continue;
       const { kld_sum: kld, same_top: sameTop } = v.sums;
+      const { kld_covered_sum: covered, kld_bound_tokens: bound } = v.sums;
       bySuite.set(v.name, {
         ppl: estimate.ppl,
         pplError: estimate.pplError,
         tokens: estimate.tokens,
         meanKld: kld === undefined ? null : kld / estimate.tokens,
         sameTop: sameTop === undefined ? null : sameTop / estimate.tokens,
+        kldCovered: covered === undefined || !bound ? null : covered / bound,
       });
     }
     out.set(suite.id, bySuite);
@@ -181,14 +185,16 @@ export function qualityTables(
         else {
           cells.push(cellFromReason(pplText, find("perplexity", "ppl_ratio"), null));
           const kld = find("kld", "mean_kld");
+          const covered = p?.kldCovered ?? null;
           cells.push({
-            value: small(p?.meanKld ?? null),
+            // A top-K KLD is a lower bound: shown as one, with the baseline mass it covers.
+            value: `${covered === null ? "" : "≥ "}${small(p?.meanKld ?? null)}`,
             delta: null,
             interval: kld?.interval
               ? `[${small(kld.interval[0])}, ${small(kld.interval[1])}]`
               : null,
             status: kld?.status ?? "none",
-            title: kld?.message ?? "not gated",
+            title: `${kld?.message ?? "not gated"}${covered === null ? "" : ` — lower bound, the baseline's top-K covers ${percent(covered, 2)} of its mass`}`,
           });
           cells.push(
             plainCell(

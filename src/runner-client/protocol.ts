@@ -17,7 +17,9 @@ export interface InitializeResult {
   engine: string;
   /** Backends this runner can use on this machine. */
   backends: Backend[];
-  capabilities: Array<"generate" | "tokenize" | "evaluate" | "memory" | "benchmark" | "choices">;
+  capabilities: Array<
+    "generate" | "tokenize" | "evaluate" | "memory" | "benchmark" | "choices" | "reference"
+  >;
 }
 
 export interface LoadParams {
@@ -31,6 +33,11 @@ export interface LoadParams {
   options?: Record<string, unknown>;
   /** The KV cache's element types (llama.cpp's `--cache-type-k/-v`, lower-case); default f16. */
   kvCache?: { k: string; v: string };
+  /**
+   * A second model (the KLD baseline) loaded beside this one with the same settings, for
+   * `evaluate` with `reference: true`. Only runners whose capabilities list `reference`.
+   */
+  reference?: string;
 }
 
 /** Memory the engine itself says it allocated (llama.cpp's load log), each figure if known. */
@@ -121,6 +128,11 @@ export interface EvaluateParams {
    * baseline's top-K, for KL divergence without full-vocabulary dumps).
    */
   targets?: number[][];
+  /**
+   * Also evaluate the window on the `load`'s reference model: every scored token then carries
+   * `kld` and `sameTop` over the whole vocabulary (and `referenceLogprob`); no topK or targets.
+   */
+  reference?: boolean;
 }
 
 export interface ScoredToken {
@@ -130,6 +142,12 @@ export interface ScoredToken {
   top?: Array<[number, number]>;
   /** Log-probabilities of `targets[i]`, in the same order. */
   targets?: number[];
+  /** With `reference`: KL(P_reference ‖ P) at this position over the whole vocabulary. */
+  kld?: number;
+  /** With `reference`: both models' most likely next token is the same. */
+  sameTop?: boolean;
+  /** With `reference`: the reference model's log P(tokens[i] | tokens[< i]). */
+  referenceLogprob?: number;
 }
 
 export interface EvaluateResult {

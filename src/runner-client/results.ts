@@ -21,7 +21,15 @@ import type {
 } from "./protocol.js";
 
 const Backend = z.enum(["auto", "cuda", "vulkan", "metal", "cpu", "webgpu"]);
-const Capability = z.enum(["generate", "tokenize", "evaluate", "memory", "benchmark", "choices"]);
+const Capability = z.enum([
+  "generate",
+  "tokenize",
+  "evaluate",
+  "memory",
+  "benchmark",
+  "choices",
+  "reference",
+]);
 
 export const InitializeResult = z.object({
   name: z.string(),
@@ -111,9 +119,21 @@ function scoredTokenFlaw(entry: unknown): Flaw | undefined {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
     return { path: [], message: `expected object, got ${typeName(entry)}` };
   }
-  const { logprob, top, targets } = entry as Record<string, unknown>;
-  if (typeof logprob !== "number") {
-    return { path: ["logprob"], message: `expected number, got ${typeName(logprob)}` };
+  const { logprob, top, targets, kld, sameTop, referenceLogprob } = entry as Record<
+    string,
+    unknown
+  >;
+  for (const [key, value] of [
+    ["logprob", logprob],
+    ["kld", kld ?? 0],
+    ["referenceLogprob", referenceLogprob ?? 0],
+  ] as const) {
+    if (typeof value !== "number") {
+      return { path: [key], message: `expected number, got ${typeName(value)}` };
+    }
+  }
+  if (sameTop !== undefined && typeof sameTop !== "boolean") {
+    return { path: ["sameTop"], message: `expected boolean, got ${typeName(sameTop)}` };
   }
   if (top !== undefined) {
     if (!Array.isArray(top))
@@ -285,6 +305,15 @@ function evaluateShapeFlaw(params: EvaluateParams, result: EvaluateResultType): 
       path: ["scored"],
       message: `expected ${expected} positions (tokens − scoreFrom), got ${result.scored.length}`,
     };
+  }
+  if (params.reference) {
+    const at = result.scored.findIndex((s) => s.kld === undefined || s.sameTop === undefined);
+    if (at >= 0) {
+      return {
+        path: ["scored", at],
+        message: "expected kld and sameTop (evaluate with reference)",
+      };
+    }
   }
   if (!params.targets) return undefined;
   for (let i = 0; i < expected; i++) {

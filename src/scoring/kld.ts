@@ -9,6 +9,13 @@ import { quantile } from "./quantile.js";
 
 import { valuesAtRanks } from "./select.js";
 
+/**
+ * Mean baseline mass a top-K KLD's kept entries must cover for its lower bound to be taken as
+ * the figure: below it `qbench ppl --kld auto` computes the exact KLD, and a gate passed on the
+ * bound is inconclusive.
+ */
+export const TIGHT_COVERAGE = 0.999;
+
 /** Entries this far below certainty (ln p < −16) are dropped, as llama.cpp's KLD ignores them. */
 export const MIN_LOGPROB = -16;
 
@@ -53,10 +60,20 @@ export interface KldSummary {
   p95Kld: number;
   p99Kld: number;
   maxKld: number;
+  /** The percentiles llama-perplexity prints besides those above, and the minimum. */
+  p999Kld: number;
+  p10Kld: number;
+  p5Kld: number;
+  p1Kld: number;
+  p01Kld: number;
+  minKld: number;
   /** Positions where both models' most likely token is the same, in percent. */
   sameTopPct: number;
   sameTopError: number;
 }
+
+/** The fractions llama-perplexity reports percentiles at (the median apart). */
+const PERCENTILES = [0.001, 0.01, 0.05, 0.1, 0.9, 0.95, 0.99, 0.999];
 
 /** Summary statistics of per-token KLD and same-top flags, as llama-perplexity reports them. */
 export function summarizeKld(kld: ArrayLike<number>, sameTop: ArrayLike<number>): KldSummary {
@@ -74,11 +91,11 @@ export function summarizeKld(kld: ArrayLike<number>, sameTop: ArrayLike<number>)
   const p = n > 0 ? same / n : Number.NaN;
   // Only the ranks the median, the percentiles (two neighbours each) and the maximum read:
   // selected, not sorted, then read through `percentile` as if the whole array were sorted.
-  const ranks = [0.9, 0.95, 0.99].flatMap((f) => {
+  const ranks = PERCENTILES.flatMap((f) => {
     const at = Math.floor(f * (n - 1));
-    return [at, at + 1];
+    return at + 1 < n ? [at, at + 1] : [at];
   });
-  ranks.push(Math.floor((n - 1) / 2), Math.floor(n / 2), n - 1);
+  ranks.push(0, Math.floor((n - 1) / 2), Math.floor(n / 2), n - 1);
   const sorted: ArrayLike<number> = Object.assign(
     { length: n },
     Object.fromEntries(valuesAtRanks(Float64Array.from(kld), ranks)),
@@ -96,6 +113,12 @@ export function summarizeKld(kld: ArrayLike<number>, sameTop: ArrayLike<number>)
     p95Kld: quantile(sorted, 0.95),
     p99Kld: quantile(sorted, 0.99),
     maxKld: n > 0 ? (sorted[n - 1] as number) : Number.NaN,
+    p999Kld: quantile(sorted, 0.999),
+    p10Kld: quantile(sorted, 0.1),
+    p5Kld: quantile(sorted, 0.05),
+    p1Kld: quantile(sorted, 0.01),
+    p01Kld: quantile(sorted, 0.001),
+    minKld: n > 0 ? (sorted[0] as number) : Number.NaN,
     sameTopPct: 100 * p,
     sameTopError: n > 1 ? 100 * Math.sqrt((p * (1 - p)) / (n - 1)) : 0,
   };

@@ -8,7 +8,8 @@ import type { RunAggregate, RunRecord, SuiteAggregate } from "./records.js";
  */
 export type AggregateScope = "all" | "perplexity" | "headline";
 
-const PERPLEXITY = "AND m.name IN ('nll_sum', 'nll2_sum', 'tokens', 'kld_sum', 'same_top')";
+const PERPLEXITY = `AND m.name IN ('nll_sum', 'nll2_sum', 'tokens', 'kld_sum', 'same_top',
+  'kld_covered_sum', 'kld_bound_tokens')`;
 const SCOPES: Record<AggregateScope, string> = {
   all: "",
   perplexity: PERPLEXITY,

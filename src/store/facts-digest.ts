@@ -28,6 +28,7 @@ interface Header {
     logprobs: number[];
     kld: number[];
     sameTop: number[];
+    kldBound?: { tokens: number; coveredMass: number };
   }>;
 }
 
@@ -132,13 +133,14 @@ export function encodeDigest(facts: ResultFacts, items: Map<string, string[]>): 
     if (tokens) column(list, tokens);
   }
   sections.f64.push(facts.ttftMs, facts.decodeTps, facts.prefillTps, facts.e2eMs);
-  for (const [suite, { items: scored }] of facts.perplexity) {
+  for (const [suite, { items: scored, kldBound }] of facts.perplexity) {
     const entry = {
       id: suite,
       items: [...scored.keys()],
       logprobs: [] as number[],
       kld: [] as number[],
       sameTop: [] as number[],
+      ...(kldBound ? { kldBound } : {}),
     };
     for (const f of scored.values()) {
       entry.logprobs.push(f.logprobs.length);
@@ -216,7 +218,10 @@ export function decodeDigest(data: Buffer, tables = new ItemTables()): ResultFac
       });
       bytesAt += sameTop;
     });
-    perplexity.set(suite.id, { items: scored });
+    perplexity.set(suite.id, {
+      items: scored,
+      ...(suite.kldBound ? { kldBound: suite.kldBound } : {}),
+    });
   }
   return {
     failedItems: header.failedItems,

@@ -31,10 +31,15 @@ const TOKEN_ROWS = `SELECT r.suite_id, r.item_id, t.logprobs, t.kld, t.same_top
   FROM token_scores t JOIN results r ON r.id = t.result_id
   WHERE r.variant_id = ? AND r.status = 'ok' ORDER BY r.suite_id, r.item_id`;
 
+const BOUND_ROWS = `SELECT r.suite_id, m.name, SUM(m.value) AS total
+  FROM results r JOIN metrics m ON m.result_id = r.id
+  WHERE r.variant_id = ? AND r.status = 'ok' AND m.name IN ('kld_bound_tokens', 'kld_covered_sum')
+  GROUP BY r.suite_id, m.name`;
+
 /** This reader, as digest stamps name it: what it reads and what it gates. */
 export const READER: Reader = {
-  version: 2,
-  definition: [METRIC_ROWS, RESULT_ROWS, FAILED_ROWS, TOKEN_ROWS, GATED.source],
+  version: 3,
+  definition: [METRIC_ROWS, RESULT_ROWS, FAILED_ROWS, TOKEN_ROWS, BOUND_ROWS, GATED.source],
 };
 
 function nested<K, V>(map: Map<K, V>, key: K, make: () => V): V {
@@ -175,6 +180,17 @@ function readTokenFacts(db: Db, variantId: number): Map<string, TokenFacts> {
       ...(t.kld ? { kld: typed(t.kld, Float32Array) } : {}),
       ...(t.same_top ? { sameTop: typed(t.same_top, Uint8Array) } : {}),
     });
+  }
+  for (const b of db.prepare(BOUND_ROWS).all(variantId) as Array<{
+    suite_id: string;
+    name: string;
+    total: number;
+  }>) {
+    const facts = perplexity.get(b.suite_id);
+    if (!facts) continue;
+    facts.kldBound ??= { tokens: 0, coveredMass: 0 };
+    if (b.name === "kld_bound_tokens") facts.kldBound.tokens = b.total;
+    else facts.kldBound.coveredMass = b.total;
   }
   return perplexity;
 }

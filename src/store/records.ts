@@ -89,6 +89,11 @@ export interface VariantRecord {
 /** Per-token figures of one variant on one perplexity suite, keyed by item for pairing. */
 export interface TokenFacts {
   items: Map<string, { logprobs: Float32Array; kld?: Float32Array; sameTop?: Uint8Array }>;
+  /**
+   * Where the KLD is a top-K lower bound: the tokens so scored and the baseline mass its kept
+   * entries cover, summed over them (mean coverage = mass / tokens).
+   */
+  kldBound?: { tokens: number; coveredMass: number };
 }
 
 /** What the verdict and the report read of one variant's result rows: the part a digest keeps. */

@@ -1,6 +1,6 @@
 import { measuredCapacity } from "../capacity/capacity.js";
 import { mcnemarExact, pairedBootstrap } from "../scoring/bootstrap.js";
-import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
+import { comparePerplexity, summarizeKld, TIGHT_COVERAGE } from "../scoring/kld.js";
 import { quantile } from "../scoring/quantile.js";
 import { pairValues } from "../store/item-column.js";
 import type { RunFacts, TokenFacts, VariantFacts } from "./facts.js";
@@ -240,6 +240,29 @@ function flipsGate(
   );
 }
 
+/**
+ * A KLD against the baseline's top-K is a lower bound. Where its entries cover less than
+ * TIGHT_COVERAGE of the baseline's mass, a pass on it proves nothing (inconclusive); a fail stands,
+ * since the true KLD is higher still. Either way the reason says it is a bound.
+ */
+function asBound(
+  bound: { tokens: number; coveredMass: number } | undefined,
+  reason: Omit<Reason, "blocking">,
+): Omit<Reason, "blocking"> {
+  if (!bound || bound.tokens === 0) return reason;
+  const covered = bound.coveredMass / bound.tokens;
+  const note = `a lower bound: the baseline's top-K covers ${(100 * covered).toFixed(2)} % of its mass`;
+  if (covered >= TIGHT_COVERAGE) return { ...reason, message: `${reason.message} (${note})` };
+  if (reason.status !== "pass") {
+    return { ...reason, message: `${reason.message} (${note}; the exact KLD is higher still)` };
+  }
+  return {
+    ...reason,
+    status: "inconclusive",
+    message: `${reason.message.replace(/: pass$/, "")} — ${note}, too little to pass on: inconclusive (qbench ppl --kld exact gives the exact figure)`,
+  };
+}
+
 function perplexityGates(
   judge: Judge,
   gates: Gates,
@@ -284,37 +307,42 @@ function perplexityGates(
     const kHigh = kld.meanKld + z * kld.meanKldError;
     const tail = `p99 ${num(kld.p99Kld, 5)}, same top token ${kld.sameTopPct.toFixed(2)} %, ${kld.n} tokens`;
     judge.add(
-      judgeInterval(
-        {
-          gate: "kld",
-          suite,
-          metric: "mean_kld",
-          value: kld.meanKld,
-          threshold: gates.kld.maxMean,
-          interval: [kLow, kHigh],
-          n: kld.n,
-        },
-        judgeAtMost(kLow, kHigh, gates.kld.maxMean),
-        {
-          judged: (status) =>
-            `KLD on ${suite}: mean ${num(kld.meanKld, 6)} (CI ${num(kLow, 6)}–${num(kHigh, 6)}, ${tail}) vs ≤ ${gates.kld.maxMean}: ${status}`,
-          tooFew: `KLD on ${suite}: mean ${num(kld.meanKld, 6)} (${tail})`,
-        },
-        "tokens",
+      asBound(
+        facts.kldBound,
+        judgeInterval(
+          {
+            gate: "kld",
+            suite,
+            metric: "mean_kld",
+            value: kld.meanKld,
+            threshold: gates.kld.maxMean,
+            interval: [kLow, kHigh],
+            n: kld.n,
+          },
+          judgeAtMost(kLow, kHigh, gates.kld.maxMean),
+          {
+            judged: (status) =>
+              `KLD on ${suite}: mean ${num(kld.meanKld, 6)} (CI ${num(kLow, 6)}–${num(kHigh, 6)}, ${tail}) vs ≤ ${gates.kld.maxMean}: ${status}`,
+            tooFew: `KLD on ${suite}: mean ${num(kld.meanKld, 6)} (${tail})`,
+          },
+          "tokens",
+        ),
       ),
     );
     if (gates.kld.maxP99 !== undefined) {
       const pStatus = kld.p99Kld <= gates.kld.maxP99 ? "pass" : "fail";
-      judge.add({
-        gate: "kld",
-        suite,
-        metric: "p99_kld",
-        status: pStatus,
-        value: kld.p99Kld,
-        threshold: gates.kld.maxP99,
-        n: kld.n,
-        message: `KLD p99 on ${suite}: ${num(kld.p99Kld, 5)} vs ≤ ${gates.kld.maxP99}: ${pStatus}`,
-      });
+      judge.add(
+        asBound(facts.kldBound, {
+          gate: "kld",
+          suite,
+          metric: "p99_kld",
+          status: pStatus,
+          value: kld.p99Kld,
+          threshold: gates.kld.maxP99,
+          n: kld.n,
+          message: `KLD p99 on ${suite}: ${num(kld.p99Kld, 5)} vs ≤ ${gates.kld.maxP99}: ${pStatus}`,
+        }),
+      );
     }
   }
 }

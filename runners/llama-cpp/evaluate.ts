@@ -1,0 +1,92 @@
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import type {
+  EvaluateParams,
+  EvaluateResult,
+  ScoredToken,
+} from "../../src/runner-client/protocol.js";
+import { RunnerError } from "../shared/serve.js";
+import { evaluateWithReference } from "./evaluate-reference.js";
+
+/** What `evaluate` needs of the loaded model: its sequence and the context the plan enforces. */
+export interface EvaluateState {
+  sequence: LlamaContextSequence;
+  contextSize: number;
+  /** The KLD baseline loaded beside the model (`load`'s `reference`), if any. */
+  reference?: LlamaContextSequence | undefined;
+}
+
+/** Scores tokens of one window: log-prob of each actual next token, the top K and any targets. */
+export async function evaluate(
+  state: EvaluateState,
+  params: EvaluateParams,
+): Promise<EvaluateResult> {
+  checkWindow(state, params);
+  if (params.reference) return evaluateWithReference(state, params);
+  const { tokens, scoreFrom, topK, targets } = params;
+  const started = performance.now();
+  await state.sequence.clearHistory();
+  // Logits for the actual next token (plus the top K and any targets) and the softmax
+  // normaliser, rather than full probability maps: the same log-probabilities at about half the cost.
+  const input = tokens.map((token, i) => {
+    const next = tokens[i + 1];
+    if (i < scoreFrom - 1 || next === undefined) return token as Token;
+    const extra = (targets?.[i - scoreFrom + 1] ?? []) as Token[];
+    // The normaliser (and a top-1) needs the maximum logit. Greedy sampling selects it without
+    // sorting the vocabulary, so perplexity and the variant's KLD pass ask for the selected
+    // token; only the baseline's top-K needs the sort.
+    const filter =
+      topK <= 1
+        ? { tokens: [next as Token, ...extra], includeSelected: true }
+        : { tokens: [next as Token, ...extra], includeTop: topK, includeMax: true };
+    const generateNext = { logits: { filter }, totalLogitWeight: true, options: GREEDY };
+    return [token as Token, { generateNext }] as [Token, { generateNext: typeof generateNext }];
+  });
+  const outputs = await state.sequence.controlledEvaluate(input);
+  const scored: ScoredToken[] = [];
+  for (let i = scoreFrom - 1; i < tokens.length - 1; i++) {
+    const next = outputs[i]?.next;
+    const logits = next?.logits;
+    const weight = next?.totalLogitWeight;
+    const actual = logits?.get(tokens[i + 1] as Token);
+    if (!logits || weight === undefined || logits.size === 0 || actual === undefined) {
+      throw new RunnerError("INTERNAL", `no logits returned for position ${i}`);
+    }
+    // The returned logits come sorted, the maximum first; the weight is Σ exp(logit − max).
+    const logZ = (logits.values().next().value as number) + Math.log(weight);
+    const entry: ScoredToken = { logprob: actual - logZ };
+    if (topK > 0) {
+      entry.top = [];
+      for (const [id, logit] of logits) {
+        if (entry.top.length >= topK) break;
+        entry.top.push([id, logit - logZ]);
+      }
+    }
+    const wanted = targets?.[i - scoreFrom + 1];
+    if (wanted) entry.targets = wanted.map((id) => (logits.get(id as Token) ?? Number.NaN) - logZ);
+    scored.push(entry);
+  }
+  return { scored, evalMs: performance.now() - started };
+}
+
+/** The window fits the context, scoreFrom is in range, and targets has one list per position. */
+export function checkWindow(state: EvaluateState, params: EvaluateParams): void {
+  const { tokens, scoreFrom, targets } = params;
+  if (tokens.length > state.contextSize) {
+    throw new RunnerError(
+      "CONTEXT_OVERFLOW",
+      `${tokens.length} tokens to evaluate; the context holds ${state.contextSize}`,
+    );
+  }
+  if (!Number.isInteger(scoreFrom) || scoreFrom < 1 || scoreFrom > tokens.length) {
+    throw new RunnerError("BAD_PARAMS", `scoreFrom must be in [1, ${tokens.length}]`);
+  }
+  if (targets && targets.length !== tokens.length - scoreFrom) {
+    throw new RunnerError(
+      "BAD_PARAMS",
+      `targets must have one list per scored position (${tokens.length - scoreFrom})`,
+    );
+  }
+}
+
+/** Greedy selection is the argmax: the maximum logit without a sort of the vocabulary. */
+export const GREEDY = { temperature: 0 };

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { qbench, tempDir } from "../support/cli.js";
+import { ROOT } from "../support/paths.js";
+import { bundledVocab, REAL_SHAPE, writeRealShape } from "../support/real-shape.js";
+
+type Figures = Record<string, number>;
+interface RealShapeReference {
+  model: typeof REAL_SHAPE;
+  results: Array<{ type: string; kld: Figures; same_top_p_percent: number }>;
+}
+
+const FIXTURES = join(ROOT, "test/fixtures/ppl");
+const reference = JSON.parse(
+  readFileSync(join(FIXTURES, "kld-real-shape.json"), "utf8"),
+) as RealShapeReference;
+
+/** llama-perplexity's label for each figure → qbench ppl's JSON key. */
+const KEYS: Record<string, string> = {
+  mean: "mean_kld",
+  max: "max_kld",
+  p99_9: "p99_9_kld",
+  p99: "p99_kld",
+  p95: "p95_kld",
+  p90: "p90_kld",
+  median: "median_kld",
+  p10: "p10_kld",
+  p5: "p5_kld",
+  p1: "p1_kld",
+  p0_1: "p0_1_kld",
+  min: "min_kld",
+};
+
+/** 1 %, or half the last digit llama-perplexity prints (6 decimals) where that is more. */
+const within = (got: number, want: number) =>
+  Math.abs(got - want) <= Math.max(0.01 * Math.abs(want), 5e-7);
+
+describe("KLD at a 128k vocabulary: qbench ppl vs llama-perplexity --kl-divergence (kld-real-shape.json)", () => {
+  const dir = tempDir("qbench-real-shape-");
+  const file = (type: string) => join(dir, `real-shape-${type}.gguf`);
+  const text = join(FIXTURES, "real-shape.txt");
+  const ppl = async (type: string, kld: string) => {
+    const out = await qbench(
+      ["ppl", file(type), text, "--ctx", "128", "--backend", "cpu", "--threads", "1"].concat([
+        "--baseline",
+        file("f16"),
+        "--kld",
+        kld,
+      ]),
+      // Both models' full distributions at every scored token: minutes on a busy 2-core machine.
+      { timeout: 900_000 },
+    );
+    assert.equal(out.exitCode, 0, out.stderr);
+    return JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "") as Record<string, unknown>;
+  };
+
+  before(async () => {
+    assert.deepEqual(reference.model, REAL_SHAPE, "the fixture was made for another model shape");
+    await writeRealShape(file("f16"), bundledVocab(dir));
+    for (const type of ["q8_0", "q4_0"]) {
+      const out = await qbench(["quantize", file("f16"), "--type", type, "--out", file(type)]);
+      assert.equal(out.exitCode, 0, out.stderr);
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  // q4_0 through `auto`, which must pick the exact path here (the top-K covers little mass).
+  for (const [type, method] of [
+    ["q4_0", "auto"],
+    ["q8_0", "exact"],
+  ] as const) {
+    it(`${type} vs F16, --kld ${method}: mean KLD, every percentile and same-top as llama.cpp's`, async () => {
+      const ref = reference.results.find((r) => r.type === type);
+      assert.ok(ref, `no reference for ${type}`);
+      const got = await ppl(type, method);
+      assert.equal(got.kld_method, "exact");
+      assert.equal(got.kld_is_bound, false);
+      for (const [label, key] of Object.entries(KEYS)) {
+        const want = ref.kld[label] as number;
+        assert.ok(within(got[key] as number, want), `${key} ${got[key]} vs llama.cpp's ${want}`);
+      }
+      const top = Math.abs((got.same_top_pct as number) - ref.same_top_p_percent);
+      assert.ok(top <= 0.2, `same top ${got.same_top_pct} vs ${ref.same_top_p_percent}`);
+    });
+  }
+
+  it("--kld top-k says its figure is a bound, with the baseline mass its entries cover", async () => {
+    const ref = reference.results.find((r) => r.type === "q4_0");
+    const bound = await ppl("q4_0", "top-k");
+    assert.equal(bound.kld_method, "top-k");
+    assert.equal(bound.kld_is_bound, true);
+    const covered = bound.baseline_mass_covered as number;
+    assert.ok(
+      covered > 0 && covered < 0.1,
+      `top-512 of a flat 128k distribution covers ${covered}`,
+    );
+    // Merging the tail into one bucket lowers the KLD: far below the exact figure here.
+    assert.ok((bound.mean_kld as number) < 0.2 * (ref?.kld.mean ?? 0), `bound ${bound.mean_kld}`);
+  });
+});
