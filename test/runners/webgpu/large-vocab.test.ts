@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,13 +11,11 @@ import { resolveRunner } from "../../../src/runner-client/registry.js";
 import { startRunner } from "../../../src/runner-client/start.js";
 import { perplexityText } from "../../../src/scoring/perplexity.js";
 import { ROOT } from "../../support/paths.js";
+import { bundledVocab } from "../../support/real-shape.js";
 import { gpuOrReason } from "./gpu-harness.js";
 
-/** Llama 3's vocab-only GGUF from node-llama-cpp's bundled llama.cpp sources (see ../shared/models/README). */
-const VOCAB = "/tmp/llama-src/models/ggml-vocab-llama-bpe.gguf";
 const found = await gpuOrReason();
-const skip =
-  typeof found === "string" ? found : existsSync(VOCAB) ? false : `no ${VOCAB} on this machine`;
+const skip = typeof found === "string" ? found : false;
 const CTX = 512;
 const TOP_K = 8;
 
@@ -29,7 +27,8 @@ describe("a 128,256-token vocabulary at context 512 (logits over the storage bin
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "qbench-webgpu-vocab-"));
     path = join(dir, "llama3-vocab-f16.gguf");
-    const { metadata, size } = await readTokenizer(VOCAB);
+    // Llama 3's vocab-only GGUF, out of the llama.cpp sources bundled in node-llama-cpp.
+    const { metadata, size } = await readTokenizer(bundledVocab(dir));
     const shape = { layers: 2, dim: 128, ffn: 256, heads: 2, kvHeads: 1, vocab: size };
     await writeSyntheticLlama(path, shape, "f16", 3, metadata);
   });
