@@ -1,27 +1,41 @@
-import yargs from "yargs";
+import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError } from "../errors.js";
 import { ignoreClosedPipe } from "./closed-pipe.js";
-import { compareCommand } from "./compare.js";
-import { doctorCommand } from "./doctor.js";
 import { formatError } from "./format-error.js";
-import { gateCommand } from "./gate.js";
-import { historyCommand } from "./history.js";
-import { inspectCommand } from "./inspect.js";
-import { mergeCommand } from "./merge.js";
-import { pplCommand } from "./ppl.js";
-import { quantizeCommand } from "./quantize.js";
-import { reportCommand } from "./report.js";
-import { runCommand } from "./run.js";
-import { scoreCommand } from "./score.js";
-import { sweepCommand } from "./sweep.js";
-import { viewCommand } from "./view.js";
+
+/**
+ * Each command's module, loaded on demand: a command pays only for its own imports (the quantizer
+ * does not load SQLite, the viewer's server or the report's charts), which is most of a short
+ * command's time. `--help` and an unknown command load them all. The order is `--help`'s.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: each command has its own argument type
+const COMMANDS: Record<string, () => Promise<CommandModule<object, any>>> = {
+  run: async () => (await import("./run.js")).runCommand,
+  gate: async () => (await import("./gate.js")).gateCommand,
+  report: async () => (await import("./report.js")).reportCommand,
+  compare: async () => (await import("./compare.js")).compareCommand,
+  history: async () => (await import("./history.js")).historyCommand,
+  merge: async () => (await import("./merge.js")).mergeCommand,
+  score: async () => (await import("./score.js")).scoreCommand,
+  ppl: async () => (await import("./ppl.js")).pplCommand,
+  quantize: async () => (await import("./quantize.js")).quantizeCommand,
+  inspect: async () => (await import("./inspect.js")).inspectCommand,
+  sweep: async () => (await import("./sweep.js")).sweepCommand,
+  view: async () => (await import("./view.js")).viewCommand,
+  doctor: async () => (await import("./doctor.js")).doctorCommand,
+};
 
 ignoreClosedPipe(process.stdout);
 ignoreClosedPipe(process.stderr);
 
 const argv = hideBin(process.argv);
 const verbose = argv.includes("--verbose");
+const named = argv.find((arg) => !arg.startsWith("-"));
+const only = named !== undefined && Object.hasOwn(COMMANDS, named) ? named : undefined;
+const loaders = Object.entries(COMMANDS)
+  .filter(([name]) => only === undefined || name === only)
+  .map(([, load]) => load);
 
 try {
   await yargs(argv)
@@ -29,19 +43,7 @@ try {
     .usage(
       "$0 <command> [options]\n\nEvaluate and benchmark quantized variants of a model side by side.",
     )
-    .command(runCommand)
-    .command(gateCommand)
-    .command(reportCommand)
-    .command(compareCommand)
-    .command(historyCommand)
-    .command(mergeCommand)
-    .command(scoreCommand)
-    .command(pplCommand)
-    .command(quantizeCommand)
-    .command(inspectCommand)
-    .command(sweepCommand)
-    .command(viewCommand)
-    .command(doctorCommand)
+    .command(await Promise.all(loaders.map((load) => load())))
     .option("verbose", {
       type: "boolean",
       describe: "Show stacks and runner logs on errors",
