@@ -7,6 +7,7 @@ import { EXIT } from "../exit-codes.js";
 import { createProgress } from "../orchestrator/progress.js";
 import { runPlan } from "../orchestrator/run-plan.js";
 import { formatSummary } from "../orchestrator/summary.js";
+import { threadsCachePath } from "../orchestrator/threads-cache.js";
 import type { PlanOverrides } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
 import { parseShard } from "../plan/shard.js";
@@ -144,6 +145,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       ...(args.shard !== undefined ? { shard: parseShard(args.shard, process.env) } : {}),
       signal: interrupt.signal,
       resumeCommand: resumeCommand(args),
+      threadsCache: threadsCachePath(process.env),
     }).finally(() => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

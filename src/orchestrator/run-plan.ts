@@ -26,6 +26,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** What finishes an interrupted run, as the user would type it. */
   resumeCommand?: string;
+  /** Where `threads: auto` keeps what it measured (threadsCachePath); none keeps the size rule. */
+  threadsCache?: string | undefined;
 }
 
 export interface RunOutcome {
@@ -52,7 +54,10 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     const { runId } = run;
     recordSuites(store, runId, work);
     const baselineModel = resolved.variants.find((v) => v.isBaseline)?.modelPath;
-    const context = { store, runId, plan, work, progress: options.progress, baselineModel };
+    const context = {
+      ...{ store, runId, plan, work, progress: options.progress, baselineModel },
+      threadsCache: options.threadsCache,
+    };
     const contexts = recordVariants(store, runId, resolved, models).map(({ variant, row }) => ({
       ...context,
       variant,

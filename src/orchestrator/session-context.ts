@@ -15,6 +15,8 @@ export interface VariantContext {
   progress: Progress;
   /** The baseline's model file: what an exact KLD evaluates in lockstep (`plan.kldMethod`). */
   baselineModel?: string | undefined;
+  /** The `threads: auto` cache file (threads-cache.ts); without it auto keeps the size rule. */
+  threadsCache?: string | undefined;
   /** Aborted: the runner is killed at once and the session throws RunStopped. */
   signal?: AbortSignal | undefined;
 }

@@ -4,6 +4,7 @@ import type { MemoryFigures } from "../measure/memory-sampler.js";
 import { type ManagedServer, startManagedServer } from "../runner-client/managed-server.js";
 import type { MemoryResult } from "../runner-client/protocol.js";
 import type { StartedRunner } from "../runner-client/start.js";
+import { chooseThreads } from "./auto-threads.js";
 import { runPerfShapes } from "./perf-session.js";
 import { RunnerSession } from "./runner-session.js";
 import { runnerSpec } from "./runner-spec.js";
@@ -17,11 +18,12 @@ export type VariantStatus = "complete" | "failed";
  * in flight (stored as failed with the runner's stderr) and a runner restart; past the plan's
  * limit the variant is failed and the run goes on with the others.
  */
-export async function runVariant(context: VariantContext): Promise<VariantStatus> {
-  checkStopped(context);
-  const finished = context.store.finishedKeys(context.variantId);
-  const server = await startServer(context);
+export async function runVariant(planned: VariantContext): Promise<VariantStatus> {
+  checkStopped(planned);
+  const finished = planned.store.finishedKeys(planned.variantId);
+  const server = await startServer(planned);
   if (server === "failed") return "failed";
+  const context = await withThreads(planned);
   const runners = new RunnerSession(runnerSpec(context), {
     sampleMemory: true,
     signal: context.signal,
@@ -69,6 +71,14 @@ async function runSuites(
     }
     throw error;
   }
+}
+
+/** The variant with the thread count it runs at, stored and shown with the reason for it. */
+async function withThreads(context: VariantContext): Promise<VariantContext> {
+  const { threads, reason } = await chooseThreads(context);
+  context.store.updateVariant(context.variantId, { threads, threadsReason: reason });
+  context.progress.log(`· ${context.variant.name}: threads ${threads} (${reason})`);
+  return { ...context, variant: { ...context.variant, threads } };
 }
 
 /**

@@ -19,6 +19,8 @@ interface VariantCommon extends Variant {
   isBaseline: boolean;
   runnerCommand: RunnerCommand;
   threads: number;
+  /** The plan says `threads: auto`: `threads` is the size rule's guess, which a run may measure. */
+  threadsAuto: boolean;
   /** Where the plan sets `kvCache`, for errors found once the model is read. */
   kvCacheAt?: string;
 }
@@ -112,6 +114,7 @@ function loadVariants(plan: Plan, dir: string, baseline: string, locate: Locate)
       ...variant,
       backend,
       isBaseline: variant.name === baseline,
+      threadsAuto: plan.threads === "auto",
       runnerCommand: at(locate(["variants", i, "runner"]), () =>
         resolveRunner(backend, variant.runner),
       ),

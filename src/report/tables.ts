@@ -158,7 +158,11 @@ export function environment(run: RunRecord): Environment {
       device: text(v.device),
       runner: `${v.runner}${v.runnerVersion ? ` ${v.runnerVersion}` : ""}`,
       engine: text(v.engine),
-      threads: fixed(v.threads, 0),
+      threads:
+        // A count the plan set needs no reason; auto's measured or rule-based choice says why.
+        v.threadsReason && !v.threadsReason.startsWith("plan sets")
+          ? `${fixed(v.threads, 0)} (${v.threadsReason})`
+          : fixed(v.threads, 0),
       context:
         v.engineContextSize === null || v.engineContextSize === v.contextSize
           ? fixed(v.contextSize, 0)

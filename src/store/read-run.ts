@@ -50,6 +50,7 @@ export const VARIANT_COLUMNS = {
   runnerVersion: "runner_version",
   engine: "engine",
   threads: "threads",
+  threadsReason: "threads_reason",
   contextSize: "context_size",
   engineContextSize: "engine_context_size",
   loadMs: "load_ms",

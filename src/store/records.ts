@@ -61,6 +61,8 @@ export interface VariantRecord {
   runnerVersion: string | null;
   engine: string | null;
   threads: number;
+  /** Why that many: `plan sets 2`, the size rule, or the measured speeds (null before migration 011). */
+  threadsReason?: string | null;
   contextSize: number;
   /** What the engine allocated; null on databases from before it was recorded. */
   engineContextSize: number | null;

@@ -82,6 +82,8 @@ export interface VariantRow {
 
 /** Fields of VariantRecord a run sets as it goes (the rest are fixed when the variant is added). */
 const UPDATED = [
+  "threads",
+  "threadsReason",
   "backend",
   "device",
   "runnerVersion",

@@ -13,13 +13,14 @@ export interface CliResult {
 /** Runs the real CLI entry point (bin/qbench.js) as a user would. */
 export async function qbench(
   args: string[],
-  options: { cwd?: string; timeout?: number } = {},
+  options: { cwd?: string; timeout?: number; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   const result = await execa(process.execPath, [join(ROOT, "bin/qbench.js"), ...args], {
     cwd: options.cwd ?? ROOT,
     reject: false,
     timeout: options.timeout ?? 120_000,
-    env: { FORCE_COLOR: "0" },
+    // `threads: auto` keeps the size rule and never writes the user's ~/.cache, unless a test asks.
+    env: { FORCE_COLOR: "0", QBENCH_THREADS_CACHE: "off", ...options.env },
   });
   return {
     exitCode: result.exitCode ?? -1,
