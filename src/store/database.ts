@@ -52,7 +52,6 @@ function migrationFiles(dir: string): string[] {
  */
 export function migrate(db: Db, dir = MIGRATIONS): void {
   const latest = latestSchema(dir);
-  addLateColumns(db, dir);
   if ((db.pragma("user_version", { simple: true }) as number) >= latest) return;
   const foreignKeys = db.pragma("foreign_keys", { simple: true }) as number;
   db.pragma("foreign_keys = OFF");
@@ -72,42 +71,4 @@ export function migrate(db: Db, dir = MIGRATIONS): void {
   } finally {
     db.pragma(`foreign_keys = ${foreignKeys}`);
   }
-}
-
-/**
- * Migrations numbered below a database's version that it never ran: branches number their
- * migrations apart and merge in any order, so a file at 013 may lack 011. A migration made only of
- * `ALTER TABLE … ADD COLUMN` is applied late, column by column, where the column is missing.
- */
-function addLateColumns(db: Db, dir: string): void {
-  const version = db.pragma("user_version", { simple: true }) as number;
-  const late = migrationFiles(dir)
-    .filter((file) => Number(file.slice(0, 3)) <= version)
-    .flatMap((file) => addedColumns(readFileSync(`${dir}/${file}`, "utf8")) ?? []);
-  const missing = () => late.filter(({ table, column }) => !hasColumn(db, table, column));
-  if (missing().length === 0) return;
-  db.transaction(() => {
-    for (const { statement } of missing()) db.exec(statement);
-  }).immediate();
-}
-
-/** The columns a migration adds, or undefined if it does anything else. */
-function addedColumns(
-  sql: string,
-): Array<{ table: string; column: string; statement: string }> | undefined {
-  const statements = sql
-    .replace(/--.*$/gm, "")
-    .split(";")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-  const added = statements.map((statement) => {
-    const match = /^ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\b/i.exec(statement);
-    return match ? { table: match[1] as string, column: match[2] as string, statement } : undefined;
-  });
-  return added.every((a) => a !== undefined) ? added : undefined;
-}
-
-function hasColumn(db: Db, table: string, column: string): boolean {
-  const columns = db.pragma(`table_info(${table})`) as Array<{ name: string }>;
-  return columns.length === 0 || columns.some((c) => c.name === column);
 }

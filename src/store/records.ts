@@ -61,7 +61,7 @@ export interface VariantRecord {
   runnerVersion: string | null;
   engine: string | null;
   threads: number;
-  /** Why that many: `plan sets 2`, the size rule, or the measured speeds (null before migration 011). */
+  /** Why that many: `plan sets 2`, the size rule, or the measured speeds (null before migration 012). */
   threadsReason?: string | null;
   contextSize: number;
   /** What the engine allocated; null on databases from before it was recorded. */

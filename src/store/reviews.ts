@@ -56,7 +56,7 @@ const hasReviews = (db: Db) =>
 
 /**
  * The review that counts per (variant, suite, item) of a run: the newest made on the run, else
- * the newest carried over. A database from before migration 013 has none.
+ * the newest carried over. A database from before migration 011 has none.
  */
 export function readReviews(db: Db, runId: number): ReviewRecord[] {
   if (!hasReviews(db)) return [];

@@ -20,7 +20,7 @@ const review = (
   reviewer: "Ada Test",
 });
 
-describe("the reviews table (migration 013): written only as new rows, carried over on identical text (real runs on stories260K)", () => {
+describe("the reviews table (migration 011): written only as new rows, carried over on identical text (real runs on stories260K)", () => {
   let file: string;
 
   before(async () => {
