@@ -241,11 +241,18 @@ function renderItem(render: Render, item: Item, location: string): string {
   try {
     return render(item);
   } catch (error) {
-    throw new InputError("BAD_SUITE", `prompt template: ${messageOf(error).split("\n")[0]}`, {
+    throw new InputError("BAD_SUITE", `prompt template: ${templateMessage(error, item)}`, {
       location,
       cause: error,
     });
   }
+}
+
+/** Handlebars' first line, with the item's fields where it names "[object Object]". */
+function templateMessage(error: unknown, item: Item): string {
+  return (messageOf(error).split("\n")[0] ?? "")
+    .replace(" in [object Object]", ` in the item (its fields: ${Object.keys(item).join(", ")})`)
+    .replace(/ - (\d+):(\d+)$/, " (template line $1, column $2)");
 }
 
 interface RawItem {

@@ -41,4 +41,21 @@ describe("metric options are checked when the suite loads", () => {
       );
     });
   }
+
+  it("a template field the item lacks is named with the item's own fields", () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      "s.yaml": suiteWith("exact_match: {}").replace("{ q: x, a: y }", "{ z: x, a: y }"),
+    });
+    assert.throws(
+      () => loadSuite(join(dir, "s.yaml")),
+      (e) =>
+        e instanceof InputError &&
+        e.code === "BAD_SUITE" &&
+        /s\.yaml:7$/.test(e.location ?? "") &&
+        e.message.endsWith(
+          'prompt template: "q" not defined in the item (its fields: z, a) (template line 1, column 2)',
+        ),
+    );
+  });
 });
