@@ -3,6 +3,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { qbench, tempDir } from "../support/cli.js";
+import { kldFigureKeys } from "../support/kld-figures.js";
 import { ROOT } from "../support/paths.js";
 import { bundledVocab, REAL_SHAPE, writeRealShape } from "../support/real-shape.js";
 
@@ -16,22 +17,6 @@ const FIXTURES = join(ROOT, "test/fixtures/ppl");
 const reference = JSON.parse(
   readFileSync(join(FIXTURES, "kld-real-shape.json"), "utf8"),
 ) as RealShapeReference;
-
-/** llama-perplexity's label for each figure → qbench ppl's JSON key. */
-const KEYS: Record<string, string> = {
-  mean: "mean_kld",
-  max: "max_kld",
-  p99_9: "p99_9_kld",
-  p99: "p99_kld",
-  p95: "p95_kld",
-  p90: "p90_kld",
-  median: "median_kld",
-  p10: "p10_kld",
-  p5: "p5_kld",
-  p1: "p1_kld",
-  p0_1: "p0_1_kld",
-  min: "min_kld",
-};
 
 /** 1 %, or half the last digit llama-perplexity prints (6 decimals) where that is more. */
 const within = (got: number, want: number) =>
@@ -77,7 +62,7 @@ describe("KLD at a 128k vocabulary: qbench ppl vs llama-perplexity --kl-divergen
       const got = await ppl(type, method);
       assert.equal(got.kld_method, "exact");
       assert.equal(got.kld_is_bound, false);
-      for (const [label, key] of Object.entries(KEYS)) {
+      for (const [label, key] of kldFigureKeys()) {
         const want = ref.kld[label] as number;
         assert.ok(within(got[key] as number, want), `${key} ${got[key]} vs llama.cpp's ${want}`);
       }

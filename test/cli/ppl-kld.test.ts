@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { qbench } from "../support/cli.js";
+import { kldFigureKeys } from "../support/kld-figures.js";
 import { model, ROOT } from "../support/paths.js";
 
 interface KldReference {
@@ -69,21 +70,6 @@ describe("qbench ppl --baseline against llama-perplexity --kl-divergence (test/f
     });
   }
 
-  /** llama-perplexity's label for each figure → qbench ppl's JSON key. */
-  const KEYS: Record<string, string> = {
-    mean: "mean_kld",
-    p99_9: "p99_9_kld",
-    p99: "p99_kld",
-    p95: "p95_kld",
-    p90: "p90_kld",
-    median: "median_kld",
-    p10: "p10_kld",
-    p5: "p5_kld",
-    p1: "p1_kld",
-    p0_1: "p0_1_kld",
-    min: "min_kld",
-    max: "max_kld",
-  };
   // llama.cpp's own floor: the base against itself spreads by its 16-bit storage of the base.
   const self = reference.results.find((r) => r.model === "stories260K-f16.gguf" && r.ctx === 128);
   const floor = Math.max(Math.abs(self?.kld.max ?? 0), Math.abs(self?.kld.min ?? 0));
@@ -104,7 +90,7 @@ describe("qbench ppl --baseline against llama-perplexity --kl-divergence (test/f
       assert.equal(out.exitCode, 0, out.stderr);
       const got = JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "") as Record<string, number>;
       assert.equal(got.kld_is_bound as unknown, false);
-      for (const [label, key] of Object.entries(KEYS)) {
+      for (const [label, key] of kldFigureKeys()) {
         const want = ref.kld[label] as number;
         // The maximum is one token's value: on Q8_0 it is 2.7 % above llama.cpp's native build
         // with node-llama-cpp's prebuilt binary (the top-K path gives the same), so 3 % there.
