@@ -18,6 +18,7 @@ import {
 import { argmaxKernel, scoreKernel } from "./kernels/logits.js";
 import type { LlamaConfig, LlamaModel } from "./model-config.js";
 import { buildSteps, STORAGE, type Step } from "./steps.js";
+import type { Tap } from "./taps.js";
 
 export interface ScoreRequest {
   /** Row-major [nOut][S] token ids whose log-probabilities are wanted. */
@@ -47,7 +48,11 @@ export class LlamaGraph {
   private readonly logits: GPUBuffer;
   private readonly argmaxOut: GPUBuffer;
   private readonly argmaxStep: Step;
-  private readonly layerSteps: Step[] = [];
+  readonly layerSteps: Step[] = [];
+  /** Each matmul's input, for an importance matrix (imatrix.ts). */
+  readonly taps: Tap[] = [];
+  /** The layer steps with the imatrix kernels between them while one is collected; else unset. */
+  tapped: Step[] | undefined;
   private readonly outputSteps: Step[] = [];
   private scoreStep: { step: Step; targets: GPUBuffer; out: GPUBuffer } | undefined;
 
@@ -116,12 +121,12 @@ export class LlamaGraph {
     return graph;
   }
 
-  private bindGroup(kernel: KernelSource, buffers: Record<string, GPUBuffer>): GPUBindGroup {
+  bindGroup(kernel: KernelSource, buffers: Record<string, GPUBuffer>): GPUBindGroup {
     return this.kernels.bind(kernel, { P: this.paramsBuffer, ...buffers });
   }
 
   private async build(model: LlamaModel, fh: FileHandle, dataOffset: number): Promise<void> {
-    const { layerSteps, outputSteps } = await buildSteps(
+    const { layerSteps, outputSteps, taps } = await buildSteps(
       {
         pool: this.pool,
         bind: (kernel, buffers) => this.bindGroup(kernel, buffers),
@@ -137,6 +142,7 @@ export class LlamaGraph {
       dataOffset,
     );
     this.layerSteps.push(...layerSteps);
+    this.taps.push(...taps);
     this.outputSteps.push(...outputSteps);
     // Compile every variant now, so the first request does not pay for it.
     for (const step of [...this.layerSteps, ...this.outputSteps, this.argmaxStep]) {
@@ -218,7 +224,7 @@ export class LlamaGraph {
     this.device.queue.writeBuffer(this.paramsBuffer, 0, encodeParams(params, this.paramsData));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    if (layers) this.encode(pass, this.layerSteps, tokens.length);
+    if (layers) this.encode(pass, this.tapped ?? this.layerSteps, tokens.length);
     if (params.nOut > 0) this.encode(pass, this.outputSteps, params.nOut);
     tail(pass, encoder);
     this.device.queue.submit([encoder.finish()]);

@@ -17,6 +17,7 @@ import { acquireGpu, backendOrder, type Gpu, NoAdapterError } from "./device.js"
 import { evaluate } from "./evaluate.js";
 import { generate } from "./generate.js";
 import { LlamaGraph } from "./graph.js";
+import { collectImatrix } from "./imatrix.js";
 import { describeLlama, type LlamaModel, UnsupportedModelError } from "./model-config.js";
 import type { Session } from "./session.js";
 import { Tokenizer } from "./tokenizer.js";
@@ -48,6 +49,7 @@ async function initialize(): Promise<InitializeResult> {
       "tokenize",
       "evaluate",
       "memory",
+      "imatrix",
     ] as InitializeResult["capabilities"],
   };
   try {
@@ -164,6 +166,7 @@ const handlers: Handlers = {
   },
   evaluate: (params) => evaluate(requireLoaded(), params),
   benchmark: (params) => benchmark(requireLoaded(), params),
+  collectImatrix: (params) => collectImatrix(requireLoaded(), params),
   memory: async () => {
     const found = loaded ? await getGpu() : undefined;
     const peakRss = await readPeakRss();

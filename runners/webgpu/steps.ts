@@ -3,6 +3,7 @@
  * its workgroup counts for a given number of tokens.
  */
 import type { FileHandle } from "node:fs/promises";
+import type { GgufTensorInfo } from "../../lib/gguf/reader.js";
 import type { BufferPool } from "./buffers.js";
 import {
   attentionKernel,
@@ -19,6 +20,7 @@ import {
   tokenGroups,
 } from "./kernels/matmul.js";
 import type { LlamaConfig, LlamaModel } from "./model-config.js";
+import { matmulInput, type Tap } from "./taps.js";
 import { type GpuWeight, readTensor, uploadWeight } from "./weights.js";
 
 export const STORAGE = () =>
@@ -75,12 +77,18 @@ export async function buildSteps(
   model: LlamaModel,
   fh: FileHandle,
   dataOffset: number,
-): Promise<{ layerSteps: Step[]; outputSteps: Step[] }> {
+): Promise<{ layerSteps: Step[]; outputSteps: Step[]; taps: Tap[] }> {
   const { pool, bind, contextSize, maxBatch, software, tokenBuffer, logits } = ctx;
   const c = ctx.config;
   const B = maxBatch;
   const layerSteps: Step[] = [];
   const outputSteps: Step[] = [];
+  const taps: Tap[] = [];
+  // For the imatrix: step `skip` after the next one multiplies `input` (RMSNorm-ed by `norm`) by `of`.
+  const tap = (input: GPUBuffer, of: GgufTensorInfo[], norm?: GpuWeight, skip = 0) =>
+    taps.push(
+      matmulInput(layerSteps.length + skip, input, of, norm && { g: norm.buffer, eps: c.eps }),
+    );
   const upload = (t: Parameters<typeof uploadWeight>[3]) => uploadWeight(pool, fh, dataOffset, t);
   const qDim = c.nHead * c.headDim;
   const x = pool.create("x", B * c.nEmbd * 4, STORAGE());
@@ -144,6 +152,7 @@ export async function buildSteps(
     const wo = residual(w.o);
     const down = residual(w.down);
     const swiglu = variants((tb) => swigluKernel(w.gate, w.up, c.eps, tb));
+    tap(x, [layer.q, layer.k, layer.v], w.attnNorm);
     layerSteps.push({
       kernel: qkv,
       group: bind(qkv.one, {
@@ -164,6 +173,8 @@ export async function buildSteps(
       group: bind(attention, { q, kcache: kCache, vcache: vCache, o: att }),
       size: attentionGroups,
     });
+    tap(att, [layer.o]);
+    tap(x, [layer.gate, layer.up], w.ffnNorm, 1);
     layerSteps.push(
       {
         kernel: wo,
@@ -182,6 +193,7 @@ export async function buildSteps(
         size: byTokens(c.nFf),
       },
     );
+    tap(ffh, [layer.down]);
     layerSteps.push({
       kernel: down,
       group: bind(down.one, { x: ffh, w: w.down.buffer, y: x }),
@@ -203,5 +215,5 @@ export async function buildSteps(
     }),
     size: byTokens(c.nVocab),
   });
-  return { layerSteps, outputSteps };
+  return { layerSteps, outputSteps, taps };
 }

@@ -18,7 +18,14 @@ export interface InitializeResult {
   /** Backends this runner can use on this machine. */
   backends: Backend[];
   capabilities: Array<
-    "generate" | "tokenize" | "evaluate" | "memory" | "benchmark" | "choices" | "reference"
+    | "generate"
+    | "tokenize"
+    | "evaluate"
+    | "memory"
+    | "benchmark"
+    | "choices"
+    | "reference"
+    | "imatrix"
   >;
 }
 
@@ -178,6 +185,38 @@ export interface ScoreChoicesResult {
   evalMs: number;
 }
 
+/**
+ * llama-imatrix's importance matrix, collected in the runner over calls: each call evaluates its
+ * chunks (each from position 0, a fresh context) and adds, per weight matrix of the layers, the
+ * squares of its input's columns over every token; the sums stay in the runner until `read`.
+ */
+export interface CollectImatrixParams {
+  /** Token chunks, BOS already in place where wanted (≥ 1 token each, ≤ the loaded context). */
+  chunks: number[][];
+  /** Discard what was collected before this call (the first call after `load` starts afresh anyway). */
+  reset?: boolean;
+  /** Return the sums so far, this call's chunks included, and end the collection. */
+  read?: boolean;
+}
+
+/** One weight matrix's importance data, as llama-imatrix's `<name>.in_sum2` and `<name>.counts`. */
+export interface ImatrixMatrix {
+  /** The weight tensor's name in the model file (`blk.0.attn_q.weight`). */
+  name: string;
+  /** Per input column (per expert, expert-major, when counts has one entry per expert): Σ x². */
+  sums: number[];
+  /** Tokens summed: one entry for a dense matrix, one per expert for a merged-experts tensor. */
+  counts: number[];
+}
+
+export interface CollectImatrixResult {
+  /** Tokens evaluated in this collection so far. */
+  tokens: number;
+  evalMs: number;
+  /** With `read`: every matrix, sorted by name. */
+  matrices?: ImatrixMatrix[];
+}
+
 /** A llama-bench-style fixed shape: random prompt tokens, then greedy decode steps. */
 export interface BenchmarkParams {
   /** Prompt tokens processed as one prefill (llama-bench -p). */
@@ -213,6 +252,7 @@ export interface Methods {
   memory: { params: Record<string, never>; result: MemoryResult };
   benchmark: { params: BenchmarkParams; result: BenchmarkResult };
   scoreChoices: { params: ScoreChoicesParams; result: ScoreChoicesResult };
+  collectImatrix: { params: CollectImatrixParams; result: CollectImatrixResult };
   shutdown: { params: Record<string, never>; result: null };
 }
 

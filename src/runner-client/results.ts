@@ -11,8 +11,10 @@
 import { z } from "zod";
 import type {
   ChoiceScore,
+  CollectImatrixParams,
   EvaluateParams,
   EvaluateResult as EvaluateResultType,
+  ImatrixMatrix,
   MethodName,
   Methods,
   ScoreChoicesParams,
@@ -29,6 +31,7 @@ const Capability = z.enum([
   "benchmark",
   "choices",
   "reference",
+  "imatrix",
 ]);
 
 export const InitializeResult = z.object({
@@ -230,6 +233,50 @@ export const ScoreChoicesResult = z.object({
   evalMs: z.number(),
 });
 
+/** The first malformed matrix of collectImatrix's `matrices`: a name, finite sums, whole counts ≥ 0 dividing them. */
+function matricesFlaw(matrices: unknown): Flaw | undefined {
+  if (!Array.isArray(matrices))
+    return { path: [], message: `expected array, got ${typeName(matrices)}` };
+  for (let i = 0; i < matrices.length; i++) {
+    const matrix: unknown = matrices[i];
+    if (typeof matrix !== "object" || matrix === null || Array.isArray(matrix)) {
+      return { path: [i], message: `expected object, got ${typeName(matrix)}` };
+    }
+    const { name, sums, counts } = matrix as Record<string, unknown>;
+    if (typeof name !== "string" || name === "") {
+      return { path: [i, "name"], message: `expected a tensor name, got ${typeName(name)}` };
+    }
+    if (!Array.isArray(counts) || counts.length < 1) {
+      return { path: [i, "counts"], message: "expected a non-empty array" };
+    }
+    const badCount = counts.findIndex((c) => !Number.isInteger(c) || (c as number) < 0);
+    if (badCount >= 0) {
+      return { path: [i, "counts", badCount], message: "expected an integer ≥ 0" };
+    }
+    if (!Array.isArray(sums) || sums.length < 1 || sums.length % counts.length !== 0) {
+      return {
+        path: [i, "sums"],
+        message: `expected a non-empty array whose length is a multiple of counts' (${counts.length})`,
+      };
+    }
+    for (let j = 0; j < sums.length; j++) {
+      if (typeof sums[j] !== "number") {
+        return { path: [i, "sums", j], message: `expected number, got ${typeName(sums[j])}` };
+      }
+    }
+  }
+  return undefined;
+}
+
+export const CollectImatrixResult = z.object({
+  tokens: z.number().int().nonnegative(),
+  evalMs: z.number(),
+  matrices: z
+    .custom<ImatrixMatrix[]>()
+    .superRefine((matrices, ctx) => asIssue(matricesFlaw(matrices), ctx))
+    .optional(),
+});
+
 /** What scoreChoices' params promise: one entry per continuation, one log-prob per token. */
 function choicesShapeFlaw(
   params: ScoreChoicesParams,
@@ -266,6 +313,7 @@ const RESULTS = {
   memory: MemoryResult,
   benchmark: BenchmarkResult,
   scoreChoices: ScoreChoicesResult,
+  collectImatrix: CollectImatrixResult,
 } satisfies Record<CheckedMethod, z.ZodType>;
 
 /** True when A and B are mutually assignable. */
@@ -282,6 +330,7 @@ const IN_SYNC: {
   memory: true,
   benchmark: true,
   scoreChoices: true,
+  collectImatrix: true,
 };
 void IN_SYNC;
 
@@ -344,6 +393,12 @@ export function checkResult<M extends MethodName>(
   if (method === "evaluate") {
     const flaw = evaluateShapeFlaw(params as EvaluateParams, result as EvaluateResultType);
     if (flaw) return { field: fieldPath(flaw.path), message: flaw.message };
+  }
+  if (method === "collectImatrix") {
+    const read = (params as CollectImatrixParams).read === true;
+    if (read && (result as { matrices?: unknown }).matrices === undefined) {
+      return { field: "matrices", message: "expected the matrices (collectImatrix with read)" };
+    }
   }
   if (method === "scoreChoices") {
     const flaw = choicesShapeFlaw(params as ScoreChoicesParams, result as ScoreChoicesResultType);

@@ -1,0 +1,154 @@
+/**
+ * The protocol's `collectImatrix`: what llama-imatrix accumulates, on the GPU. The graph's
+ * steps mark each matmul input (a Tap); while a collection is open the graph runs the layer
+ * steps with a sum-of-squares kernel before each tapped matmul, into one f32 buffer per
+ * input, read back once when the caller asks. No collection open: the plain steps, no cost.
+ */
+import type {
+  CollectImatrixParams,
+  CollectImatrixResult,
+  ImatrixMatrix,
+} from "../../src/runner-client/protocol.js";
+import { RunnerError } from "../shared/serve.js";
+import type { LlamaGraph } from "./graph.js";
+import { IMATRIX_WG, rowScaleKernel, sumSquaresKernel } from "./kernels/imatrix.js";
+import { checkTokens, type Session } from "./session.js";
+import { STORAGE, type Step } from "./steps.js";
+
+/** One open collection: a running sum per tap, and the tokens each has seen. */
+export class ImatrixCollector {
+  private readonly sums: GPUBuffer[] = [];
+  private readonly graph: LlamaGraph;
+  /** The per-token RMSNorm scales of the tapped input being summed. */
+  private readonly scratch: GPUBuffer;
+  tokens = 0;
+
+  constructor(graph: LlamaGraph) {
+    this.graph = graph;
+    const { pool } = graph;
+    const scale = pool.create("imatrix row scale", graph.maxBatch * 4, STORAGE());
+    const before = new Map<number, Step[]>();
+    for (const tap of graph.taps) {
+      const sums = pool.create(`imatrix ${tap.names[0]}`, tap.cols * 4, STORAGE());
+      pool.device.queue.writeBuffer(sums, 0, new Float32Array(tap.cols));
+      this.sums.push(sums);
+      const steps = before.get(tap.at) ?? [];
+      if (tap.norm) {
+        const rows = rowScaleKernel(tap.cols, tap.norm.eps);
+        steps.push({
+          kernel: rows,
+          group: graph.bindGroup(rows, { x: tap.input, scale }),
+          size: (T) => [Math.ceil(T / IMATRIX_WG), 1],
+        });
+      }
+      const squares = sumSquaresKernel(tap.cols, tap.norm !== undefined);
+      const buffers: Record<string, GPUBuffer> = tap.norm
+        ? { x: tap.input, scale, g: tap.norm.g, sums }
+        : { x: tap.input, sums };
+      steps.push({
+        kernel: squares,
+        group: graph.bindGroup(squares, buffers),
+        size: () => [Math.ceil(tap.cols / IMATRIX_WG), 1],
+      });
+      before.set(tap.at, steps);
+    }
+    this.scratch = scale;
+    graph.tapped = graph.layerSteps.flatMap((step, i) => [...(before.get(i) ?? []), step]);
+  }
+
+  /** Runs each chunk from position 0 (a fresh context) through the layers; no logits. */
+  run(chunks: readonly number[][]): void {
+    const { graph } = this;
+    for (const chunk of chunks) {
+      for (let pos = 0; pos < chunk.length; pos += graph.maxBatch) {
+        graph.prefill(chunk.slice(pos, pos + graph.maxBatch), pos);
+      }
+      this.tokens += chunk.length;
+    }
+  }
+
+  /** Every tapped weight's sums (one copy per weight sharing an input) and its token count. */
+  async read(): Promise<ImatrixMatrix[]> {
+    const { graph } = this;
+    const bytes = graph.taps.reduce((n, tap) => n + tap.cols * 4, 0);
+    const staging = graph.pool.create(
+      "imatrix readback",
+      bytes,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    );
+    try {
+      const encoder = graph.pool.device.createCommandEncoder();
+      let at = 0;
+      for (const [i, tap] of graph.taps.entries()) {
+        encoder.copyBufferToBuffer(this.sums[i] as GPUBuffer, 0, staging, at, tap.cols * 4);
+        at += tap.cols * 4;
+      }
+      graph.pool.device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const all = new Float32Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      const matrices: ImatrixMatrix[] = [];
+      at = 0;
+      for (const tap of graph.taps) {
+        const sums = Array.from(all.subarray(at, at + tap.cols));
+        at += tap.cols;
+        for (const name of tap.names) matrices.push({ name, sums, counts: [this.tokens] });
+      }
+      return matrices.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } finally {
+      graph.pool.destroy(staging);
+    }
+  }
+
+  /** Back to the plain steps; the sums' buffers are freed. */
+  close(): void {
+    this.graph.tapped = undefined;
+    for (const buffer of [...this.sums, this.scratch]) this.graph.pool.destroy(buffer);
+  }
+}
+
+/** The collection open on each loaded graph (its buffers go with the graph's on unload). */
+const open = new WeakMap<LlamaGraph, ImatrixCollector>();
+
+function checkParams(state: Session, params: CollectImatrixParams): void {
+  if (!Array.isArray(params.chunks)) {
+    throw new RunnerError("BAD_PARAMS", "chunks must be a list of token lists");
+  }
+  for (const [i, chunk] of params.chunks.entries()) {
+    if (!Array.isArray(chunk) || chunk.length < 1) {
+      throw new RunnerError("BAD_PARAMS", `chunks[${i}] must hold at least one token`);
+    }
+    if (chunk.length > state.graph.contextSize) {
+      throw new RunnerError(
+        "CONTEXT_OVERFLOW",
+        `chunks[${i}] has ${chunk.length} tokens; the context holds ${state.graph.contextSize}`,
+      );
+    }
+    checkTokens(state, chunk, `chunks[${i}]`);
+  }
+}
+
+/** Adds the chunks to the open collection (a new one on `reset` or when none is open); `read` returns and closes it. */
+export async function collectImatrix(
+  state: Session,
+  params: CollectImatrixParams,
+): Promise<CollectImatrixResult> {
+  checkParams(state, params);
+  const started = performance.now();
+  const { graph } = state;
+  if (params.reset) {
+    open.get(graph)?.close();
+    open.delete(graph);
+  }
+  const collector = open.get(graph) ?? new ImatrixCollector(graph);
+  open.set(graph, collector);
+  collector.run(params.chunks);
+  if (!params.read) {
+    await state.graph.finished();
+    return { tokens: collector.tokens, evalMs: performance.now() - started };
+  }
+  const matrices = await collector.read();
+  collector.close();
+  open.delete(graph);
+  return { tokens: collector.tokens, evalMs: performance.now() - started, matrices };
+}
