@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule<object, any>>> = {
   score: async () => (await import("./score.js")).scoreCommand,
   ppl: async () => (await import("./ppl.js")).pplCommand,
   quantize: async () => (await import("./quantize.js")).quantizeCommand,
+  imatrix: async () => (await import("./imatrix.js")).imatrixCommand,
   inspect: async () => (await import("./inspect.js")).inspectCommand,
   sweep: async () => (await import("./sweep.js")).sweepCommand,
   view: async () => (await import("./view.js")).viewCommand,

@@ -85,4 +85,43 @@ describe("runner result schemas", () => {
       message: "expected 2 target log-probs, got 1",
     });
   });
+
+  it("holds collectImatrix to its shape: names, sums a multiple of the counts, whole counts; matrices when read", () => {
+    const params = { chunks: [[1, 2, 3]], read: true };
+    const matrix = { name: "blk.0.attn_q.weight", sums: [1.5, 2, 0.25, 4], counts: [3, 3] };
+    assert.equal(
+      checkResult("collectImatrix", params, { tokens: 3, evalMs: 1, matrices: [matrix] }),
+      undefined,
+    );
+    assert.equal(
+      checkResult("collectImatrix", { chunks: [[1]] }, { tokens: 1, evalMs: 1 }),
+      undefined,
+    );
+    assert.deepEqual(checkResult("collectImatrix", params, { tokens: 3, evalMs: 1 }), {
+      field: "matrices",
+      message: "expected the matrices (collectImatrix with read)",
+    });
+    const bad = (patch: Record<string, unknown>) =>
+      checkResult("collectImatrix", params, {
+        tokens: 3,
+        evalMs: 1,
+        matrices: [matrix, { ...matrix, ...patch }],
+      });
+    assert.deepEqual(bad({ sums: [1, 2, 3] }), {
+      field: "matrices[1].sums",
+      message: "expected a non-empty array whose length is a multiple of counts' (2)",
+    });
+    assert.deepEqual(bad({ sums: [1, "2"] }), {
+      field: "matrices[1].sums[1]",
+      message: "expected number, got string",
+    });
+    assert.deepEqual(bad({ counts: [3, 1.5] }), {
+      field: "matrices[1].counts[1]",
+      message: "expected an integer ≥ 0",
+    });
+    assert.deepEqual(bad({ name: "" }), {
+      field: "matrices[1].name",
+      message: "expected a tensor name, got string",
+    });
+  });
 });

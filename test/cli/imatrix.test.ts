@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { readGguf } from "../../lib/gguf/reader.js";
+import { readImatrixFile } from "../../src/gguf/imatrix-file.js";
+import { readImatrix } from "../../src/gguf/quantize/imatrix.js";
+import { gpuOrReason } from "../runners/webgpu/gpu-harness.js";
+import { qbench, tempDir } from "../support/cli.js";
+import { compareImatrices, differingTensorBytes } from "../support/imatrix-agreement.js";
+import { model, ROOT } from "../support/paths.js";
+import { bundledVocab, writeRealShape } from "../support/real-shape.js";
+
+const FIXTURES = join(ROOT, "test/fixtures/imatrix");
+/** As scripts/make-imatrix-reference.mjs passes it to llama-imatrix: imatrix.datasets records it. */
+const TEXT = "test/fixtures/ppl/stories.txt";
+const found = await gpuOrReason();
+const skip = typeof found === "string" ? found : false;
+const reference = (name: string, suffix = "") => join(FIXTURES, `${name}${suffix}.imatrix.gguf`);
+
+describe("qbench imatrix vs llama-imatrix (test/fixtures/imatrix, scripts/make-imatrix-reference.mjs)", {
+  skip,
+}, () => {
+  const dir = tempDir("qbench-imatrix-");
+  const models: Record<string, string> = {
+    "stories260K-f32": model("stories260K-f32.gguf"),
+    "stories260K-f16": model("stories260K-f16.gguf"),
+    "real-shape-f16": join(dir, "real-shape-f16.gguf"),
+  };
+  const ours = (name: string) => join(dir, `${name}.imatrix.gguf`);
+
+  before(async () => {
+    await writeRealShape(models["real-shape-f16"] as string, bundledVocab(dir));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const name of Object.keys(models)) {
+    it(`${name}, ctx 128: llama-imatrix's header byte for byte, the same counts, per-tensor relative error ≤ 1e-3`, async () => {
+      const out = await qbench(
+        ["imatrix", models[name] as string, TEXT, "--ctx", "128", "--out", ours(name), "--json"],
+        { timeout: 300_000 },
+      );
+      assert.equal(out.exitCode, 0, out.stderr);
+      assert.match(out.stderr, /\[1\/\d+\] [\d.]+ s, ETA [\d.]+ s/);
+      const summary = JSON.parse(out.stdout) as { chunks: number; matrices: number };
+      // Metadata, tensor names, shapes and offsets: only the sums' values may differ.
+      const [mine, theirs] = [await readGguf(ours(name)), await readGguf(reference(name))];
+      assert.ok(
+        readFileSync(ours(name))
+          .subarray(0, mine.dataOffset)
+          .equals(readFileSync(reference(name)).subarray(0, theirs.dataOffset)),
+        "the GGUF header differs from llama-imatrix's",
+      );
+      const got = await readImatrixFile(ours(name));
+      const ref = await readImatrixFile(reference(name));
+      assert.equal(got.chunkCount, summary.chunks);
+      assert.equal(summary.matrices, ref.matrices.length);
+      const agreement = compareImatrices(got, ref);
+      const floor = compareImatrices(await readImatrixFile(reference(name, ".fa-off")), ref);
+      const worst = (a: typeof agreement, key: "maxColumn" | "tensor") =>
+        a.reduce((w, m) => (m[key] > w[key] ? m : w));
+      console.log(
+        `${name}: worst tensor ${worst(agreement, "tensor").name} ${worst(agreement, "tensor").tensor.toExponential(2)}, ` +
+          `worst column ${worst(agreement, "maxColumn").name} ${worst(agreement, "maxColumn").maxColumn.toExponential(2)}; ` +
+          `llama-imatrix flash attention on vs off: ${worst(floor, "tensor").tensor.toExponential(2)}, column ${worst(floor, "maxColumn").maxColumn.toExponential(2)}`,
+      );
+      for (const m of agreement) {
+        assert.ok(m.countsEqual, `${m.name}: counts differ`);
+        assert.ok(m.tensor <= 1e-3, `${m.name}: relative error ${m.tensor}`);
+        // F32 weights: llama.cpp's matmuls keep f32 activations, so every column agrees too.
+        if (name.endsWith("f32"))
+          assert.ok(m.maxColumn <= 1e-3, `${m.name}: column ${m.maxColumn}`);
+      }
+      // qbench quantize reads it as llama-quantize does: sums ÷ counts.
+      const read = await readImatrix(ours(name));
+      const first = got.matrices[0];
+      assert.ok(first);
+      assert.deepEqual(
+        Array.from(read.entries.get(first.name) ?? []),
+        first.sums.map((s) => Math.fround(s / (first.counts[0] as number))),
+      );
+    });
+  }
+
+  for (const name of ["stories260K-f32", "stories260K-f16"]) {
+    it(`${name} quantized with either file (Q4_K_M, IQ4_XS): the same types, bytes within llama.cpp's own disagreement`, async () => {
+      const quantize = async (imatrix: string, type: string, tag: string) => {
+        const file = join(dir, `${name}-${type}-${tag}.gguf`);
+        const args = ["quantize", models[name] as string, "--type", type, "--imatrix", imatrix];
+        const out = await qbench([...args, "--out", file]);
+        assert.equal(out.exitCode, 0, out.stderr);
+        return file;
+      };
+      for (const type of ["Q4_K_M", "IQ4_XS"]) {
+        const theirs = await quantize(reference(name), type, "ref");
+        const mine = await differingTensorBytes(await quantize(ours(name), type, "ours"), theirs);
+        const floor = await differingTensorBytes(
+          await quantize(reference(name, ".fa-off"), type, "fa-off"),
+          theirs,
+        );
+        console.log(
+          `${name} ${type}: ${mine.differ} of ${mine.total} bytes differ (${mine.tensorsDiffering}/${mine.tensors} tensors); ` +
+            `llama-imatrix flash attention on vs off: ${floor.differ} (${floor.tensorsDiffering} tensors)`,
+        );
+        assert.ok(
+          mine.differ <= 3 * Math.max(floor.differ, 1),
+          `${mine.differ} bytes differ; llama.cpp's own two files differ in ${floor.differ}`,
+        );
+      }
+    });
+  }
+
+  it("a text shorter than two chunks is refused as bad input (exit 2), naming the file", async () => {
+    const short = join(dir, "short.txt");
+    writeFileSync(short, "Once upon a time there was a cat.\n");
+    const out = await qbench([
+      "imatrix",
+      models["stories260K-f32"] as string,
+      short,
+      "--ctx",
+      "128",
+    ]);
+    assert.equal(out.exitCode, 2, out.stderr);
+    assert.match(out.stderr, /needs at least 256/);
+    assert.ok(out.stderr.includes(short), out.stderr);
+  });
+});
