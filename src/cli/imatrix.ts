@@ -76,6 +76,7 @@ export const imatrixCommand: CommandModule<object, ImatrixArgs> = {
     await checkModel(modelPath);
     const started = performance.now();
     let chunkStart = started;
+    let shown = 0;
     const pass = await collectImatrixPass(
       {
         command: resolveRunner(args.backend, undefined),
@@ -97,7 +98,13 @@ export const imatrixCommand: CommandModule<object, ImatrixArgs> = {
           log(`${tokens} tokens, ${chunks} chunks of ${args.ctx}`);
           chunkStart = performance.now();
         },
-        onChunk: (done, total) => log(progressLine(done, total, chunkStart)),
+        onChunk: (done, total) => {
+          // The first chunk, then at most one line a second, and the last.
+          const now = performance.now();
+          if (done > 1 && done < total && now - shown < 1000) return;
+          shown = now;
+          log(progressLine(done, total, chunkStart));
+        },
       },
     );
     await writeImatrix(args.out, {
