@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
+import { readGguf } from "../../lib/gguf/reader.js";
 import { InputError } from "../errors.js";
 import { writeImatrix } from "../gguf/imatrix-file.js";
 import { collectImatrixPass } from "../orchestrator/imatrix-session.js";
-import { checkModel } from "../plan/check-models.js";
 import type { Backend } from "../plan/schema.js";
 import { resolveRunner } from "../runner-client/registry.js";
 import { perplexityText } from "../scoring/perplexity.js";
@@ -73,7 +73,8 @@ export const imatrixCommand: CommandModule<object, ImatrixArgs> = {
     const modelPath = resolve(args.model);
     const textPath = resolve(args.text);
     const text = perplexityText(readTextFile(textPath, "BAD_INPUT"));
-    await checkModel(modelPath);
+    // Not a GGUF: exit 2 before a runner starts (no sha256: the runner reads the file anyway).
+    await readGguf(modelPath);
     const started = performance.now();
     let chunkStart = started;
     let shown = 0;

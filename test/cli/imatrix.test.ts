@@ -110,6 +110,13 @@ describe("qbench imatrix vs llama-imatrix (test/fixtures/imatrix, scripts/make-i
     });
   }
 
+  it("a file that is not GGUF is refused before any runner starts (exit 2), naming it", async () => {
+    const notGguf = join(ROOT, "README.md");
+    const out = await qbench(["imatrix", notGguf, TEXT, "--ctx", "128"]);
+    assert.equal(out.exitCode, 2, out.stderr);
+    assert.ok(out.stderr.includes(`${notGguf}: not a GGUF file`), out.stderr);
+  });
+
   it("a text shorter than two chunks is refused as bad input (exit 2), naming the file", async () => {
     const short = join(dir, "short.txt");
     writeFileSync(short, "Once upon a time there was a cat.\n");
