@@ -2,7 +2,9 @@
 // and ctx, side by side: both run as the CLI a user would call (process start included), each
 // --repeats times; fastest / median wall seconds and their ratio, and qbench's own evaluation
 // seconds (chunks through the runner, without process start, runner spawn and model load).
-// Prints how the two files agree as well (worst tensor, worst column, counts).
+// Prints how the two files agree as well (worst tensor, worst column, counts), and what the
+// collection's kernels cost: the same chunks through the runner as `evaluate` (the layers, one
+// output row) and as `collectImatrix` (the layers with the sums, no output row), alternated.
 // Run: npx tsc -p tsconfig.json && node dist/bench/imatrix.js [--repeats 3] [--ctx 128]
 //        [--threads 1] (llama-imatrix -t) [--text test/fixtures/ppl/stories.txt]
 //        [--llama-imatrix /tmp/llama-src/build/bin/llama-imatrix] [--vocab ggml-vocab-llama-bpe.gguf] [MODEL …]
@@ -14,6 +16,8 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { readImatrixFile } from "../src/gguf/imatrix-file.js";
+import { resolveRunner } from "../src/runner-client/registry.js";
+import { startRunner } from "../src/runner-client/start.js";
 import { compareImatrices } from "../test/support/imatrix-agreement.js";
 import { model, ROOT } from "../test/support/paths.js";
 import { writeRealShape } from "../test/support/real-shape.js";
@@ -89,6 +93,42 @@ async function benchModel(path: string): Promise<void> {
   );
 }
 
+/** Fastest of the repeats: ms for the chunks as evaluate, and as collectImatrix. */
+async function tapCost(path: string, ctx: number): Promise<{ plain: number; tapped: number }> {
+  const { client, loaded } = await startRunner(
+    resolveRunner("webgpu", undefined),
+    { model: path, backend: "webgpu", contextSize: ctx, seed: 0, threads: 0 },
+    600_000,
+  );
+  try {
+    const vocab = loaded.vocabularySize;
+    const chunks = Array.from({ length: 8 }, (_, k) =>
+      Array.from({ length: ctx }, (_, i) => (k * 131 + i * 17) % vocab),
+    );
+    const plain: number[] = [];
+    const tapped: number[] = [];
+    for (let r = 0; r <= repeats; r++) {
+      let t = performance.now();
+      for (const tokens of chunks) {
+        await client.request("evaluate", { tokens, scoreFrom: ctx - 1, topK: 0 });
+      }
+      const p = performance.now() - t;
+      t = performance.now();
+      for (const [i, c] of chunks.entries()) {
+        await client.request("collectImatrix", { chunks: [c], reset: i === 0, read: i === 7 });
+      }
+      // The first round warms up (the collection's kernels compile on first use).
+      if (r > 0) {
+        plain.push(p);
+        tapped.push(performance.now() - t);
+      }
+    }
+    return { plain: minMedian(plain).min, tapped: minMedian(tapped).min };
+  } finally {
+    await client.stop();
+  }
+}
+
 try {
   const models = positionals.length > 0 ? positionals : [model("stories260K-f32.gguf")];
   if (positionals.length === 0) {
@@ -104,6 +144,17 @@ try {
   );
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const path of models) await benchModel(path);
+  console.log("\nThe collection's kernels: 8 chunks through the runner, fastest of the repeats");
+  console.log(
+    "| model | evaluate (layers + 1 output row) | collectImatrix (layers + sums) | ratio |",
+  );
+  console.log("| --- | --- | --- | --- |");
+  for (const path of models) {
+    const { plain, tapped } = await tapCost(path, Number(values.ctx));
+    console.log(
+      `| ${basename(path, ".gguf")} | ${plain.toFixed(0)} ms | ${tapped.toFixed(0)} ms | ${(tapped / plain).toFixed(2)} |`,
+    );
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
