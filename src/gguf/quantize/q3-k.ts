@@ -1,7 +1,6 @@
 import { fp16ToFp32, fp32ToFp16 } from "../fp16.js";
 import { findInvalidHalfBlock, getHalf, halfAt, putHalf } from "./fp16-scales.js";
-import { nearestInt } from "./k-search.js";
-import { blockLevels, loadBlock, makeQ3QuantsBlock, makeQxQuants } from "./k-search-kernels.js";
+import { blockLevels, loadBlock, makeQxQuants, quantizeRowQ3K } from "./k-search-kernels.js";
 import type { BlockFormat } from "./types.js";
 
 const fr = Math.fround;
@@ -59,38 +58,6 @@ function finish(out: Uint8Array, o: number): void {
         ((L[j + l + 64] as number) << 4) |
         ((L[j + l + 96] as number) << 6);
     }
-  }
-}
-
-/** quantize_row_q3_K_ref: per 16 values a make_q3_quants scale, stored as a 6-bit level of one fp16 d. */
-function quantizeRow(x: Float32Array, out: Uint8Array): void {
-  for (let i = 0; i < x.length / QK_K; i++) {
-    const xb = i * QK_K;
-    const o = i * TYPE_SIZE;
-    let maxScale = 0;
-    let amax = 0;
-    loadBlock(x, xb);
-    makeQ3QuantsBlock(4, L, scales);
-    for (let j = 0; j < 16; j++) {
-      const s = scales[j] as number;
-      if (Math.abs(s) > amax) {
-        amax = Math.abs(s);
-        maxScale = s;
-      }
-    }
-    out.fill(0, o + SCALES_AT, o + SCALES_AT + 12);
-    if (maxScale) {
-      const iscale = fr(-32 / maxScale);
-      for (let j = 0; j < 16; j++) {
-        // int8_t l = nearest_int(...): the low byte, signed, then clamped and offset.
-        const l8 = (nearestInt(fr(iscale * (scales[j] as number))) << 24) >> 24;
-        putScale(out, o + SCALES_AT, j, Math.max(-32, Math.min(31, l8)) + 32);
-      }
-      putHalf(out, o + D_AT, fp32ToFp16(fr(1 / iscale)));
-    } else {
-      putHalf(out, o + D_AT, 0);
-    }
-    finish(out, o);
   }
 }
 
@@ -154,7 +121,8 @@ export const Q3_K: BlockFormat = {
   type: 11,
   blockSize: QK_K,
   typeSize: TYPE_SIZE,
-  quantizeRow,
+  // quantize_row_q3_K_ref: per 16 values a make_q3_quants scale, stored as a 6-bit level of one fp16 d.
+  quantizeRow: quantizeRowQ3K,
   quantizeRowWeighted,
   dequantizeRow,
   findInvalidBlock: (q) => findInvalidHalfBlock(q, TYPE_SIZE, [D_AT]),
