@@ -556,18 +556,30 @@ function q3KBlock(x: usize, y: usize): void {
     const iscale: f32 = <f32>-32 / maxScale;
     for (let j = 0; j < 16; j++) {
       // int8_t l = nearest_int(iscale * scales[j]): the low byte, signed; then clamped, offset.
-      let l = <i32>(<i8>nearestInt(iscale * load<f32>(Q3_SCALES + ((<usize>j) << 2))));
-      l = max(-32, min(31, l)) + 32;
-      if (j < 8) store<u8>(sc + <usize>j, l & 0xf);
-      else store<u8>(sc + <usize>(j - 8), load<u8>(sc + <usize>(j - 8)) | ((l & 0xf) << 4));
-      const at = sc + 8 + <usize>(j & 3);
-      store<u8>(at, load<u8>(at) | ((l >> 4) << (2 * (j >> 2))));
+      const l = <i32>(<i8>nearestInt(iscale * load<f32>(Q3_SCALES + ((<usize>j) << 2))));
+      putQ3Scale(sc, j, max(-32, min(31, l)) + 32);
     }
     d = fp32ToFp16(<f32>1 / iscale);
   }
   store<u16>(y + 108, <u16>d);
-  // The final levels against the stored scales, d_j = d · (sc_j − 32) per lane; a group whose
-  // d_j is 0 keeps the search's levels.
+  q3Finish(y, d);
+}
+
+/** Stores the 6-bit level l of sub-block j into scales[12] at sc (low nibbles, then the high 2 bits). */
+function putQ3Scale(sc: usize, j: i32, l: i32): void {
+  if (j < 8) store<u8>(sc + <usize>j, l & 0xf);
+  else store<u8>(sc + <usize>(j - 8), load<u8>(sc + <usize>(j - 8)) | ((l & 0xf) << 4));
+  const at = sc + 8 + <usize>(j & 3);
+  store<u8>(at, load<u8>(at) | ((l >> 4) << (2 * (j >> 2))));
+}
+
+/**
+ * The encoders' last pass, with the block in TX, the search's levels in TL and the scales and d
+ * stored in y: the final levels against the stored scales, d_j = d · (sc_j − 32) per lane (a group
+ * whose d_j is 0 keeps the search's levels), then hmask and qs.
+ */
+function q3Finish(y: usize, d: u32): void {
+  const sc = y + 96;
   const d0 = fp16ToFp32(d);
   for (let j = 0; j < 16; j++) {
     const lo: i32 = j < 8 ? load<u8>(sc + <usize>j) & 0xf : load<u8>(sc + <usize>(j - 8)) >> 4;
@@ -640,6 +652,67 @@ function toBytes(l: v128): u32 {
     i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(l, l), i16x8.narrow_i32x4_s(l, l)),
     0,
   );
+}
+
+/** A group's weights (quantize_row_q3_K_impl's weight[16]) and the groups' sums of them. */
+const Q3_W16 = memory.data(16 * 4, 16);
+const Q3_SW = memory.data(16 * 4, 16);
+/** The scales' 6-bit levels. */
+const Q3_LS = memory.data(16, 16);
+
+/**
+ * quantize_row_q3_K_impl with importance weights qw (one per value) of the block at x into y:
+ * make_qx_quants under weights qw · sqrt(σ² + x²) per group, then on the 16 scales.
+ */
+function q3KBlockWeighted(x: usize, qw: usize, y: usize): void {
+  let sumX2: f32 = 0;
+  for (let i: usize = 0; i < 256; i++) {
+    const v = load<f32>(x + (i << 2));
+    sumX2 += v * v;
+  }
+  const sigma2: f32 = (<f32>2 * sumX2) / <f32>256;
+  for (let j: usize = 0; j < 16; j++) {
+    let sumW: f32 = 0;
+    for (let l: usize = 0; l < 16; l++) {
+      const at = ((j << 4) + l) << 2;
+      const v = load<f32>(x + at);
+      const w = load<f32>(qw + at) * sqrt<f32>(sigma2 + v * v);
+      store<f32>(Q3_W16 + (l << 2), w);
+      sumW += w;
+    }
+    store<f32>(Q3_SW + (j << 2), sumW);
+    const scale = qxAt(x + (j << 6), Q3_W16, Q3_L + (j << 4), 16, 4, 1, true);
+    store<f32>(Q3_SCALES + (j << 2), scale);
+  }
+  const sc = y + 96;
+  memory.fill(sc, 0, 12);
+  const dBlock = qxAt(Q3_SCALES, Q3_SW, Q3_LS, 16, 32, 1, true);
+  for (let j = 0; j < 16; j++) putQ3Scale(sc, j, load<u8>(Q3_LS + <usize>j));
+  const d = fp32ToFp16(dBlock);
+  store<u16>(y + 108, <u16>d);
+  // The last pass reads the block and the search's levels transposed.
+  transposeIn(x, TX);
+  for (let g = 0; g < 16; g++) {
+    for (let i = 0; i < 16; i++) {
+      const at = ((<usize>(((g >> 2) << 4) + i)) << 4) + ((<usize>(g & 3)) << 2);
+      store<f32>(TL + at, <f32>load<u8>(Q3_L + <usize>((g << 4) + i)));
+    }
+  }
+  q3Finish(y, d);
+}
+
+const Q3_ROW_W = memory.data(Q3_ROW_BLOCKS * 256 * 4, 16);
+
+export function q3RowWPtr(): usize {
+  return Q3_ROW_W;
+}
+
+/** quantize_row_q3_K_impl on the n blocks in Q3_ROW_X under the weights in Q3_ROW_W, bytes into Q3_ROW_Q. */
+export function q3KRowWeighted(n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const at = (<usize>i) << 10;
+    q3KBlockWeighted(Q3_ROW_X + at, Q3_ROW_W + at, Q3_ROW_Q + <usize>(i * Q3_TYPE_SIZE));
+  }
 }
 
 /** quantize_row_q3_K_ref on the n blocks in Q3_ROW_X (n ≤ Q3_ROW_BLOCKS), bytes into Q3_ROW_Q. */

@@ -4,8 +4,8 @@
  * into k-search-wasm.ts by scripts/build-wasm.mjs. WebAssembly's f32 is C's float operation for
  * operation, so the bytes are llama-quantize's without a Math.fround per operation. Each call
  * copies its group (or, for the block calls, a loaded 256-value block) into the module's memory
- * and the levels back; one instance per thread. Q3_K's whole encoder (without an imatrix) runs
- * there too, a slab of blocks per call: quantizeRowQ3K.
+ * and the levels back; one instance per thread. Q3_K's whole encoder runs there too, a slab of
+ * blocks per call: quantizeRowQ3K, quantizeRowWeightedQ3K (with an imatrix).
  */
 import { K_SEARCH_WASM } from "./k-search-wasm.js";
 
@@ -27,6 +27,8 @@ interface KSearchExports {
   q3RowXPtr(): number;
   q3RowQPtr(): number;
   q3KRow(blocks: number): void;
+  q3RowWPtr(): number;
+  q3KRowWeighted(blocks: number): void;
 }
 
 const kernels = new WebAssembly.Instance(
@@ -155,6 +157,8 @@ const q3Blocks = kernels.q3RowBlocks();
 const q3X = new Float32Array(kernels.memory.buffer, kernels.q3RowXPtr(), q3Blocks * GROUP);
 const q3Q = new Uint8Array(kernels.memory.buffer, kernels.q3RowQPtr(), q3Blocks * Q3_TYPE_SIZE);
 
+const q3W = new Float32Array(kernels.memory.buffer, kernels.q3RowWPtr(), q3Blocks * GROUP);
+
 /** quantize_row_q3_K_ref on x (whole 256-value blocks) into out, the module doing whole slabs of blocks. */
 export function quantizeRowQ3K(x: Float32Array, out: Uint8Array): void {
   const blocks = x.length / GROUP;
@@ -162,6 +166,18 @@ export function quantizeRowQ3K(x: Float32Array, out: Uint8Array): void {
     const n = Math.min(q3Blocks, blocks - b);
     q3X.set(x.subarray(b * GROUP, (b + n) * GROUP));
     kernels.q3KRow(n);
+    out.set(q3Q.subarray(0, n * Q3_TYPE_SIZE), b * Q3_TYPE_SIZE);
+  }
+}
+
+/** quantize_row_q3_K_impl on one row x under its importance weights qw (one per value), into out. */
+export function quantizeRowWeightedQ3K(x: Float32Array, out: Uint8Array, qw: Float32Array): void {
+  const blocks = x.length / GROUP;
+  for (let b = 0; b < blocks; b += q3Blocks) {
+    const n = Math.min(q3Blocks, blocks - b);
+    q3X.set(x.subarray(b * GROUP, (b + n) * GROUP));
+    q3W.set(qw.subarray(b * GROUP, (b + n) * GROUP));
+    kernels.q3KRowWeighted(n);
     out.set(q3Q.subarray(0, n * Q3_TYPE_SIZE), b * Q3_TYPE_SIZE);
   }
 }
