@@ -5,7 +5,9 @@
 // which is C's float on baseline x86-64 operation for operation (IEEE binary32, round to nearest
 // even, no fused multiply-add, denormals kept), so no Math.fround is needed. Element-wise steps
 // run four lanes at a time (f32x4: each lane is the same scalar operation, so the same bits);
-// every sum is still added one term at a time in C's order.
+// every sum is still added one term at a time in C's order. Q3_K's encoder runs here whole
+// (q3KRow: quantize_row_q3_K_ref, scales, fp16 conversion and bit packing included), its 16
+// make_q3_quants searches per block one to a lane.
 //
 // The caller writes the group into X (and its weights into W) and reads the levels from LEVELS;
 // n is at most 256 and a multiple of 4 (the encoders use 16 and 32).
@@ -303,57 +305,6 @@ function qxAt(
   return scale;
 }
 
-/** make_q3_quants with do_rmse on the group at `src`: levels L + nmax in [0, 2·nmax) into `dst`, refined by coordinate descent. */
-function q3At(src: usize, dst: usize, n: i32, nmax: i32): f32 {
-  const xmax = signedMax(src, n);
-  if (xmax === 0) {
-    memory.fill(dst, 0, n);
-    return 0;
-  }
-  const iscale: f32 = <f32>-nmax / xmax;
-  for (let i = 0; i < n; i++) {
-    const at = (<usize>i) << 2;
-    const v = load<f32>(src + at);
-    const w = v * v;
-    store<f32>(W + at, w);
-    store<f32>(WX + at, w * v);
-  }
-  levelsSigned(src, n, nmax, iscale, BEST);
-  qxSums(n, BEST);
-  let slxAll = sumlx;
-  let sl2All = suml2;
-  for (let itry = 0; itry < 5; itry++) {
-    let changed = 0;
-    for (let i = 0; i < n; i++) {
-      const at = (<usize>i) << 2;
-      const v = load<f32>(src + at);
-      const w = load<f32>(W + at);
-      const wx = load<f32>(WX + at);
-      const li = load<f32>(BEST + at);
-      let slx: f32 = slxAll - wx * li;
-      if (slx > 0) {
-        let sl2: f32 = sl2All - w * li * li;
-        let newL = nearestInt((v * sl2) / slx);
-        newL = max(-nmax, min(nmax - 1, newL));
-        const nl = <f32>newL;
-        if (nl !== li) {
-          slx += wx * nl;
-          sl2 += w * nl * nl;
-          if (sl2 > 0 && slx * slx * sl2All > slxAll * slxAll * sl2) {
-            store<f32>(BEST + at, nl);
-            slxAll = slx;
-            sl2All = sl2;
-            changed++;
-          }
-        }
-      }
-    }
-    if (changed === 0) break;
-  }
-  storeLevels(dst, n, BEST, nmax);
-  return sl2All > 0 ? slxAll / sl2All : 0;
-}
-
 /** A whole 256-value block, for the encoders' last pass (blockLevels). */
 const BLOCK = memory.data(256 * 4, 16);
 const BLOCK_LEVELS = memory.data(256, 16);
@@ -412,10 +363,361 @@ export function qxBlock(nmax: i32, rmseType: i32, weighted: bool): void {
   }
 }
 
-/** make_q3_quants on the loaded block's 16 groups of 16 (Q3_K): scales into BLOCK_SCALES, levels into BLOCK_LEVELS. */
-export function q3Block(nmax: i32): void {
+// Q3_K rows, whole: quantize_row_q3_K_ref block after block, so JavaScript makes one call per
+// slab of up to Q3_ROW_BLOCKS blocks (values into Q3_ROW_X, bytes out of Q3_ROW_Q).
+const Q3_ROW_BLOCKS = 64;
+const Q3_TYPE_SIZE = 110;
+const Q3_ROW_X = memory.data(Q3_ROW_BLOCKS * 256 * 4, 16);
+const Q3_ROW_Q = memory.data(Q3_ROW_BLOCKS * Q3_TYPE_SIZE, 16);
+/**
+ * A block's 16 groups, four to a vector: element i of groups 4q…4q+3 at (16q + i) · 16 bytes, so
+ * each lane runs one group's make_q3_quants, the same scalar operations in the same order.
+ */
+const TX = memory.data(256 * 4, 16);
+const TW = memory.data(256 * 4, 16);
+const TWX = memory.data(256 * 4, 16);
+const TL = memory.data(256 * 4, 16);
+/** Σ w·x·l and Σ w·l² of each quad's four groups. */
+const TSLX = memory.data(4 * 16, 16);
+const TSL2 = memory.data(4 * 16, 16);
+/** The block's levels in [0, 8) in element order, and its 16 group scales. */
+const Q3_L = memory.data(256, 16);
+const Q3_SCALES = memory.data(16 * 4, 16);
+
+export function q3RowBlocks(): i32 {
+  return Q3_ROW_BLOCKS;
+}
+export function q3RowXPtr(): usize {
+  return Q3_ROW_X;
+}
+export function q3RowQPtr(): usize {
+  return Q3_ROW_Q;
+}
+
+/**
+ * The 4 × 4 transposes between a block (16 groups of 16 lanes-sized values at `src`, row stride
+ * 64 bytes) and the quads at `dst`: element 4c + t of groups 4q…4q+3 from the four rows' chunk c.
+ */
+function transposeIn(src: usize, dst: usize): void {
+  for (let q: usize = 0; q < 4; q++) {
+    for (let c: usize = 0; c < 4; c++) {
+      const at = src + (q << 8) + (c << 4);
+      const r0 = v128.load(at);
+      const r1 = v128.load(at + 64);
+      const r2 = v128.load(at + 128);
+      const r3 = v128.load(at + 192);
+      const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+      const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+      const out = dst + (q << 8) + (c << 6);
+      v128.store(out, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+      v128.store(out + 16, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+      v128.store(out + 32, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+      v128.store(out + 48, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+    }
+  }
+}
+
+/**
+ * make_q3_quants(16, nmax, …, do_rmse) on the 16 groups of the transposed block, a quad per
+ * vector: scales into Q3_SCALES, levels (L + nmax, or 0 for an all-zero group) into TL. The
+ * passes of coordinate descent step the four quads in turn, so four independent chains are in
+ * flight; a group whose pass changed nothing keeps its state through the passes others still make.
+ */
+function q3Search(nmax: i32): void {
+  const low = i32x4.splat(-nmax);
+  const top = i32x4.splat(nmax - 1);
+  const vzero = f32x4.splat(0);
+  for (let q: usize = 0; q < 4; q++) {
+    const base = q << 8;
+    let amax = vzero;
+    let xmax = vzero;
+    for (let o: usize = 0; o < 256; o += 16) {
+      const v = v128.load(TX + base + o);
+      const ax = f32x4.abs(v);
+      const bigger = f32x4.gt(ax, amax);
+      amax = v128.bitselect(ax, amax, bigger);
+      xmax = v128.bitselect(v, xmax, bigger);
+    }
+    // An all-zero group's lane computes garbage (iscale ±inf) that is masked out at the end.
+    v128.store(Q3_SCALES + (q << 4), f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS)));
+    const iscale = f32x4.div(f32x4.splat(<f32>-nmax), xmax);
+    let slx = vzero;
+    let sl2 = vzero;
+    for (let o: usize = 0; o < 256; o += 16) {
+      const v = v128.load(TX + base + o);
+      const l = f32x4.convert_i32x4_s(
+        i32x4.min_s(i32x4.max_s(nearestInt4(f32x4.mul(iscale, v)), low), top),
+      );
+      const w = f32x4.mul(v, v);
+      const wx = f32x4.mul(w, v);
+      v128.store(TW + base + o, w);
+      v128.store(TWX + base + o, wx);
+      v128.store(TL + base + o, l);
+      slx = f32x4.add(slx, f32x4.mul(wx, l));
+      sl2 = f32x4.add(sl2, f32x4.mul(f32x4.mul(w, l), l));
+    }
+    v128.store(TSLX + (q << 4), slx);
+    v128.store(TSL2 + (q << 4), sl2);
+  }
+  for (let itry = 0; itry < 5; itry++) {
+    let changed = i32x4.splat(0);
+    for (let o: usize = 0; o < 256; o += 16) {
+      for (let q: usize = 0; q < 4; q++) {
+        const at = (q << 8) + o;
+        const v = v128.load(TX + at);
+        const w = v128.load(TW + at);
+        const wx = v128.load(TWX + at);
+        const li = v128.load(TL + at);
+        const slxAll = v128.load(TSLX + (q << 4));
+        const sl2All = v128.load(TSL2 + (q << 4));
+        let slx = f32x4.sub(slxAll, f32x4.mul(wx, li));
+        const positive = f32x4.gt(slx, vzero);
+        let sl2 = f32x4.sub(sl2All, f32x4.mul(f32x4.mul(w, li), li));
+        const nl = f32x4.convert_i32x4_s(
+          i32x4.min_s(i32x4.max_s(nearestInt4(f32x4.div(f32x4.mul(v, sl2), slx)), low), top),
+        );
+        slx = f32x4.add(slx, f32x4.mul(wx, nl));
+        sl2 = f32x4.add(sl2, f32x4.mul(f32x4.mul(w, nl), nl));
+        const better = f32x4.gt(
+          f32x4.mul(f32x4.mul(slx, slx), sl2All),
+          f32x4.mul(f32x4.mul(slxAll, slxAll), sl2),
+        );
+        const take = v128.and(
+          v128.and(positive, f32x4.ne(nl, li)),
+          v128.and(f32x4.gt(sl2, vzero), better),
+        );
+        v128.store(TL + at, v128.bitselect(nl, li, take));
+        v128.store(TSLX + (q << 4), v128.bitselect(slx, slxAll, take));
+        v128.store(TSL2 + (q << 4), v128.bitselect(sl2, sl2All, take));
+        changed = v128.or(changed, take);
+      }
+    }
+    if (!v128.any_true(changed)) break;
+  }
+  const offset = f32x4.splat(<f32>nmax);
+  for (let q: usize = 0; q < 4; q++) {
+    const zero = v128.load(Q3_SCALES + (q << 4));
+    for (let o: usize = 0; o < 256; o += 16) {
+      const at = TL + (q << 8) + o;
+      v128.store(at, v128.andnot(f32x4.add(v128.load(at), offset), zero));
+    }
+    const slx = v128.load(TSLX + (q << 4));
+    const sl2 = v128.load(TSL2 + (q << 4));
+    const scale = v128.bitselect(f32x4.div(slx, sl2), vzero, f32x4.gt(sl2, vzero));
+    v128.store(Q3_SCALES + (q << 4), v128.andnot(scale, zero));
+  }
+}
+
+/** ggml_compute_fp32_to_fp16 (ggml-impl.h), bit for bit. */
+function fp32ToFp16(f: f32): u32 {
+  let base: f32 = abs<f32>(f) * reinterpret<f32>(0x77800000) * reinterpret<f32>(0x08800000);
+  const w = reinterpret<u32>(f);
+  const shl1 = w + w;
+  const sign = w & 0x80000000;
+  let bias = shl1 & 0xff000000;
+  if (bias < 0x71000000) bias = 0x71000000;
+  base = reinterpret<f32>((bias >> 1) + 0x07800000) + base;
+  const bits = reinterpret<u32>(base);
+  const nonsign = ((bits >> 13) & 0x00007c00) + (bits & 0x00000fff);
+  return (sign >> 16) | (shl1 > 0xff000000 ? 0x7e00 : nonsign);
+}
+
+/** ggml_compute_fp16_to_fp32 (ggml-impl.h), bit for bit. */
+function fp16ToFp32(h: u32): f32 {
+  const w = h << 16;
+  const sign = w & 0x80000000;
+  const twoW = w + w;
+  const normalized = reinterpret<f32>((twoW >> 4) + (0xe0 << 23)) * reinterpret<f32>(0x07800000);
+  const denormalized = reinterpret<f32>((twoW >> 17) | (126 << 23)) - <f32>0.5;
+  const magnitude =
+    twoW < (<u32>1) << 27 ? reinterpret<u32>(denormalized) : reinterpret<u32>(normalized);
+  return reinterpret<f32>(sign | magnitude);
+}
+
+/** quantize_row_q3_K_ref of the block at x into the 110 bytes at y. */
+function q3KBlock(x: usize, y: usize): void {
+  transposeIn(x, TX);
+  q3Search(4);
+  let maxScale: f32 = 0;
+  let amax: f32 = 0;
   for (let j = 0; j < 16; j++) {
-    const scale = q3At(BLOCK + ((<usize>j) << 6), BLOCK_LEVELS + ((<usize>j) << 4), 16, nmax);
-    store<f32>(BLOCK_SCALES + ((<usize>j) << 2), scale);
+    const s = load<f32>(Q3_SCALES + ((<usize>j) << 2));
+    if (abs<f32>(s) > amax) {
+      amax = abs<f32>(s);
+      maxScale = s;
+    }
+  }
+  const sc = y + 96;
+  memory.fill(sc, 0, 12);
+  let d: u32 = 0;
+  if (maxScale !== 0) {
+    const iscale: f32 = <f32>-32 / maxScale;
+    for (let j = 0; j < 16; j++) {
+      // int8_t l = nearest_int(iscale * scales[j]): the low byte, signed; then clamped, offset.
+      const l = <i32>(<i8>nearestInt(iscale * load<f32>(Q3_SCALES + ((<usize>j) << 2))));
+      putQ3Scale(sc, j, max(-32, min(31, l)) + 32);
+    }
+    d = fp32ToFp16(<f32>1 / iscale);
+  }
+  store<u16>(y + 108, <u16>d);
+  q3Finish(y, d);
+}
+
+/** Stores the 6-bit level l of sub-block j into scales[12] at sc (low nibbles, then the high 2 bits). */
+function putQ3Scale(sc: usize, j: i32, l: i32): void {
+  if (j < 8) store<u8>(sc + <usize>j, l & 0xf);
+  else store<u8>(sc + <usize>(j - 8), load<u8>(sc + <usize>(j - 8)) | ((l & 0xf) << 4));
+  const at = sc + 8 + <usize>(j & 3);
+  store<u8>(at, load<u8>(at) | ((l >> 4) << (2 * (j >> 2))));
+}
+
+/**
+ * The encoders' last pass, with the block in TX, the search's levels in TL and the scales and d
+ * stored in y: the final levels against the stored scales, d_j = d · (sc_j − 32) per lane (a group
+ * whose d_j is 0 keeps the search's levels), then hmask and qs.
+ */
+function q3Finish(y: usize, d: u32): void {
+  const sc = y + 96;
+  const d0 = fp16ToFp32(d);
+  for (let j = 0; j < 16; j++) {
+    const lo: i32 = j < 8 ? load<u8>(sc + <usize>j) & 0xf : load<u8>(sc + <usize>(j - 8)) >> 4;
+    const s = (lo | (((load<u8>(sc + 8 + <usize>(j & 3)) >> (2 * (j >> 2))) & 3) << 4)) - 32;
+    store<f32>(Q3_SCALES + ((<usize>j) << 2), d0 * <f32>s);
+  }
+  const vlo = i32x4.splat(-4);
+  const vhi = i32x4.splat(3);
+  const four = i32x4.splat(4);
+  for (let q: usize = 0; q < 4; q++) {
+    const vd = v128.load(Q3_SCALES + (q << 4));
+    const keep = f32x4.eq(vd, f32x4.splat(0));
+    for (let c: usize = 0; c < 4; c++) {
+      // Four elements of the quad, back to element order (a transpose), as bytes.
+      const at = (q << 8) + (c << 6);
+      const l0 = q3Final(at, vd, keep, vlo, vhi, four);
+      const l1 = q3Final(at + 16, vd, keep, vlo, vhi, four);
+      const l2 = q3Final(at + 32, vd, keep, vlo, vhi, four);
+      const l3 = q3Final(at + 48, vd, keep, vlo, vhi, four);
+      const t0 = i32x4.shuffle(l0, l1, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(l0, l1, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(l2, l3, 0, 4, 1, 5);
+      const t3 = i32x4.shuffle(l2, l3, 2, 6, 3, 7);
+      const out = Q3_L + (q << 6) + (c << 2);
+      store<u32>(out, toBytes(i32x4.shuffle(t0, t2, 0, 1, 4, 5)));
+      store<u32>(out + 16, toBytes(i32x4.shuffle(t0, t2, 2, 3, 6, 7)));
+      store<u32>(out + 32, toBytes(i32x4.shuffle(t1, t3, 0, 1, 4, 5)));
+      store<u32>(out + 48, toBytes(i32x4.shuffle(t1, t3, 2, 3, 6, 7)));
+    }
+  }
+  // hmask: bit j / 32 of byte j % 32 for levels above 3; qs: the low two bits, four to a byte.
+  const three = i8x16.splat(3);
+  let h0 = i8x16.splat(0);
+  let h1 = i8x16.splat(0);
+  for (let b = 0; b < 8; b++) {
+    const at = Q3_L + <usize>(32 * b);
+    const bit = i32x4.splat(0x01010101 << b);
+    h0 = v128.or(h0, v128.and(i8x16.gt_u(v128.load(at), three), bit));
+    h1 = v128.or(h1, v128.and(i8x16.gt_u(v128.load(at + 16), three), bit));
+  }
+  v128.store(y, h0);
+  v128.store(y + 16, h1);
+  for (let j: usize = 0; j < 256; j += 128) {
+    for (let l: usize = 0; l < 32; l += 16) {
+      const at = Q3_L + j + l;
+      const qs = v128.or(
+        v128.or(v128.and(v128.load(at), three), i8x16.shl(v128.and(v128.load(at + 32), three), 2)),
+        v128.or(
+          i8x16.shl(v128.and(v128.load(at + 64), three), 4),
+          i8x16.shl(v128.and(v128.load(at + 96), three), 6),
+        ),
+      );
+      v128.store(y + 32 + (j >> 2) + l, qs);
+    }
+  }
+}
+
+/** clamp(nearest_int(x / d), −4, 3) + 4 of one transposed vector at `at`, or the search's level where d is 0. */
+function q3Final(at: usize, vd: v128, keep: v128, vlo: v128, vhi: v128, four: v128): v128 {
+  const l = i32x4.add(
+    i32x4.min_s(i32x4.max_s(nearestInt4(f32x4.div(v128.load(TX + at), vd)), vlo), vhi),
+    four,
+  );
+  return v128.bitselect(i32x4.trunc_sat_f32x4_s(v128.load(TL + at)), l, keep);
+}
+
+/** Four small non-negative i32 lanes as four bytes. */
+function toBytes(l: v128): u32 {
+  return i32x4.extract_lane(
+    i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(l, l), i16x8.narrow_i32x4_s(l, l)),
+    0,
+  );
+}
+
+/** A group's weights (quantize_row_q3_K_impl's weight[16]) and the groups' sums of them. */
+const Q3_W16 = memory.data(16 * 4, 16);
+const Q3_SW = memory.data(16 * 4, 16);
+/** The scales' 6-bit levels. */
+const Q3_LS = memory.data(16, 16);
+
+/**
+ * quantize_row_q3_K_impl with importance weights qw (one per value) of the block at x into y:
+ * make_qx_quants under weights qw · sqrt(σ² + x²) per group, then on the 16 scales.
+ */
+function q3KBlockWeighted(x: usize, qw: usize, y: usize): void {
+  let sumX2: f32 = 0;
+  for (let i: usize = 0; i < 256; i++) {
+    const v = load<f32>(x + (i << 2));
+    sumX2 += v * v;
+  }
+  const sigma2: f32 = (<f32>2 * sumX2) / <f32>256;
+  for (let j: usize = 0; j < 16; j++) {
+    let sumW: f32 = 0;
+    for (let l: usize = 0; l < 16; l++) {
+      const at = ((j << 4) + l) << 2;
+      const v = load<f32>(x + at);
+      const w = load<f32>(qw + at) * sqrt<f32>(sigma2 + v * v);
+      store<f32>(Q3_W16 + (l << 2), w);
+      sumW += w;
+    }
+    store<f32>(Q3_SW + (j << 2), sumW);
+    const scale = qxAt(x + (j << 6), Q3_W16, Q3_L + (j << 4), 16, 4, 1, true);
+    store<f32>(Q3_SCALES + (j << 2), scale);
+  }
+  const sc = y + 96;
+  memory.fill(sc, 0, 12);
+  const dBlock = qxAt(Q3_SCALES, Q3_SW, Q3_LS, 16, 32, 1, true);
+  for (let j = 0; j < 16; j++) putQ3Scale(sc, j, load<u8>(Q3_LS + <usize>j));
+  const d = fp32ToFp16(dBlock);
+  store<u16>(y + 108, <u16>d);
+  // The last pass reads the block and the search's levels transposed.
+  transposeIn(x, TX);
+  for (let g = 0; g < 16; g++) {
+    for (let i = 0; i < 16; i++) {
+      const at = ((<usize>(((g >> 2) << 4) + i)) << 4) + ((<usize>(g & 3)) << 2);
+      store<f32>(TL + at, <f32>load<u8>(Q3_L + <usize>((g << 4) + i)));
+    }
+  }
+  q3Finish(y, d);
+}
+
+const Q3_ROW_W = memory.data(Q3_ROW_BLOCKS * 256 * 4, 16);
+
+export function q3RowWPtr(): usize {
+  return Q3_ROW_W;
+}
+
+/** quantize_row_q3_K_impl on the n blocks in Q3_ROW_X under the weights in Q3_ROW_W, bytes into Q3_ROW_Q. */
+export function q3KRowWeighted(n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const at = (<usize>i) << 10;
+    q3KBlockWeighted(Q3_ROW_X + at, Q3_ROW_W + at, Q3_ROW_Q + <usize>(i * Q3_TYPE_SIZE));
+  }
+}
+
+/** quantize_row_q3_K_ref on the n blocks in Q3_ROW_X (n ≤ Q3_ROW_BLOCKS), bytes into Q3_ROW_Q. */
+export function q3KRow(n: i32): void {
+  for (let i = 0; i < n; i++) {
+    q3KBlock(Q3_ROW_X + ((<usize>i) << 10), Q3_ROW_Q + <usize>(i * Q3_TYPE_SIZE));
   }
 }

@@ -1,13 +1,18 @@
 import { measuredCapacity } from "../capacity/capacity.js";
 import { mcnemarExact, pairedBootstrap } from "../scoring/bootstrap.js";
-import { comparePerplexity, summarizeKld, TIGHT_COVERAGE } from "../scoring/kld.js";
+import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import { quantile } from "../scoring/quantile.js";
 import { pairValues } from "../store/item-column.js";
 import type { RunFacts, TokenFacts, VariantFacts } from "./facts.js";
 import { BINARY_METRICS, countFlips } from "./flips.js";
+import { flipsFinding } from "./flips-gate.js";
 import type { Gates } from "./gates.js";
+import { judgeInterval, level } from "./interval.js";
+import { asBound } from "./kld-bound.js";
 import { type ReviewFact, reviewGates } from "./review-gate.js";
 import { type Judgement, judgeAtLeast, judgeAtMost, normalQuantile } from "./stats.js";
+
+export { MIN_PAIRED_ITEMS } from "./interval.js";
 
 export type ReasonStatus = Judgement | "warn" | "info";
 
@@ -88,34 +93,6 @@ class Judge {
       reason.status === "fail" || (reason.status === "inconclusive" && inconclusive === "no-ship");
     this.reasons.push({ ...reason, blocking });
   }
-}
-
-/**
- * Fewer paired items than this cannot support an interval: a bootstrap over so few pairs
- * resamples the same handful of values, so one pair gives a zero-width interval however the
- * variant behaves. Below it every interval gate is inconclusive, never a pass or a fail.
- */
-export const MIN_PAIRED_ITEMS = 5;
-
-const level = (gates: Gates) => `${Math.round(gates.confidence * 100)} % CI`;
-
-/**
- * A finding judged on an interval, unless the interval rests on fewer than MIN_PAIRED_ITEMS
- * pairs (or tokens): then it is inconclusive, says why, and keeps no interval that looks certain.
- */
-function judgeInterval(
-  reason: Omit<Reason, "blocking" | "status" | "message"> & { n: number },
-  status: Judgement,
-  message: { judged: (status: Judgement) => string; tooFew: string },
-  unit = "paired items",
-): Omit<Reason, "blocking"> {
-  if (reason.n >= MIN_PAIRED_ITEMS) return { ...reason, status, message: message.judged(status) };
-  const { interval: _, ...rest } = reason;
-  return {
-    ...rest,
-    status: "inconclusive",
-    message: `${message.tooFew} — too few ${unit} for an interval (at least ${MIN_PAIRED_ITEMS}): inconclusive`,
-  };
 }
 
 function qualityGates(
@@ -203,64 +180,9 @@ function qualityGates(
         rule?.inconclusive,
       );
       if (flips && gates.flips)
-        flipsGate(judge, gates, { suite, metric, flips }, rule?.inconclusive);
+        judge.add(flipsFinding(gates, { suite, metric, flips }), rule?.inconclusive);
     }
   }
-}
-
-/** The share of items whose correctness changed, judged on its Wilson interval. */
-function flipsGate(
-  judge: Judge,
-  gates: Gates,
-  { suite, metric, flips }: { suite: string; metric: string; flips: ReturnType<typeof countFlips> },
-  inconclusive: Gates["inconclusive"] | undefined,
-): void {
-  const max = gates.flips?.maxRate ?? 1;
-  const what = `flips of ${metric} on ${suite}`;
-  const point = `${pct(flips.rate)} (${flips.lost} lost, ${flips.gained} gained of ${flips.n}`;
-  judge.add(
-    judgeInterval(
-      {
-        gate: "flips",
-        suite,
-        metric,
-        value: flips.rate,
-        threshold: max,
-        interval: [flips.low, flips.high],
-        n: flips.n,
-      },
-      judgeAtMost(flips.low, flips.high, max),
-      {
-        judged: (status) =>
-          `${what}: ${point}; ${level(gates)} ${pct(flips.low)}–${pct(flips.high)}) vs ≤ ${pct(max)}: ${status}`,
-        tooFew: `${what}: ${point})`,
-      },
-    ),
-    inconclusive,
-  );
-}
-
-/**
- * A KLD against the baseline's top-K is a lower bound. Where its entries cover less than
- * TIGHT_COVERAGE of the baseline's mass, a pass on it proves nothing (inconclusive); a fail stands,
- * since the true KLD is higher still. Either way the reason says it is a bound.
- */
-function asBound(
-  bound: { tokens: number; coveredMass: number } | undefined,
-  reason: Omit<Reason, "blocking">,
-): Omit<Reason, "blocking"> {
-  if (!bound || bound.tokens === 0) return reason;
-  const covered = bound.coveredMass / bound.tokens;
-  const note = `a lower bound: the baseline's top-K covers ${(100 * covered).toFixed(2)} % of its mass`;
-  if (covered >= TIGHT_COVERAGE) return { ...reason, message: `${reason.message} (${note})` };
-  if (reason.status !== "pass") {
-    return { ...reason, message: `${reason.message} (${note}; the exact KLD is higher still)` };
-  }
-  return {
-    ...reason,
-    status: "inconclusive",
-    message: `${reason.message.replace(/: pass$/, "")} — ${note}, too little to pass on: inconclusive (qbench ppl --kld exact gives the exact figure)`,
-  };
 }
 
 function perplexityGates(

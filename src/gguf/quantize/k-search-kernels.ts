@@ -4,7 +4,8 @@
  * into k-search-wasm.ts by scripts/build-wasm.mjs. WebAssembly's f32 is C's float operation for
  * operation, so the bytes are llama-quantize's without a Math.fround per operation. Each call
  * copies its group (or, for the block calls, a loaded 256-value block) into the module's memory
- * and the levels back; one instance per thread.
+ * and the levels back; one instance per thread. Q3_K's whole encoder runs there too, a slab of
+ * blocks per call: quantizeRowQ3K, quantizeRowWeightedQ3K (with an imatrix).
  */
 import { K_SEARCH_WASM } from "./k-search-wasm.js";
 
@@ -22,7 +23,12 @@ interface KSearchExports {
   blockWeightsPtr(): number;
   blockScalesPtr(): number;
   qxBlock(nmax: number, rmseType: number, weighted: number): void;
-  q3Block(nmax: number): void;
+  q3RowBlocks(): number;
+  q3RowXPtr(): number;
+  q3RowQPtr(): number;
+  q3KRow(blocks: number): void;
+  q3RowWPtr(): number;
+  q3KRowWeighted(blocks: number): void;
 }
 
 const kernels = new WebAssembly.Instance(
@@ -146,8 +152,32 @@ export function makeQxQuantsBlock(
   copyBlockOut(L, scales);
 }
 
-/** make_q3_quants (with do_rmse) on each of the loaded block's 16 groups of 16 values (Q3_K's encoder): the scales into `scales`, the levels in [0, 2·nmax) into L. */
-export function makeQ3QuantsBlock(nmax: number, L: Int8Array, scales: Float32Array): void {
-  kernels.q3Block(nmax);
-  copyBlockOut(L, scales);
+const Q3_TYPE_SIZE = 110;
+const q3Blocks = kernels.q3RowBlocks();
+const q3X = new Float32Array(kernels.memory.buffer, kernels.q3RowXPtr(), q3Blocks * GROUP);
+const q3Q = new Uint8Array(kernels.memory.buffer, kernels.q3RowQPtr(), q3Blocks * Q3_TYPE_SIZE);
+
+const q3W = new Float32Array(kernels.memory.buffer, kernels.q3RowWPtr(), q3Blocks * GROUP);
+
+/** quantize_row_q3_K_ref on x (whole 256-value blocks) into out, the module doing whole slabs of blocks. */
+export function quantizeRowQ3K(x: Float32Array, out: Uint8Array): void {
+  const blocks = x.length / GROUP;
+  for (let b = 0; b < blocks; b += q3Blocks) {
+    const n = Math.min(q3Blocks, blocks - b);
+    q3X.set(x.subarray(b * GROUP, (b + n) * GROUP));
+    kernels.q3KRow(n);
+    out.set(q3Q.subarray(0, n * Q3_TYPE_SIZE), b * Q3_TYPE_SIZE);
+  }
+}
+
+/** quantize_row_q3_K_impl on one row x under its importance weights qw (one per value), into out. */
+export function quantizeRowWeightedQ3K(x: Float32Array, out: Uint8Array, qw: Float32Array): void {
+  const blocks = x.length / GROUP;
+  for (let b = 0; b < blocks; b += q3Blocks) {
+    const n = Math.min(q3Blocks, blocks - b);
+    q3X.set(x.subarray(b * GROUP, (b + n) * GROUP));
+    q3W.set(qw.subarray(b * GROUP, (b + n) * GROUP));
+    kernels.q3KRowWeighted(n);
+    out.set(q3Q.subarray(0, n * Q3_TYPE_SIZE), b * Q3_TYPE_SIZE);
+  }
 }
