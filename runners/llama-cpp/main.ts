@@ -29,7 +29,7 @@ import { generateTimed } from "../shared/generate.js";
 import { randomTokens } from "../shared/random-tokens.js";
 import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../shared/serve.js";
 import { runnerVersion } from "../shared/versions.js";
-import { scoreChoices } from "./choices.js";
+import { type ChoicesState, scoreChoices } from "./choices.js";
 import { EngineMemoryLog } from "./engine-memory.js";
 import { evaluate } from "./evaluate.js";
 import { engineVersion } from "./versions.js";
@@ -41,6 +41,8 @@ interface Loaded {
   sequence: LlamaContextSequence;
   /** The KLD baseline loaded beside the model (`load`'s `reference`). */
   reference?: { model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence };
+  /** scoreChoices' own multi-sequence context, made at its first call (the KV of one sequence per choice). */
+  choices: ChoicesState;
   addBos: boolean;
   contextSize: number;
   seed: number;
@@ -139,6 +141,10 @@ async function load(params: LoadParams): Promise<LoadResult> {
     context,
     sequence: context.getSequence(),
     ...(reference ? { reference } : {}),
+    choices: {
+      contextSize,
+      createContext: (sequences) => createContext(model, { ...contextOptions, sequences }, kvCache),
+    },
     addBos,
     contextSize,
     seed: params.seed,
@@ -306,7 +312,7 @@ const handlers: Handlers = {
     ],
   }),
   load,
-  scoreChoices: (params) => scoreChoices(requireLoaded(), params),
+  scoreChoices: (params) => scoreChoices(requireLoaded().choices, params),
   benchmark,
   generate,
   tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),
@@ -325,6 +331,7 @@ const handlers: Handlers = {
     };
   },
   shutdown: async () => {
+    await loaded?.choices.pool?.context.dispose();
     await loaded?.reference?.context.dispose();
     await loaded?.reference?.model.dispose();
     await loaded?.context.dispose();
