@@ -40,7 +40,7 @@ const stats = (xs: number[]) => {
 
 async function qbenchSeconds(): Promise<number[]> {
   const load = { backend: "cpu" as const, contextSize: 256, seed: 1, threads, model: modelPath };
-  const { client } = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
+  const { client, init } = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
   const times: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const started = performance.now();
@@ -50,6 +50,7 @@ async function qbenchSeconds(): Promise<number[]> {
         client,
         { context: item.prompt, choices: texts, gold, options },
         60_000,
+        init.capabilities,
       );
     }
     times.push((performance.now() - started) / 1000);

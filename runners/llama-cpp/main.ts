@@ -309,6 +309,7 @@ const handlers: Handlers = {
       "benchmark",
       "choices",
       "reference",
+      "tokenize-batch",
     ],
   }),
   load,
@@ -316,6 +317,13 @@ const handlers: Handlers = {
   benchmark,
   generate,
   tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),
+  tokenizeBatch: ({ texts, addBos }) => {
+    const state = requireLoaded();
+    if (!Array.isArray(texts) || texts.some((text) => typeof text !== "string")) {
+      throw new RunnerError("BAD_PARAMS", "texts must be a list of strings");
+    }
+    return { batch: texts.map((text) => tokenize(state, text, addBos ?? true)) };
+  },
   evaluate: (params) => {
     const state = requireLoaded();
     return evaluate({ ...state, reference: state.reference?.sequence }, params);

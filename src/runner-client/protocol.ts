@@ -18,7 +18,14 @@ export interface InitializeResult {
   /** Backends this runner can use on this machine. */
   backends: Backend[];
   capabilities: Array<
-    "generate" | "tokenize" | "evaluate" | "memory" | "benchmark" | "choices" | "reference"
+    | "generate"
+    | "tokenize"
+    | "evaluate"
+    | "memory"
+    | "benchmark"
+    | "choices"
+    | "reference"
+    | "tokenize-batch"
   >;
 }
 
@@ -117,6 +124,18 @@ export interface TokenizeResult {
   tokens: number[];
 }
 
+/** Several texts in one request (capability `tokenize-batch`): a multiple-choice item's texts. */
+export interface TokenizeBatchParams {
+  texts: string[];
+  /** Prepend BOS to each when the model's tokenizer would (default true). */
+  addBos?: boolean;
+}
+
+export interface TokenizeBatchResult {
+  /** One token list per text, in the order of `texts`. */
+  batch: number[][];
+}
+
 export interface EvaluateParams {
   tokens: number[];
   /** Index of the first token whose log-probability is returned (≥ 1). */
@@ -209,6 +228,7 @@ export interface Methods {
   load: { params: LoadParams; result: LoadResult };
   generate: { params: GenerateParams; result: GenerateResult };
   tokenize: { params: TokenizeParams; result: TokenizeResult };
+  tokenizeBatch: { params: TokenizeBatchParams; result: TokenizeBatchResult };
   evaluate: { params: EvaluateParams; result: EvaluateResult };
   memory: { params: Record<string, never>; result: MemoryResult };
   benchmark: { params: BenchmarkParams; result: BenchmarkResult };

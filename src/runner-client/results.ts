@@ -18,6 +18,8 @@ import type {
   ScoreChoicesParams,
   ScoreChoicesResult as ScoreChoicesResultType,
   ScoredToken,
+  TokenizeBatchParams,
+  TokenizeBatchResult as TokenizeBatchResultType,
 } from "./protocol.js";
 
 const Backend = z.enum(["auto", "cuda", "vulkan", "metal", "cpu", "webgpu"]);
@@ -29,6 +31,7 @@ const Capability = z.enum([
   "benchmark",
   "choices",
   "reference",
+  "tokenize-batch",
 ]);
 
 export const InitializeResult = z.object({
@@ -113,6 +116,20 @@ const TokenIds = z
   .superRefine((tokens, ctx) => asIssue(tokenIdsFlaw(tokens), ctx));
 
 export const TokenizeResult = z.object({ tokens: TokenIds });
+
+/** The first malformed id of tokenizeBatch's lists. */
+function tokenListsFlaw(batch: unknown): Flaw | undefined {
+  if (!Array.isArray(batch)) return { path: [], message: `expected array, got ${typeName(batch)}` };
+  for (let i = 0; i < batch.length; i++) {
+    const flaw = tokenIdsFlaw(batch[i]);
+    if (flaw) return { path: [i, ...flaw.path], message: flaw.message };
+  }
+  return undefined;
+}
+
+export const TokenizeBatchResult = z.object({
+  batch: z.custom<number[][]>().superRefine((batch, ctx) => asIssue(tokenListsFlaw(batch), ctx)),
+});
 
 /** The first flaw of one scored position: logprob a number, top [id, logprob] pairs, targets numbers or null. */
 function scoredTokenFlaw(entry: unknown): Flaw | undefined {
@@ -262,6 +279,7 @@ const RESULTS = {
   load: LoadResult,
   generate: GenerateResult,
   tokenize: TokenizeResult,
+  tokenizeBatch: TokenizeBatchResult,
   evaluate: EvaluateResult,
   memory: MemoryResult,
   benchmark: BenchmarkResult,
@@ -278,6 +296,7 @@ const IN_SYNC: {
   load: true,
   generate: true,
   tokenize: true,
+  tokenizeBatch: true,
   evaluate: true,
   memory: true,
   benchmark: true,
@@ -344,6 +363,14 @@ export function checkResult<M extends MethodName>(
   if (method === "evaluate") {
     const flaw = evaluateShapeFlaw(params as EvaluateParams, result as EvaluateResultType);
     if (flaw) return { field: fieldPath(flaw.path), message: flaw.message };
+  }
+  if (method === "tokenizeBatch") {
+    const { texts } = params as TokenizeBatchParams;
+    const { batch } = result as TokenizeBatchResultType;
+    if (batch.length !== texts.length) {
+      const message = `expected ${texts.length} token lists (one per text), got ${batch.length}`;
+      return { field: "batch", message };
+    }
   }
   if (method === "scoreChoices") {
     const flaw = choicesShapeFlaw(params as ScoreChoicesParams, result as ScoreChoicesResultType);
