@@ -16,14 +16,19 @@ import { RunnerError } from "../shared/serve.js";
 /** The part of the loaded model scoreChoices needs. */
 export interface ChoicesState {
   contextSize: number;
-  /** A context of the load's settings with `sequences` sequences (the parallel endings). */
-  createContext: (sequences: number) => Promise<LlamaContext>;
+  /** A context of the load's settings with `sequences` sequences of `size` tokens each. */
+  createContext: (sequences: number, size: number) => Promise<LlamaContext>;
   /** The sequences made so far, reused by later items (one context, grown when an item needs more). */
-  pool?: { context: LlamaContext; sequences: LlamaContextSequence[] };
+  pool?: { context: LlamaContext; sequences: LlamaContextSequence[]; size: number };
 }
 
 /** At least HellaSwag's four endings, so the common case never re-creates the context. */
 const MIN_SEQUENCES = 4;
+/**
+ * Each sequence holds what the longest item so far needed, rounded up to a power of two from
+ * this (llama.cpp's own minimum), not the load's whole context: every sequence has its own KV.
+ */
+const MIN_SIZE = 256;
 
 /** Greedy selection is the argmax: the selected token is the most likely one. */
 const GREEDY = { temperature: 0 };
@@ -48,7 +53,8 @@ export async function scoreChoices(
   const { context, continuations } = params;
   checkParams(state, params);
   const started = performance.now();
-  const sequences = await sequencesFor(state, continuations.length);
+  const longest = Math.max(...continuations.map((c) => c.length));
+  const sequences = await sequencesFor(state, continuations.length, context.length + longest - 1);
   const [first] = sequences as [LlamaContextSequence];
   await first.clearHistory();
   const firsts = [...new Set(continuations.map((c) => c[0] as Token))];
@@ -74,14 +80,14 @@ export async function scoreChoices(
   // so every body is padded to the longest (causal: a pad changes no earlier logit). Unpadded, a
   // longer body's tail went into a ubatch of its own, whose kernel shape moved that token's
   // log-prob by up to 1.6e-4 from a whole-sequence evaluate.
-  const longest = Math.max(...bodies.map((b) => b.length));
+  const padTo = longest - 1;
   const evaluated = await Promise.all(
     bodies.map((body, i) => {
       if (body.length === 0) return Promise.resolve([]);
       const steps: Array<Token | ReturnType<typeof withNext>> = body.map((token, j) =>
         withNext(token, [continuations[i]?.[j + 1] as Token]),
       );
-      for (let j = body.length; j < longest; j++) steps.push(body.at(-1) as Token);
+      for (let j = body.length; j < padTo; j++) steps.push(body.at(-1) as Token);
       return (sequences[i] as LlamaContextSequence).controlledEvaluate(steps);
     }),
   );
@@ -100,15 +106,23 @@ export async function scoreChoices(
   return { choices, evalMs: performance.now() - started };
 }
 
-/** `count` sequences of one context, the context (re)made only when an item needs more. */
-async function sequencesFor(state: ChoicesState, count: number): Promise<LlamaContextSequence[]> {
-  if (state.pool && state.pool.sequences.length >= count) return state.pool.sequences;
-  await state.pool?.context.dispose();
+/** `count` sequences of `tokens` each, the context (re)made only when an item needs more. */
+async function sequencesFor(
+  state: ChoicesState,
+  count: number,
+  tokens: number,
+): Promise<LlamaContextSequence[]> {
+  const { pool } = state;
+  if (pool && pool.sequences.length >= count && pool.size >= tokens) return pool.sequences;
+  await pool?.context.dispose();
   state.pool = undefined;
-  const size = Math.max(MIN_SEQUENCES, count);
-  const context = await state.createContext(size);
-  const sequences = Array.from({ length: size }, () => context.getSequence());
-  state.pool = { context, sequences };
+  const number = Math.max(MIN_SEQUENCES, count, pool?.sequences.length ?? 0);
+  let size = Math.max(MIN_SIZE, pool?.size ?? 0);
+  while (size < tokens) size *= 2;
+  size = Math.min(size, state.contextSize);
+  const context = await state.createContext(number, size);
+  const sequences = Array.from({ length: number }, () => context.getSequence());
+  state.pool = { context, sequences, size };
   return sequences;
 }
 

@@ -143,7 +143,12 @@ async function load(params: LoadParams): Promise<LoadResult> {
     ...(reference ? { reference } : {}),
     choices: {
       contextSize,
-      createContext: (sequences) => createContext(model, { ...contextOptions, sequences }, kvCache),
+      createContext: (sequences, size) =>
+        createContext(
+          model,
+          { ...contextOptions, contextSize: size, batchSize: size, sequences },
+          kvCache,
+        ),
     },
     addBos,
     contextSize,

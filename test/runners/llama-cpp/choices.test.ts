@@ -130,3 +130,43 @@ describe("llama.cpp runner scoreChoices (real process, stories260K F32 on CPU)",
     );
   });
 });
+
+describe("llama.cpp runner scoreChoices past its first sequences' size (real process, stories260K F32, ctx 512)", () => {
+  let runner: RunnerClient;
+
+  before(async () => {
+    const load = { ...LOAD, contextSize: 512, model: model("stories260K-f32.gguf") };
+    runner = (await startRunner(resolveRunner("cpu", undefined), load, 60_000)).client;
+  });
+  after(() => runner.stop());
+
+  it("a short item, then one of 300 tokens: the sequences grow and the log-probs are still evaluate's", async () => {
+    const short = await runner.request("scoreChoices", {
+      context: [1, 300],
+      continuations: [[301]],
+    });
+    assert.equal(short.choices.length, 1);
+    const { tokens: story } = await runner.request("tokenize", {
+      text: "Once upon a time, there was a little girl named Lily. She loved to play outside. ".repeat(
+        12,
+      ),
+    });
+    const context = story.slice(0, 300);
+    const continuations = [story.slice(300, 306), story.slice(310, 313)];
+    const out = await runner.request("scoreChoices", { context, continuations });
+    for (const [i, continuation] of continuations.entries()) {
+      const whole = await runner.request("evaluate", {
+        tokens: [...context, ...continuation],
+        scoreFrom: context.length,
+        topK: 0,
+      });
+      out.choices[i]?.logprobs.forEach((logprob, j) => {
+        const reference = whole.scored[j]?.logprob as number;
+        assert.ok(
+          Math.abs(logprob - reference) < 1e-5,
+          `choice ${i} token ${j}: ${logprob} vs ${reference}`,
+        );
+      });
+    }
+  });
+});
