@@ -3,13 +3,16 @@
  * scoreChoices against `llama-perplexity --hellaswag` tasks/s, same model, same threads, same 40
  * HellaSwag-form tasks (test/fixtures/choices). Startup is left out on both sides: qbench's
  * runner is started before the clock; llama-perplexity's per-task time is (time for 40 tasks −
- * time for 1 task) / 39. Min and median of --repeats runs.
+ * time for 1 task) / 39. Min and median of --repeats runs, of wall time and of CPU time (qbench:
+ * the runner process and this one, the client; llama-perplexity: its process), since on a shared
+ * machine the wall figures move with the other jobs and the CPU ones much less.
  * `node dist/bench/choices.js [--model m.gguf] [--threads 1] [--repeats 3] [--llama-bin DIR]`
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cpuUsage } from "node:process";
 import { fileURLToPath } from "node:url";
 import { scoreChoiceItem } from "../src/orchestrator/score-choices.js";
 import { resolveRunner } from "../src/runner-client/registry.js";
@@ -38,27 +41,46 @@ const stats = (xs: number[]) => {
   return { min: sorted[0] as number, median: sorted[Math.floor(sorted.length / 2)] as number };
 };
 
-async function qbenchSeconds(): Promise<number[]> {
+/** Seconds of CPU a process has used (utime + stime), or with `children` its waited-for children. */
+function cpuSeconds(pid: number | "self", children = false): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  const at = children ? 13 : 11;
+  return (Number(fields[at]) + Number(fields[at + 1])) / 100;
+}
+
+interface Times {
+  wall: number[];
+  cpu: number[];
+}
+
+async function qbenchSeconds(): Promise<Times> {
   const load = { backend: "cpu" as const, contextSize: 256, seed: 1, threads, model: modelPath };
-  const { client } = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
-  const times: number[] = [];
+  const { client, init } = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
+  const pid = client.pid;
+  if (pid === undefined) throw new Error("the runner has no process id");
+  const times: Times = { wall: [], cpu: [] };
   for (let r = 0; r < repeats; r++) {
     const started = performance.now();
+    const runnerCpu = cpuSeconds(pid);
+    const ownCpu = cpuUsage();
     for (const item of suite.items) {
       const { texts, gold } = item.choices ?? { texts: [], gold: 0 };
       await scoreChoiceItem(
         client,
         { context: item.prompt, choices: texts, gold, options },
         60_000,
+        init.capabilities,
       );
     }
-    times.push((performance.now() - started) / 1000);
+    times.wall.push((performance.now() - started) / 1000);
+    const own = cpuUsage(ownCpu);
+    times.cpu.push(cpuSeconds(pid) - runnerCpu + (own.user + own.system) / 1e6);
   }
   await client.stop();
   return times;
 }
 
-function llamaSeconds(): number[] | undefined {
+function llamaSeconds(): Times | undefined {
   const exe = join(bin, "llama-perplexity");
   if (!existsSync(exe)) return undefined;
   const work = mkdtempSync(join(tmpdir(), "qbench-bench-choices-"));
@@ -71,19 +93,24 @@ function llamaSeconds(): number[] | undefined {
   writeFileSync(file, `${lines.join("\n")}\n`);
   const run = (tasks: number) => {
     const started = performance.now();
+    const cpu = cpuSeconds("self", true);
     const args = ["-m", modelPath, "-c", "256", "-b", "256", "-t", String(threads)];
     execFileSync(exe, [...args, "--hellaswag", "--hellaswag-tasks", String(tasks), "-f", file], {
       stdio: "ignore",
       env: { ...process.env, LD_LIBRARY_PATH: bin },
     });
-    return (performance.now() - started) / 1000;
+    return { wall: (performance.now() - started) / 1000, cpu: cpuSeconds("self", true) - cpu };
   };
-  const times: number[] = [];
-  for (let r = 0; r < repeats; r++) times.push(((run(n) - run(1)) * n) / (n - 1));
+  const times: Times = { wall: [], cpu: [] };
+  for (let r = 0; r < repeats; r++) {
+    const [all, one] = [run(n), run(1)];
+    times.wall.push(((all.wall - one.wall) * n) / (n - 1));
+    times.cpu.push(((all.cpu - one.cpu) * n) / (n - 1));
+  }
   return times;
 }
 
-const ours = stats(await qbenchSeconds());
+const ours = await qbenchSeconds();
 const theirs = llamaSeconds();
 console.log(
   `${n} HellaSwag-form tasks, ${modelPath.split("/").pop()}, ${threads} thread(s), ${repeats} repeats`,
@@ -92,18 +119,16 @@ console.log(
   "| | qbench scoreChoices | llama-perplexity --hellaswag | qbench / llama.cpp (goal ≥ 0.9) |",
 );
 console.log("| --- | --- | --- | --- |");
-if (!theirs) {
-  console.log(
-    `| tasks/s (min time) | ${(n / ours.min).toFixed(1)} | (no ${bin}/llama-perplexity) | — |`,
-  );
-} else {
-  const t = stats(theirs);
-  for (const [label, a, b] of [
-    ["tasks/s (min time)", ours.min, t.min],
-    ["tasks/s (median time)", ours.median, t.median],
+for (const kind of ["wall", "cpu"] as const) {
+  const a = stats(ours[kind]);
+  const b = theirs ? stats(theirs[kind]) : undefined;
+  for (const [label, x, y] of [
+    ["min", a.min, b?.min],
+    ["median", a.median, b?.median],
   ] as const) {
-    console.log(
-      `| ${label} | ${(n / a).toFixed(1)} | ${(n / b).toFixed(1)} | ${(b / a).toFixed(2)} |`,
-    );
+    const name = `tasks per ${kind === "wall" ? "wall" : "CPU"} second (${label} time)`;
+    const other = y === undefined ? `(no ${bin}/llama-perplexity)` : (n / y).toFixed(1);
+    const ratio = y === undefined ? "—" : (y / x).toFixed(2);
+    console.log(`| ${name} | ${(n / x).toFixed(1)} | ${other} | ${ratio} |`);
   }
 }

@@ -1,10 +1,11 @@
 /**
- * scoreChoices for the llama.cpp runner: the shared context is evaluated once, then each
- * continuation goes on from it in the same sequence and is erased from the KV cache after, so
- * an item's n choices cost one context plus their own tokens (llama-perplexity's hellaswag_score
- * shares the common prefix of its four endings the same way, across sequences of one batch).
+ * scoreChoices for the llama.cpp runner, batched the way llama-perplexity's hellaswag_score
+ * batches a task: the shared context is decoded once in sequence 0 of a context with one
+ * sequence per continuation, its KV cache copied to the others (llama.cpp's seq_cp), and all the
+ * continuations then decoded together as parallel sequences of one batch. An item costs two
+ * decodes (context, then every ending) whatever its number of choices, and the context once.
  */
-import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import type {
   ChoiceScore,
   ScoreChoicesParams,
@@ -14,14 +15,36 @@ import { RunnerError } from "../shared/serve.js";
 
 /** The part of the loaded model scoreChoices needs. */
 export interface ChoicesState {
-  sequence: LlamaContextSequence;
   contextSize: number;
+  /** A context of the load's settings with `sequences` sequences of `size` tokens each. */
+  createContext: (sequences: number, size: number) => Promise<LlamaContext>;
+  /** The sequences made so far, reused by later items (one context, grown when an item needs more). */
+  pool?: { context: LlamaContext; sequences: LlamaContextSequence[]; size: number };
 }
+
+/** At least HellaSwag's four endings, so the common case never re-creates the context. */
+const MIN_SEQUENCES = 4;
+/**
+ * Each sequence holds what the longest item so far needed, rounded up to a power of two from
+ * this (llama.cpp's own minimum), not the load's whole context: every sequence has its own KV.
+ */
+const MIN_SIZE = 256;
 
 /** Greedy selection is the argmax: the selected token is the most likely one. */
 const GREEDY = { temperature: 0 };
 
 type Next = { token?: Token | null; logits?: Map<Token, number>; totalLogitWeight?: number };
+
+/**
+ * node-llama-cpp 3.22's sequence-to-sequence KV copy (`llama_memory_seq_cp` plus the sequence's
+ * own token bookkeeping): internal, not in its typings, so reached through this one cast.
+ */
+type CopyingSequence = LlamaContextSequence & {
+  _copyStateFromOtherSequence(
+    other: LlamaContextSequence,
+    upToTokenIndex: number,
+  ): Promise<boolean>;
+};
 
 export async function scoreChoices(
   state: ChoicesState,
@@ -30,36 +53,77 @@ export async function scoreChoices(
   const { context, continuations } = params;
   checkParams(state, params);
   const started = performance.now();
-  const { sequence } = state;
-  await sequence.clearHistory();
+  const longest = Math.max(...continuations.map((c) => c.length));
+  const sequences = await sequencesFor(state, continuations.length, context.length + longest - 1);
+  const [first] = sequences as [LlamaContextSequence];
+  await first.clearHistory();
   const firsts = [...new Set(continuations.map((c) => c[0] as Token))];
   const input = context.map((token, i) =>
     i < context.length - 1 ? (token as Token) : withNext(token, firsts),
   );
-  const outputs = await sequence.controlledEvaluate(input);
+  const outputs = await first.controlledEvaluate(input);
   const afterContext = outputs[context.length - 1]?.next;
-  const choices: ChoiceScore[] = [];
-  for (const continuation of continuations) {
-    const first = scoreOf(afterContext, continuation[0] as number, context.length - 1);
-    const logprobs = [first.logprob];
-    let greedy = first.greedy;
-    // The last token is only scored, never evaluated: nothing is asked of what follows it.
-    const body = continuation.slice(0, -1);
-    if (body.length > 0) {
-      const steps = body.map((token, i) => withNext(token, [continuation[i + 1] as Token]));
-      const out = await sequence.controlledEvaluate(steps);
-      for (let i = 0; i < body.length; i++) {
-        const scored = scoreOf(out[i]?.next, continuation[i + 1] as number, context.length + i);
-        logprobs.push(scored.logprob);
-        greedy &&= scored.greedy;
-      }
-      await sequence.eraseContextTokenRanges([
-        { start: context.length, end: context.length + body.length },
-      ]);
+  // The last token of a continuation is only scored, never evaluated.
+  const bodies = continuations.map((c) => c.slice(0, -1));
+  await Promise.all(
+    bodies.map(async (body, i) => {
+      if (i === 0 || body.length === 0) return;
+      const copied = await (sequences[i] as CopyingSequence)._copyStateFromOtherSequence(
+        first,
+        context.length,
+      );
+      if (!copied) throw new RunnerError("INTERNAL", `could not copy the context to sequence ${i}`);
+    }),
+  );
+  // Evaluations queued in the same tick go to the engine as one batch (node-llama-cpp's batching).
+  // llama.cpp splits a batch of separate KV streams into ubatches of equal tokens per sequence,
+  // so every body is padded to the longest (causal: a pad changes no earlier logit). Unpadded, a
+  // longer body's tail went into a ubatch of its own, whose kernel shape moved that token's
+  // log-prob by up to 1.6e-4 from a whole-sequence evaluate.
+  const padTo = longest - 1;
+  const evaluated = await Promise.all(
+    bodies.map((body, i) => {
+      if (body.length === 0) return Promise.resolve([]);
+      const steps: Array<Token | ReturnType<typeof withNext>> = body.map((token, j) =>
+        withNext(token, [continuations[i]?.[j + 1] as Token]),
+      );
+      for (let j = body.length; j < padTo; j++) steps.push(body.at(-1) as Token);
+      return (sequences[i] as LlamaContextSequence).controlledEvaluate(steps);
+    }),
+  );
+  const choices: ChoiceScore[] = continuations.map((continuation, i) => {
+    const head = scoreOf(afterContext, continuation[0] as number, context.length - 1);
+    const logprobs = [head.logprob];
+    let greedy = head.greedy;
+    const out = evaluated[i] ?? [];
+    for (let j = 0; j < continuation.length - 1; j++) {
+      const scored = scoreOf(out[j]?.next, continuation[j + 1] as number, context.length + j);
+      logprobs.push(scored.logprob);
+      greedy &&= scored.greedy;
     }
-    choices.push({ logprobs, greedy });
-  }
+    return { logprobs, greedy };
+  });
   return { choices, evalMs: performance.now() - started };
+}
+
+/** `count` sequences of `tokens` each, the context (re)made only when an item needs more. */
+async function sequencesFor(
+  state: ChoicesState,
+  count: number,
+  tokens: number,
+): Promise<LlamaContextSequence[]> {
+  const { pool } = state;
+  if (pool && pool.sequences.length >= count && pool.size >= tokens) return pool.sequences;
+  await pool?.context.dispose();
+  state.pool = undefined;
+  const number = Math.max(MIN_SEQUENCES, count, pool?.sequences.length ?? 0);
+  let size = Math.max(MIN_SIZE, pool?.size ?? 0);
+  while (size < tokens) size *= 2;
+  size = Math.min(size, state.contextSize);
+  const context = await state.createContext(number, size);
+  const sequences = Array.from({ length: number }, () => context.getSequence());
+  state.pool = { context, sequences, size };
+  return sequences;
 }
 
 function checkParams(state: ChoicesState, { context, continuations }: ScoreChoicesParams): void {

@@ -29,7 +29,7 @@ import { generateTimed } from "../shared/generate.js";
 import { randomTokens } from "../shared/random-tokens.js";
 import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../shared/serve.js";
 import { runnerVersion } from "../shared/versions.js";
-import { scoreChoices } from "./choices.js";
+import { type ChoicesState, scoreChoices } from "./choices.js";
 import { EngineMemoryLog } from "./engine-memory.js";
 import { evaluate } from "./evaluate.js";
 import { engineVersion } from "./versions.js";
@@ -41,6 +41,8 @@ interface Loaded {
   sequence: LlamaContextSequence;
   /** The KLD baseline loaded beside the model (`load`'s `reference`). */
   reference?: { model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence };
+  /** scoreChoices' own multi-sequence context, made at its first call (the KV of one sequence per choice). */
+  choices: ChoicesState;
   addBos: boolean;
   contextSize: number;
   seed: number;
@@ -139,6 +141,15 @@ async function load(params: LoadParams): Promise<LoadResult> {
     context,
     sequence: context.getSequence(),
     ...(reference ? { reference } : {}),
+    choices: {
+      contextSize,
+      createContext: (sequences, size) =>
+        createContext(
+          model,
+          { ...contextOptions, contextSize: size, batchSize: size, sequences },
+          kvCache,
+        ),
+    },
     addBos,
     contextSize,
     seed: params.seed,
@@ -303,13 +314,21 @@ const handlers: Handlers = {
       "benchmark",
       "choices",
       "reference",
+      "tokenize-batch",
     ],
   }),
   load,
-  scoreChoices: (params) => scoreChoices(requireLoaded(), params),
+  scoreChoices: (params) => scoreChoices(requireLoaded().choices, params),
   benchmark,
   generate,
   tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),
+  tokenizeBatch: ({ texts, addBos }) => {
+    const state = requireLoaded();
+    if (!Array.isArray(texts) || texts.some((text) => typeof text !== "string")) {
+      throw new RunnerError("BAD_PARAMS", "texts must be a list of strings");
+    }
+    return { batch: texts.map((text) => tokenize(state, text, addBos ?? true)) };
+  },
   evaluate: (params) => {
     const state = requireLoaded();
     return evaluate({ ...state, reference: state.reference?.sequence }, params);
@@ -325,6 +344,7 @@ const handlers: Handlers = {
     };
   },
   shutdown: async () => {
+    await loaded?.choices.pool?.context.dispose();
     await loaded?.reference?.context.dispose();
     await loaded?.reference?.model.dispose();
     await loaded?.context.dispose();

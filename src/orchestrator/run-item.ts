@@ -164,7 +164,7 @@ async function choiceResult(
 ): Promise<ItemResult> {
   requireChoices(context);
   const sentAt = performance.now();
-  const out = await scoreChoiceItem(runner, item, timeoutMs);
+  const out = await scoreChoiceItem(runner, item, timeoutMs, context.capabilities);
   return {
     status: "ok",
     output: choiceOutput(item.choices, out.pick, out.scores),

@@ -36,14 +36,26 @@ export interface ChoiceOutcome {
   evalMs: number;
 }
 
-/** Scores one item: tokenizes as the suite's scoring says, evaluates the shared context once. */
+/**
+ * Scores one item: tokenizes as the suite's scoring says (every text of the item in one request
+ * where the runner lists `tokenize-batch`), then one scoreChoices evaluates the shared context once.
+ */
 export async function scoreChoiceItem(
   runner: RunnerClient,
   item: ChoiceItem,
   timeoutMs: number,
+  capabilities: readonly string[] = [],
 ): Promise<ChoiceOutcome> {
-  const tokenize = async (text: string) =>
-    (await runner.request("tokenize", { text, addBos: true }, timeoutMs)).tokens;
+  const tokenize: Tokenize = capabilities.includes("tokenize-batch")
+    ? async (texts) =>
+        (await runner.request("tokenizeBatch", { texts, addBos: true }, timeoutMs)).batch
+    : (texts) =>
+        Promise.all(
+          texts.map(
+            async (text) =>
+              (await runner.request("tokenize", { text, addBos: true }, timeoutMs)).tokens,
+          ),
+        );
   const { options } = item;
   if (options.scoring === "lm-eval") {
     const { sequences, lengths } = await lmEvalSequences(item, tokenize);
@@ -65,8 +77,8 @@ export async function scoreChoiceItem(
     };
   }
   if (options.blank !== undefined) return winogrande(runner, item, tokenize, timeoutMs);
-  const tokenized = await Promise.all(
-    item.choices.map((choice) => tokenize(item.context + options.target_delimiter + choice)),
+  const tokenized = await tokenize(
+    item.choices.map((choice) => item.context + options.target_delimiter + choice),
   );
   const sequences = hellaswagSequences(tokenized);
   const { logprobs, evaluatedTokens, evalMs } = await scoreSequences(runner, sequences, timeoutMs);
@@ -83,7 +95,8 @@ export async function scoreChoiceItem(
   };
 }
 
-type Tokenize = (text: string) => Promise<number[]>;
+/** Token lists of the texts, in order (BOS where the model adds one). */
+type Tokenize = (texts: string[]) => Promise<number[][]>;
 
 /**
  * lm-eval's requests: (context, target_delimiter + choice) per choice, or with a blank
@@ -106,18 +119,20 @@ async function lmEvalSequences(
     lengths = item.choices.map((choice) => before + choice);
     pairs = lengths.map((context) => [context, options.target_delimiter + target]);
   }
-  const sequences = await Promise.all(
-    pairs.map(async ([context, continuation]) => {
-      const [ctx, cont] = splitPair(context, continuation);
-      if (ctx === "") throw new RunnerFailure("error", "the context is empty once split");
-      const contextEnc = await tokenize(ctx);
-      const continuationEnc = continuationTokens(contextEnc, await tokenize(ctx + cont));
-      if (continuationEnc.length === 0) {
-        throw new RunnerFailure("error", `"${cont}" adds no token to the context`);
-      }
-      return { tokens: [...contextEnc, ...continuationEnc], from: contextEnc.length };
-    }),
-  );
+  const split = pairs.map(([context, continuation]) => {
+    const [ctx, cont] = splitPair(context, continuation);
+    if (ctx === "") throw new RunnerFailure("error", "the context is empty once split");
+    return [ctx, cont] as const;
+  });
+  const encoded = await tokenize(split.flatMap(([ctx, cont]) => [ctx, ctx + cont]));
+  const sequences = split.map(([, cont], i) => {
+    const contextEnc = encoded[2 * i] as number[];
+    const continuationEnc = continuationTokens(contextEnc, encoded[2 * i + 1] as number[]);
+    if (continuationEnc.length === 0) {
+      throw new RunnerFailure("error", `"${cont}" adds no token to the context`);
+    }
+    return { tokens: [...contextEnc, ...continuationEnc], from: contextEnc.length };
+  });
   return { sequences, lengths };
 }
 
@@ -133,14 +148,14 @@ async function winogrande(
     throw new RunnerFailure("error", "llama.cpp's winogrande scoring takes exactly 2 choices");
   }
   const { before, after } = splitBlank(item.context, item.options.blank as string);
-  const seqs: [number[], number[]] = [
-    await tokenize(before + a + after),
-    await tokenize(before + b + after),
-  ];
-  const bases: [number, number] = [
-    (await tokenize(before + a)).length,
-    (await tokenize(before + b)).length,
-  ];
+  const [seqA, seqB, baseA, baseB] = (await tokenize([
+    before + a + after,
+    before + b + after,
+    before + a,
+    before + b,
+  ])) as [number[], number[], number[], number[]];
+  const seqs: [number[], number[]] = [seqA, seqB];
+  const bases: [number, number] = [baseA.length, baseB.length];
   const [first, second] = winograndeTerms(seqs, bases);
   const { logprobs, evaluatedTokens, evalMs } = await scoreSequences(
     runner,

@@ -26,6 +26,7 @@ export interface InitializeResult {
     | "choices"
     | "reference"
     | "imatrix"
+    | "tokenize-batch"
   >;
 }
 
@@ -122,6 +123,18 @@ export interface TokenizeParams {
 
 export interface TokenizeResult {
   tokens: number[];
+}
+
+/** Several texts in one request (capability `tokenize-batch`): a multiple-choice item's texts. */
+export interface TokenizeBatchParams {
+  texts: string[];
+  /** Prepend BOS to each when the model's tokenizer would (default true). */
+  addBos?: boolean;
+}
+
+export interface TokenizeBatchResult {
+  /** One token list per text, in the order of `texts`. */
+  batch: number[][];
 }
 
 export interface EvaluateParams {
@@ -248,6 +261,7 @@ export interface Methods {
   load: { params: LoadParams; result: LoadResult };
   generate: { params: GenerateParams; result: GenerateResult };
   tokenize: { params: TokenizeParams; result: TokenizeResult };
+  tokenizeBatch: { params: TokenizeBatchParams; result: TokenizeBatchResult };
   evaluate: { params: EvaluateParams; result: EvaluateResult };
   memory: { params: Record<string, never>; result: MemoryResult };
   benchmark: { params: BenchmarkParams; result: BenchmarkResult };

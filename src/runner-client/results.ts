@@ -20,6 +20,8 @@ import type {
   ScoreChoicesParams,
   ScoreChoicesResult as ScoreChoicesResultType,
   ScoredToken,
+  TokenizeBatchParams,
+  TokenizeBatchResult as TokenizeBatchResultType,
 } from "./protocol.js";
 
 const Backend = z.enum(["auto", "cuda", "vulkan", "metal", "cpu", "webgpu"]);
@@ -32,6 +34,7 @@ const Capability = z.enum([
   "choices",
   "reference",
   "imatrix",
+  "tokenize-batch",
 ]);
 
 export const InitializeResult = z.object({
@@ -116,6 +119,20 @@ const TokenIds = z
   .superRefine((tokens, ctx) => asIssue(tokenIdsFlaw(tokens), ctx));
 
 export const TokenizeResult = z.object({ tokens: TokenIds });
+
+/** The first malformed id of tokenizeBatch's lists. */
+function tokenListsFlaw(batch: unknown): Flaw | undefined {
+  if (!Array.isArray(batch)) return { path: [], message: `expected array, got ${typeName(batch)}` };
+  for (let i = 0; i < batch.length; i++) {
+    const flaw = tokenIdsFlaw(batch[i]);
+    if (flaw) return { path: [i, ...flaw.path], message: flaw.message };
+  }
+  return undefined;
+}
+
+export const TokenizeBatchResult = z.object({
+  batch: z.custom<number[][]>().superRefine((batch, ctx) => asIssue(tokenListsFlaw(batch), ctx)),
+});
 
 /** The first flaw of one scored position: logprob a number, top [id, logprob] pairs, targets numbers or null. */
 function scoredTokenFlaw(entry: unknown): Flaw | undefined {
@@ -309,6 +326,7 @@ const RESULTS = {
   load: LoadResult,
   generate: GenerateResult,
   tokenize: TokenizeResult,
+  tokenizeBatch: TokenizeBatchResult,
   evaluate: EvaluateResult,
   memory: MemoryResult,
   benchmark: BenchmarkResult,
@@ -326,6 +344,7 @@ const IN_SYNC: {
   load: true,
   generate: true,
   tokenize: true,
+  tokenizeBatch: true,
   evaluate: true,
   memory: true,
   benchmark: true,
@@ -398,6 +417,14 @@ export function checkResult<M extends MethodName>(
     const read = (params as CollectImatrixParams).read === true;
     if (read && (result as { matrices?: unknown }).matrices === undefined) {
       return { field: "matrices", message: "expected the matrices (collectImatrix with read)" };
+    }
+  }
+  if (method === "tokenizeBatch") {
+    const { texts } = params as TokenizeBatchParams;
+    const { batch } = result as TokenizeBatchResultType;
+    if (batch.length !== texts.length) {
+      const message = `expected ${texts.length} token lists (one per text), got ${batch.length}`;
+      return { field: "batch", message };
     }
   }
   if (method === "scoreChoices") {

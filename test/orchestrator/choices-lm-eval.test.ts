@@ -37,6 +37,7 @@ type Reference = Record<"hellaswag" | "winogrande", ReferenceDoc[]> &
 
 describe("scoring: lm-eval against a line-by-line port of lm-evaluation-harness (stories260K, real runner; fixture by scripts/make-lm-eval-reference.mjs)", () => {
   let runner: RunnerClient;
+  let capabilities: readonly string[];
   const reference = JSON.parse(
     readFileSync(join(FIXTURES, "lm-eval-stories260K-f32.json"), "utf8"),
   ) as Reference;
@@ -44,7 +45,9 @@ describe("scoring: lm-eval against a line-by-line port of lm-evaluation-harness 
   before(async () => {
     const load = { backend: "cpu" as const, contextSize: 256, seed: 1, threads: 1 };
     const spec = { ...load, model: model("stories260K-f32.gguf") };
-    runner = (await startRunner(resolveRunner("cpu", undefined), spec, 60_000)).client;
+    const started = await startRunner(resolveRunner("cpu", undefined), spec, 60_000);
+    runner = started.client;
+    capabilities = started.init.capabilities;
   });
   after(() => runner.stop());
 
@@ -65,7 +68,7 @@ describe("scoring: lm-eval against a line-by-line port of lm-evaluation-harness 
           choices: item.choices.texts,
           gold: item.choices.gold,
         };
-        const out = await scoreChoiceItem(runner, { ...context, options }, 60_000);
+        const out = await scoreChoiceItem(runner, { ...context, options }, 60_000, capabilities);
         assert.deepEqual(
           out.scoredTokens,
           doc.requests.map((r) => r.continuation_enc),

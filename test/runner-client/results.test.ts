@@ -124,4 +124,25 @@ describe("runner result schemas", () => {
       message: "expected a tensor name, got string",
     });
   });
+
+  it("holds tokenizeBatch to its params: one list of token ids per text", () => {
+    const texts = { texts: ["a b", "c"] };
+    assert.equal(checkResult("tokenizeBatch", texts, { batch: [[1, 2], [3]] }), undefined);
+    assert.deepEqual(checkResult("tokenizeBatch", texts, { batch: [[1, 2]] }), {
+      field: "batch",
+      message: "expected 2 token lists (one per text), got 1",
+    });
+    assert.deepEqual(
+      checkResult("tokenizeBatch", texts, {
+        batch: [
+          [1, 2],
+          [3, -1],
+        ],
+      }),
+      {
+        field: "batch[1][1]",
+        message: "expected a token id (an integer ≥ 0), got -1",
+      },
+    );
+  });
 });
