@@ -284,4 +284,16 @@ describe("real lm-eval task files read as suites, their Hub datasets served by a
         assert.ok(!s.startsWith(own), `${own} among its own shots`);
     }
   });
+
+  it("the bundled suites/demo-choice-lm-eval.yaml (an lm-eval task over a local JSONL) gives demo-choice's items", () => {
+    const own = loadSuite(join(ROOT, "suites/demo-choice.yaml"));
+    const task = loadSuite(join(ROOT, "suites/demo-choice-lm-eval.yaml"), undefined, {
+      datasets: env,
+    });
+    assert.equal(task.items.length, 40);
+    assert.deepEqual(
+      task.items.map((i) => [i.prompt, i.choices, i.reference]),
+      own.items.map((i) => [i.prompt, i.choices, i.reference]),
+    );
+  });
 });
