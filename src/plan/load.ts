@@ -141,7 +141,7 @@ function loadVariants(plan: Plan, dir: string, baseline: string, locate: Locate)
 
 function loadSuites(plan: Plan, dir: string, locate: Locate): LoadedSuite[] {
   const suites = plan.suites.map((suite, i) =>
-    loadSuite(resolve(dir, suite), locate(["suites", i])),
+    loadSuite(resolve(dir, suite), locate(["suites", i]), { seed: plan.seed }),
   );
   const suiteIds = new Set<string>();
   suites.forEach((suite, i) => {

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import Handlebars from "handlebars";
+import { type DatasetEnv, datasetEnv } from "../datasets/load.js";
 import { InputError, messageOf } from "../errors.js";
 import { perplexityText } from "../scoring/perplexity.js";
 import { MAX_FLOW_DEPTH, tooDeepAt } from "../yaml/depth.js";
 import { readTextFile, readYamlFile, zodToInputError } from "../yaml/source.js";
 import { readChoices } from "./choices.js";
+import { isLmEvalTask, loadLmEvalTask } from "./lm-eval/load-task.js";
 import { type Item, type Metric, type MultipleChoiceOptions, SuiteHeader } from "./schema.js";
 
 export interface SuiteItem {
@@ -49,9 +51,26 @@ export function choiceMetric(suite: {
   return undefined;
 }
 
-/** Loads and validates a suite file; every error names the file and line. */
-export function loadSuite(file: string, referencedAt?: string): LoadedSuite {
+export interface SuiteOptions {
+  /** The plan's seed: an lm-eval task draws its few-shot examples with it. */
+  seed?: number;
+  /** Where an lm-eval task's Hub dataset is cached and fetched from; by default the environment's. */
+  datasets?: DatasetEnv;
+}
+
+/** Loads and validates a suite file (qbench's form or an lm-eval task); every error names the file and line. */
+export function loadSuite(
+  file: string,
+  referencedAt?: string,
+  options: SuiteOptions = {},
+): LoadedSuite {
   const source = readYamlFile(file, "BAD_SUITE", referencedAt);
+  if (isLmEvalTask(source.value)) {
+    return loadLmEvalTask(file, referencedAt, {
+      seed: options.seed ?? 42,
+      env: options.datasets ?? datasetEnv(process.env),
+    });
+  }
   const parsed = SuiteHeader.safeParse(source.value ?? {});
   if (!parsed.success) throw zodToInputError(source, parsed.error, "BAD_SUITE");
   const header = parsed.data;

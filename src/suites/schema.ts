@@ -20,6 +20,30 @@ export const ExactMatchOptions = z.strictObject({
   normalize: z.enum(["none", "squad"]).default("none"),
   /** Extract the answer from the output: the first capture group (or the whole match). */
   regex: RegexSource.optional(),
+  /** lm-eval's `regex` filter on the output (its findall, group_select, fallback), before the rest. */
+  filter: z
+    .strictObject({
+      pattern: RegexSource,
+      flags: z
+        .string()
+        .regex(/^[imsu]*$/)
+        .default(""),
+      group_select: z.number().int().default(0),
+      fallback: z.string().default("[invalid]"),
+    })
+    .optional(),
+  /** lm-eval's exact_match `regexes_to_ignore`: removed from both sides before case and punctuation. */
+  regexes_to_ignore: z
+    .array(
+      z.strictObject({
+        pattern: RegexSource,
+        flags: z
+          .string()
+          .regex(/^[imsu]*$/)
+          .default(""),
+      }),
+    )
+    .default([]),
 });
 export type ExactMatchOptions = z.infer<typeof ExactMatchOptions>;
 

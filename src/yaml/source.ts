@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type Document, isNode, LineCounter, parseDocument, visit } from "yaml";
+import { type Document, isNode, LineCounter, parseDocument, type ScalarTag, visit } from "yaml";
 import type { ZodError } from "zod";
 import { InputError, type InputErrorCode, messageOf } from "../errors.js";
 import { MAX_FLOW_DEPTH, tooDeepAt } from "./depth.js";
@@ -14,11 +14,15 @@ export interface YamlSource {
 /** YAML's own guard against alias bombs ("billion laughs"): more alias expansions than this are refused. */
 const MAX_ALIAS_COUNT = 100;
 
-/** Reads and parses a YAML file; `referencedAt` (file:line) is blamed if the file cannot be read. */
+/**
+ * Reads and parses a YAML file; `referencedAt` (file:line) is blamed if the file cannot be read.
+ * `tags` are extra scalar tags (an lm-eval task's `!function`), so a reader can refuse them by line.
+ */
 export function readYamlFile(
   file: string,
   code: "BAD_PLAN" | "BAD_SUITE",
   referencedAt?: string,
+  tags: ScalarTag[] = [],
 ): YamlSource {
   const text = readTextFile(file, code, referencedAt);
   const lineCounter = new LineCounter();
@@ -34,7 +38,12 @@ export function readYamlFile(
   }
   let doc: Document;
   try {
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    doc = parseDocument(text, {
+      lineCounter,
+      prettyErrors: false,
+      uniqueKeys: true,
+      ...(tags.length > 0 ? { customTags: tags } : {}),
+    });
   } catch (error) {
     throw unreadable(error, code, `${file}:1`);
   }
