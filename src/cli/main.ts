@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule<object, any>>> = {
   ppl: async () => (await import("./ppl.js")).pplCommand,
   quantize: async () => (await import("./quantize.js")).quantizeCommand,
   inspect: async () => (await import("./inspect.js")).inspectCommand,
+  sensitivity: async () => (await import("./sensitivity.js")).sensitivityCommand,
   sweep: async () => (await import("./sweep.js")).sweepCommand,
   view: async () => (await import("./view.js")).viewCommand,
   doctor: async () => (await import("./doctor.js")).doctorCommand,
