@@ -142,7 +142,7 @@ export const mixCommand: CommandModule<object, MixArgs> = {
         estimated_kld: plan.estimatedKld,
         kld_method: baseline.exact ? "exact" : "top-k",
         kld_is_bound: !baseline.exact,
-        baseline_mass_covered: baseline.exact ? null : baseline.coverage,
+        baseline_mass_covered: setup.kld === "exact" ? null : baseline.coverage,
         base_type: typeName(plan.baseType),
         tensor_types: plan.overrides.map((o) => `${o.pattern}=${typeName(o.type).toLowerCase()}`),
         groups: plan.choices.map((c) => ({

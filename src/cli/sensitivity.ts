@@ -111,7 +111,7 @@ export const sensitivityCommand: CommandModule<object, SensitivityArgs> = {
         mode: args.mode,
         kld_method: baseline.exact ? "exact" : "top-k",
         kld_is_bound: !baseline.exact,
-        baseline_mass_covered: baseline.exact ? null : baseline.coverage,
+        baseline_mass_covered: setup.kld === "exact" ? null : baseline.coverage,
         baseline_ppl: baseline.ppl,
         baseline_seconds: baseline.pass.seconds,
         groups: ranked.map((r) => ({

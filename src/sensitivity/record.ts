@@ -78,7 +78,7 @@ export async function storeSensitivity(dbPath: string, r: SensitivityRecord): Pr
         scoredTokens: baseline.pass.scored.reduce((n, s) => n + s.logprobs.length, 0),
         kldMethod: baseline.exact ? "exact" : "top-k",
         topK: baseline.exact ? null : baseline.setup.topK,
-        baselineMassCovered: baseline.exact ? null : baseline.coverage,
+        baselineMassCovered: baseline.setup.kld === "exact" ? null : baseline.coverage,
         baselinePpl: baseline.ppl,
         imatrix: baseline.setup.imatrix?.path ?? null,
         backend: r.backend,

@@ -18,7 +18,7 @@ CREATE TABLE sensitivity_runs (
   kld_method      TEXT NOT NULL CHECK (kld_method IN ('exact', 'top-k')),
   kld_is_bound    INTEGER NOT NULL,
   top_k           INTEGER,                       -- null for exact KLD
-  baseline_mass_covered REAL,                    -- mean source mass of the kept top-K; null for exact
+  baseline_mass_covered REAL,                    -- mean source mass of the kept top-K; null with --kld exact
   baseline_ppl    REAL NOT NULL,
   imatrix         TEXT,                          -- the imatrix file's path, if any
   backend         TEXT NOT NULL,
