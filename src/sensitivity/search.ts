@@ -12,17 +12,33 @@ export interface MixSolution {
   bytes: number;
   /** Σ of the chosen options' KLD: the additive estimate of the mix's KLD. */
   estimatedKld: number;
+  /** Whether the programme ran on exact bytes (else on bytes rounded up to 1/200,000 of the budget). */
+  exact?: boolean;
 }
 
-/** Units the byte budget is cut into: fine enough that rounding each group up costs < 1/64 of a group. */
-function unitsFor(groups: number): number {
-  return Math.min(200_000, Math.max(4096, 64 * groups));
+const MAX_UNITS = 200_000;
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * The byte unit of the programme: the greatest common divisor of every option's bytes where the
+ * budget is at most MAX_UNITS of it (then the search is exact), else budget / MAX_UNITS with
+ * each option rounded up (never over the budget; optimal up to groups × unit bytes of slack).
+ */
+function unitFor(
+  groups: readonly GroupChoices[],
+  budget: number,
+): { unit: number; exact: boolean } {
+  let g = 0;
+  for (const group of groups) for (const o of group.options) g = gcd(Math.round(o.bytes), g);
+  if (g > 0 && budget / g <= MAX_UNITS) return { unit: g, exact: true };
+  return { unit: budget / MAX_UNITS, exact: false };
 }
 
 /**
  * The mix with the least summed KLD whose bytes fit `budget`: an exact dynamic programme over
- * the multiple-choice knapsack (one option per group), on bytes rounded up to 1/U of the budget
- * so the result never exceeds it. Greedy upgrades by KLD saved per added byte are optimal only
+ * the multiple-choice knapsack (one option per group), in units of the bytes' common divisor
+ * (exact) or of 1/200,000 of the budget (options rounded up, so never over it). Greedy upgrades by KLD saved per added byte are optimal only
  * where every group's KLD falls convexly with bits; measured KLDs need not (noise, fall-backs).
  */
 export function searchMix(groups: readonly GroupChoices[], budget: number): MixSolution {
@@ -33,9 +49,10 @@ export function searchMix(groups: readonly GroupChoices[], budget: number): MixS
       `--budget: ${budget} bytes of tensor data cannot hold even the smallest mix (${least} bytes, every group at its smallest type)`,
     );
   }
-  const units = unitsFor(groups.length);
-  const unit = budget / units;
-  const cost = (bytes: number) => Math.min(units + 1, Math.ceil(bytes / unit - 1e-9));
+  const { unit, exact } = unitFor(groups, budget);
+  const units = Math.floor(budget / unit + 1e-9);
+  const cost = (bytes: number) =>
+    Math.min(units + 1, exact ? Math.round(bytes / unit) : Math.ceil(bytes / unit - 1e-9));
   // best[u]: least KLD of the groups so far in at most u units.
   let best = new Float64Array(units + 1);
   const choice = groups.map(() => new Int8Array(units + 1));
@@ -66,7 +83,7 @@ export function searchMix(groups: readonly GroupChoices[], budget: number): MixS
     chosen[g] = o;
     u -= cost(groups[g]?.options[o]?.bytes ?? 0);
   }
-  return solution(groups, chosen);
+  return { ...solution(groups, chosen), exact };
 }
 
 function smallest(group: GroupChoices): number {
