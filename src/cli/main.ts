@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule<object, any>>> = {
   quantize: async () => (await import("./quantize.js")).quantizeCommand,
   imatrix: async () => (await import("./imatrix.js")).imatrixCommand,
   inspect: async () => (await import("./inspect.js")).inspectCommand,
+  sensitivity: async () => (await import("./sensitivity.js")).sensitivityCommand,
+  mix: async () => (await import("./mix.js")).mixCommand,
   sweep: async () => (await import("./sweep.js")).sweepCommand,
   view: async () => (await import("./view.js")).viewCommand,
   doctor: async () => (await import("./doctor.js")).doctorCommand,
