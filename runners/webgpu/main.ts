@@ -17,7 +17,12 @@ import { acquireGpu, backendOrder, type Gpu, NoAdapterError } from "./device.js"
 import { evaluate } from "./evaluate.js";
 import { generate } from "./generate.js";
 import { LlamaGraph } from "./graph.js";
-import { describeLlama, type LlamaModel, UnsupportedModelError } from "./model-config.js";
+import {
+  describeModel,
+  type LlamaModel,
+  modelTensors,
+  UnsupportedModelError,
+} from "./model-config.js";
 import type { Session } from "./session.js";
 import { Tokenizer } from "./tokenizer.js";
 import { engineVersion } from "./versions.js";
@@ -64,8 +69,7 @@ function checkBindingLimits(found: Gpu, model: LlamaModel): void {
     found.device.limits.maxStorageBufferBindingSize,
     found.device.limits.maxBufferSize,
   );
-  const tensors = [model.embedding, model.output, ...model.layers.flatMap((l) => Object.values(l))];
-  const tooBig = tensors.find((t) => t.byteSize > limit);
+  const tooBig = modelTensors(model).find((t) => t.byteSize > limit);
   if (tooBig) {
     throw new RunnerError(
       "OUT_OF_MEMORY",
@@ -89,7 +93,7 @@ async function load(params: LoadParams): Promise<LoadResult> {
   let file: Awaited<ReturnType<typeof readGguf>>;
   try {
     file = await readGguf(params.model);
-    model = describeLlama(file);
+    model = describeModel(file);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     const code = error instanceof UnsupportedModelError ? error.code : "BAD_MODEL";

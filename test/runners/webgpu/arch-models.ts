@@ -1,0 +1,193 @@
+/**
+ * Random-weight GGUF files in each architecture's real tensor layout and metadata (the names,
+ * shapes and keys llama.cpp's src/models/<arch>.cpp reads), written at test time with qbench's
+ * GGUF writer. Small on purpose: 2 layers, width 256, stories260K's 512-token tokenizer (the
+ * architectures' own vocabularies are checked by tokenizer.test.ts; at width 256 a 152k or
+ * 256k output projection would make each file minutes on llvmpipe).
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readTokenizer } from "../../../bench/quantize.js";
+import type { GgufValue } from "../../../lib/gguf/reader.js";
+import { F16 } from "../../../src/gguf/quantize/float-formats.js";
+import { ggufValue as v, writeGguf } from "../../../src/gguf/writer.js";
+import { model } from "../../support/paths.js";
+
+const DIR = join(tmpdir(), `qbench-webgpu-arch-${process.pid}`);
+
+export type Arch = "llama" | "qwen2" | "qwen3" | "phi3" | "gemma2";
+export type Format = "f32" | "f16";
+
+const DIM = 256;
+const LAYERS = 2;
+const FFN = 512;
+const HEADS = 4;
+const KV_HEADS = 2;
+const HEAD_DIM = 64;
+
+/** xorshift32, so a seed always gives the same file. */
+function random(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
+
+type Role = "matrix" | "norm" | "bias";
+
+interface TensorPlan {
+  name: string;
+  dims: number[];
+  role: Role;
+}
+
+/** The tensors of `arch` (ggml order: row length first), as llama.cpp creates them. */
+function tensorsOf(arch: Arch): TensorPlan[] {
+  // qwen3 uses a head size other than width / heads (as Qwen3 does: 128 × 16 heads ≠ 1024).
+  const heads = arch === "qwen3" ? 8 : HEADS;
+  const qDim = heads * HEAD_DIM;
+  const kv = KV_HEADS * HEAD_DIM;
+  const out: TensorPlan[] = [
+    { name: "token_embd.weight", dims: [DIM, 0], role: "matrix" },
+    { name: "output_norm.weight", dims: [DIM], role: "norm" },
+  ];
+  // Llama and Qwen2 keep a separate output; Qwen3 and Phi-3 here tie it; Gemma 2 always ties.
+  if (arch === "llama" || arch === "qwen2") {
+    out.push({ name: "output.weight", dims: [DIM, 0], role: "matrix" });
+  }
+  for (let i = 0; i < LAYERS; i++) {
+    const b = `blk.${i}.`;
+    const t = (name: string, dims: number[], role: Role = "matrix") =>
+      out.push({ name: b + name, dims, role });
+    t("attn_norm.weight", [DIM], "norm");
+    if (arch === "phi3") {
+      t("attn_qkv.weight", [DIM, qDim + 2 * kv]);
+    } else {
+      t("attn_q.weight", [DIM, qDim]);
+      t("attn_k.weight", [DIM, kv]);
+      t("attn_v.weight", [DIM, kv]);
+    }
+    if (arch === "qwen2") {
+      t("attn_q.bias", [qDim], "bias");
+      t("attn_k.bias", [kv], "bias");
+      t("attn_v.bias", [kv], "bias");
+    }
+    if (arch === "qwen3") {
+      t("attn_q_norm.weight", [HEAD_DIM], "norm");
+      t("attn_k_norm.weight", [HEAD_DIM], "norm");
+    }
+    t("attn_output.weight", [qDim, DIM]);
+    if (arch === "gemma2") t("post_attention_norm.weight", [DIM], "norm");
+    t("ffn_norm.weight", [DIM], "norm");
+    if (arch === "phi3") {
+      t("ffn_up.weight", [DIM, 2 * FFN]);
+    } else {
+      t("ffn_gate.weight", [DIM, FFN]);
+      t("ffn_up.weight", [DIM, FFN]);
+    }
+    t("ffn_down.weight", [FFN, DIM]);
+    if (arch === "gemma2") t("post_ffw_norm.weight", [DIM], "norm");
+  }
+  return out;
+}
+
+/** The hyper-parameters of `arch` as its converter writes them. */
+function metadataOf(arch: Arch): Record<string, GgufValue> {
+  const heads = arch === "qwen3" ? 8 : HEADS;
+  const k = (key: string) => `${arch}.${key}`;
+  const meta: Record<string, GgufValue> = {
+    "general.architecture": v.string(arch),
+    // Not the architecture's name: llama.cpp's vocabulary loader keys Phi-3's special tokens
+    // (<|endoftext|>, which stories260K's vocabulary lacks) on "phi3" in general.name.
+    "general.name": v.string(`random weights ${LAYERS}x${DIM}`),
+    [k("context_length")]: v.uint32(4096),
+    [k("embedding_length")]: v.uint32(DIM),
+    [k("block_count")]: v.uint32(LAYERS),
+    [k("feed_forward_length")]: v.uint32(FFN),
+    [k("attention.head_count")]: v.uint32(heads),
+    [k("attention.head_count_kv")]: v.uint32(KV_HEADS),
+    [k("attention.layer_norm_rms_epsilon")]: v.float32(arch === "llama" ? 1e-5 : 1e-6),
+  };
+  switch (arch) {
+    case "llama": // Mistral 7B v0.2's settings: RoPE base 1e6, grouped-query attention.
+      meta[k("rope.freq_base")] = v.float32(1_000_000);
+      meta[k("rope.dimension_count")] = v.uint32(HEAD_DIM);
+      break;
+    case "qwen2":
+      meta[k("rope.freq_base")] = v.float32(1_000_000);
+      break;
+    case "qwen3":
+      meta[k("rope.freq_base")] = v.float32(1_000_000);
+      meta[k("attention.key_length")] = v.uint32(HEAD_DIM);
+      meta[k("attention.value_length")] = v.uint32(HEAD_DIM);
+      break;
+    case "phi3":
+      // Partial rotation (half of each head), so NEOX's pairs (i, i + nRot/2) are exercised.
+      meta[k("rope.dimension_count")] = v.uint32(HEAD_DIM / 2);
+      meta[k("rope.freq_base")] = v.float32(10_000);
+      break;
+    case "gemma2":
+      meta[k("attention.key_length")] = v.uint32(HEAD_DIM);
+      meta[k("attention.value_length")] = v.uint32(HEAD_DIM);
+      // Small enough to bite at this width and context (Gemma 2 ships 50 and 30, window 4096).
+      meta[k("attn_logit_softcapping")] = v.float32(0.2);
+      meta[k("final_logit_softcapping")] = v.float32(1.0);
+      meta[k("attention.sliding_window")] = v.uint32(32);
+      break;
+  }
+  return meta;
+}
+
+/** Values for a role: matrices ≈ N(0, 0.02²), norms ≈ 1 ± 0.06, biases ≈ N(0, 0.3²). */
+function values(n: number, role: Role, next: () => number): Float32Array {
+  const x = new Float32Array(n);
+  const scale = role === "matrix" ? 0.04 : role === "norm" ? 0.1 : 0.5;
+  for (let i = 0; i < n; i++) {
+    const r = next() + next() + next() + next() - 2;
+    x[i] = (role === "norm" ? 1 : 0) + scale * r;
+  }
+  return x;
+}
+
+/** Writes (once per process) the random-weight `arch` model in `format`; returns its path. */
+export async function archModel(arch: Arch, format: Format, seed = 18): Promise<string> {
+  mkdirSync(DIR, { recursive: true });
+  const path = join(DIR, `${arch}-${format}.gguf`);
+  const { metadata: tokenizer, size: vocab } = await readTokenizer(model("stories260K-f32.gguf"));
+  const next = random(seed);
+  const tensors = tensorsOf(arch).map(({ name, dims, role }) => {
+    const shape = dims.map((d) => (d === 0 ? vocab : d));
+    const x = values(
+      shape.reduce((a, b) => a * b, 1),
+      role,
+      next,
+    );
+    const half = format === "f16" && role === "matrix";
+    let data = new Uint8Array(x.buffer);
+    if (half) {
+      data = new Uint8Array(2 * x.length);
+      F16.quantizeRow(x, data);
+    }
+    return { name, dims: shape, type: half ? 1 : 0, data };
+  });
+  await writeGguf(path, {
+    metadata: {
+      ...metadataOf(arch),
+      "general.file_type": v.uint32(format === "f16" ? 1 : 0),
+      ...Object.fromEntries(tokenizer),
+    },
+    tensors,
+  });
+  return path;
+}
+
+/** Removes the files made here (call from the test file's `after`). */
+export function removeArchModels(): void {
+  rmSync(DIR, { recursive: true, force: true });
+}
