@@ -51,6 +51,9 @@ export interface ArchTraits {
   /** Key j is visible from position p on a sliding-window layer when p − j < slidingWindow. */
   slidingWindow: number;
   swaLayers: boolean[];
+  /** RoPE base and freq_scale on the sliding-window layers. */
+  ropeBaseSwa: number;
+  ropeFreqScaleSwa: number;
   ffnAct: "silu" | "gelu";
 }
 
@@ -59,6 +62,8 @@ interface Shape {
   nEmbd: number;
   nHead: number;
   headDim: number;
+  ropeBase: number;
+  ropeFreqScale: number;
 }
 
 const PLAIN = {
@@ -76,11 +81,39 @@ const PLAIN = {
 } as const;
 
 /** The architectures the runner runs, by GGUF general.architecture. */
-export const ARCHITECTURES = ["llama", "qwen2", "qwen3", "phi3", "gemma2"] as const;
+export const ARCHITECTURES = [
+  "llama",
+  "qwen2",
+  "qwen3",
+  "phi3",
+  "gemma",
+  "gemma2",
+  "gemma3",
+] as const;
+
+/**
+ * gemma_pytorch's query_pre_attn_scalar as llama.cpp derives it (f_attention_scale): n_embd /
+ * n_head on the 27B models (`layers27B` layers), the head size otherwise.
+ */
+function gemmaQueryScale(s: Shape, layers27B: number): number {
+  return 1 / Math.sqrt(s.nLayer === layers27B ? s.nEmbd / s.nHead : s.headDim);
+}
 
 /** The traits of `arch` for this file, or an error naming the architecture. */
 export function archTraits(file: GgufFile, arch: string, s: Shape): ArchTraits {
-  const common = { ...PLAIN, attnScale: 1 / Math.sqrt(s.headDim), swaLayers: [] as boolean[] };
+  const common = {
+    ...PLAIN,
+    attnScale: 1 / Math.sqrt(s.headDim),
+    swaLayers: [] as boolean[],
+    ropeBaseSwa: s.ropeBase,
+    ropeFreqScaleSwa: s.ropeFreqScale,
+  };
+  // llama.cpp scales embeddings by sqrtf(n_embd) in f32; the converter stored 1 + w in the norms.
+  const gemma = {
+    ropeNeox: true,
+    embedScale: Math.fround(Math.sqrt(s.nEmbd)),
+    ffnAct: "gelu" as const,
+  };
   switch (arch) {
     case "llama":
       return { ...common, ropeFactors: true };
@@ -91,21 +124,39 @@ export function archTraits(file: GgufFile, arch: string, s: Shape): ArchTraits {
     case "phi3":
       // llama.cpp disables Phi-3's sliding window ("Phi SWA is currently disabled").
       return { ...common, ropeNeox: true, fusedGateUp: true };
-    case "gemma2": {
+    case "gemma":
+      return { ...common, ...gemma, tiedOutputAlways: true };
+    case "gemma2":
       return {
         ...common,
-        ropeNeox: true,
+        ...gemma,
         postNorms: true,
         tiedOutputAlways: true,
-        // llama.cpp scales by sqrtf(n_embd) in f32; the converter already stored 1 + w in the norms.
-        embedScale: Math.fround(Math.sqrt(s.nEmbd)),
-        // gemma_pytorch's query_pre_attn_scalar, as llama.cpp derives it: 27B (46 layers) uses n_embd / n_head.
-        attnScale: 1 / Math.sqrt(s.nLayer === 46 ? s.nEmbd / s.nHead : s.headDim),
+        attnScale: gemmaQueryScale(s, 46),
         attnSoftcap: findNumber(file, "gemma2.attn_logit_softcapping") ?? 50,
         finalSoftcap: findNumber(file, "gemma2.final_logit_softcapping") ?? 30,
         slidingWindow: findNumber(file, "gemma2.attention.sliding_window") ?? 4096,
         swaLayers: swaPattern(file, "gemma2.attention.sliding_window_pattern", s.nLayer, 2),
-        ffnAct: "gelu",
+        ropeBaseSwa: findNumber(file, "gemma2.rope.freq_base_swa") ?? s.ropeBase,
+      };
+    case "gemma3": {
+      // Sliding layers only with a window in the file; they keep llama.cpp's own defaults for
+      // their RoPE (base 10000 unless rope.freq_base_swa, no scaling), the others the file's.
+      const window = findNumber(file, "gemma3.attention.sliding_window") ?? 0;
+      return {
+        ...common,
+        ...gemma,
+        qkNorm: true,
+        postNorms: true,
+        attnScale: gemmaQueryScale(s, 62),
+        finalSoftcap: findNumber(file, "gemma3.final_logit_softcapping") ?? 0,
+        slidingWindow: window,
+        swaLayers:
+          window > 0
+            ? swaPattern(file, "gemma3.attention.sliding_window_pattern", s.nLayer, 6)
+            : [],
+        ropeBaseSwa: findNumber(file, "gemma3.rope.freq_base_swa") ?? 10000,
+        ropeFreqScaleSwa: 1,
       };
     }
     default:

@@ -28,8 +28,6 @@ export interface LlamaConfig extends ArchTraits {
   /** Dimensions RoPE rotates per head (<arch>.rope.dimension_count). */
   nRot: number;
   ropeBase: number;
-  /** RoPE base of the sliding-window layers (<arch>.rope.freq_base_swa, else ropeBase). */
-  ropeBaseSwa: number;
   /** Linear RoPE scaling as llama.cpp's freq_scale (1 / factor). */
   ropeFreqScale: number;
   eps: number;
@@ -120,7 +118,6 @@ function readConfig(file: GgufFile, arch: string, nVocab: number): LlamaConfig {
     headDim,
     nRot,
     ropeBase,
-    ropeBaseSwa: findNumber(file, `${arch}.rope.freq_base_swa`) ?? ropeBase,
     ropeFreqScale: ropeFreqScale(file, arch),
     eps: findNumber(file, `${arch}.attention.layer_norm_rms_epsilon`) ?? 1e-5,
     nCtxTrain: findNumber(file, `${arch}.context_length`) ?? 2048,

@@ -112,8 +112,8 @@ export async function buildSteps(
   const factors = model.ropeFreqs
     ? new Float32Array((await readTensor(fh, dataOffset, model.ropeFreqs)).buffer)
     : undefined;
-  const invFreqBuffer = (label: string, ropeBase: number) => {
-    const freqs = ropeInvFreq({ ...c, ropeBase }, factors);
+  const invFreqBuffer = (label: string, ropeBase: number, ropeFreqScale: number) => {
+    const freqs = ropeInvFreq({ ...c, ropeBase, ropeFreqScale }, factors);
     const buffer = pool.create(
       label,
       Math.max(16, Math.ceil(freqs.byteLength / 16) * 16),
@@ -122,9 +122,11 @@ export async function buildSteps(
     pool.device.queue.writeBuffer(buffer, 0, freqs);
     return buffer;
   };
-  const invFreq = invFreqBuffer("rope inv_freq", c.ropeBase);
-  const invFreqSwa =
-    c.ropeBaseSwa === c.ropeBase ? invFreq : invFreqBuffer("rope inv_freq swa", c.ropeBaseSwa);
+  const invFreq = invFreqBuffer("rope inv_freq", c.ropeBase, c.ropeFreqScale);
+  const sameSwa = c.ropeBaseSwa === c.ropeBase && c.ropeFreqScaleSwa === c.ropeFreqScale;
+  const invFreqSwa = sameSwa
+    ? invFreq
+    : invFreqBuffer("rope inv_freq swa", c.ropeBaseSwa, c.ropeFreqScaleSwa);
   // Scratch some architectures need: K before its per-head norm; a block's output before its norm.
   const needsKraw = model.layers.some((l) => l.kNorm);
   const kraw = needsKraw ? pool.create("k raw", B * kvDim * 4, STORAGE()) : undefined;

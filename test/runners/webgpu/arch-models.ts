@@ -11,12 +11,14 @@ import { join } from "node:path";
 import { readTokenizer } from "../../../bench/quantize.js";
 import type { GgufValue } from "../../../lib/gguf/reader.js";
 import { F16 } from "../../../src/gguf/quantize/float-formats.js";
+import { quantizeTarget } from "../../../src/gguf/quantize/formats.js";
+import { quantizeGguf } from "../../../src/gguf/quantize/quantize-file.js";
 import { ggufValue as v, writeGguf } from "../../../src/gguf/writer.js";
 import { model } from "../../support/paths.js";
 
 const DIR = join(tmpdir(), `qbench-webgpu-arch-${process.pid}`);
 
-export type Arch = "llama" | "qwen2" | "qwen3" | "phi3" | "gemma2";
+export type Arch = "llama" | "qwen2" | "qwen3" | "phi3" | "gemma" | "gemma2" | "gemma3";
 export type Format = "f32" | "f16";
 
 const DIM = 256;
@@ -57,7 +59,7 @@ function tensorsOf(arch: Arch): TensorPlan[] {
     { name: "token_embd.weight", dims: [DIM, 0], role: "matrix" },
     { name: "output_norm.weight", dims: [DIM], role: "norm" },
   ];
-  // Llama and Qwen2 keep a separate output; Qwen3 and Phi-3 here tie it; Gemma 2 always ties.
+  // Llama and Qwen2 keep a separate output; Qwen3, Phi-3 and Gemma 3 here tie it; Gemma 1/2 always do.
   if (arch === "llama" || arch === "qwen2") {
     out.push({ name: "output.weight", dims: [DIM, 0], role: "matrix" });
   }
@@ -78,12 +80,13 @@ function tensorsOf(arch: Arch): TensorPlan[] {
       t("attn_k.bias", [kv], "bias");
       t("attn_v.bias", [kv], "bias");
     }
-    if (arch === "qwen3") {
+    if (arch === "qwen3" || arch === "gemma3") {
       t("attn_q_norm.weight", [HEAD_DIM], "norm");
       t("attn_k_norm.weight", [HEAD_DIM], "norm");
     }
     t("attn_output.weight", [qDim, DIM]);
-    if (arch === "gemma2") t("post_attention_norm.weight", [DIM], "norm");
+    const postNorms = arch === "gemma2" || arch === "gemma3";
+    if (postNorms) t("post_attention_norm.weight", [DIM], "norm");
     t("ffn_norm.weight", [DIM], "norm");
     if (arch === "phi3") {
       t("ffn_up.weight", [DIM, 2 * FFN]);
@@ -92,7 +95,7 @@ function tensorsOf(arch: Arch): TensorPlan[] {
       t("ffn_up.weight", [DIM, FFN]);
     }
     t("ffn_down.weight", [FFN, DIM]);
-    if (arch === "gemma2") t("post_ffw_norm.weight", [DIM], "norm");
+    if (postNorms) t("post_ffw_norm.weight", [DIM], "norm");
   }
   return out;
 }
@@ -131,6 +134,22 @@ function metadataOf(arch: Arch): Record<string, GgufValue> {
       // Partial rotation (half of each head), so NEOX's pairs (i, i + nRot/2) are exercised.
       meta[k("rope.dimension_count")] = v.uint32(HEAD_DIM / 2);
       meta[k("rope.freq_base")] = v.float32(10_000);
+      break;
+    case "gemma":
+      meta[k("attention.key_length")] = v.uint32(HEAD_DIM);
+      meta[k("attention.value_length")] = v.uint32(HEAD_DIM);
+      break;
+    case "gemma3":
+      meta[k("attention.key_length")] = v.uint32(HEAD_DIM);
+      meta[k("attention.value_length")] = v.uint32(HEAD_DIM);
+      // Gemma 3's RoPE: base 1e6 with linear scaling ×8 on the global layers, 10000 unscaled
+      // on the sliding ones; window 32 here (1024 shipped), every other layer (5 of 6 shipped).
+      meta[k("rope.freq_base")] = v.float32(1_000_000);
+      meta[k("rope.freq_base_swa")] = v.float32(10_000);
+      meta[k("rope.scaling.type")] = v.string("linear");
+      meta[k("rope.scaling.factor")] = v.float32(8);
+      meta[k("attention.sliding_window")] = v.uint32(32);
+      meta[k("attention.sliding_window_pattern")] = v.uint32(2);
       break;
     case "gemma2":
       meta[k("attention.key_length")] = v.uint32(HEAD_DIM);
@@ -185,6 +204,18 @@ export async function archModel(arch: Arch, format: Format, seed = 18): Promise<
     tensors,
   });
   return path;
+}
+
+/**
+ * The F16 model quantized by qbench's quantizer with `qbench quantize --type`'s default mix
+ * (byte-identical with llama-quantize's for these files: docs/webgpu.md).
+ */
+export async function archQuantized(arch: Arch, type: string): Promise<string> {
+  const output = join(DIR, `${arch}-${type}.gguf`);
+  const target = quantizeTarget(type);
+  if (!target) throw new Error(`no quantize target ${type}`);
+  await quantizeGguf({ input: await archModel(arch, "f16"), output, target, threads: 1 });
+  return output;
 }
 
 /** Removes the files made here (call from the test file's `after`). */

@@ -9,17 +9,20 @@ import { gpuOrReason } from "./gpu-harness.js";
 const found = await gpuOrReason();
 const skip = typeof found === "string" ? found : false;
 /**
- * F16 for every architecture, F32 for the two with their own kernels (qwen3's head norm, gemma2's
- * post-norms and soft-capping); `node dist/bench/architectures.js` runs all ten (docs/webgpu.md).
+ * F16 for every architecture, F32 for the two that use every kernel of their own (gemma2's
+ * soft-capping; gemma3's head norm, post-norms, sliding layers with their own RoPE);
+ * `node dist/bench/architectures.js` runs every architecture in both (docs/webgpu.md).
  */
 const CASES: Array<[Arch, Format]> = [
   ["llama", "f16"],
   ["qwen2", "f16"],
   ["qwen3", "f16"],
-  ["qwen3", "f32"],
   ["phi3", "f16"],
+  ["gemma", "f16"],
   ["gemma2", "f16"],
   ["gemma2", "f32"],
+  ["gemma3", "f16"],
+  ["gemma3", "f32"],
 ];
 
 describe("each architecture's graph as llama.cpp reads it from the file", () => {
@@ -47,6 +50,24 @@ describe("each architecture's graph as llama.cpp reads it from the file", () => 
     assert.deepEqual(
       gemma2.layers.map((l) => l.swa),
       [true, false],
+    );
+    const gemma3 = await read("gemma3");
+    const g3 = gemma3.config;
+    assert.deepEqual(
+      [g3.ropeBase, g3.ropeFreqScale, g3.ropeBaseSwa, g3.ropeFreqScaleSwa, g3.finalSoftcap],
+      [1_000_000, 1 / 8, 10_000, 1, 0],
+    );
+    assert.deepEqual(
+      gemma3.layers.map((l) => [l.swa, Boolean(l.qNorm && l.postFfnNorm)]),
+      [
+        [true, true],
+        [false, true],
+      ],
+    );
+    const gemma = await read("gemma");
+    assert.deepEqual(
+      [gemma.config.embedScale, gemma.config.postNorms, gemma.config.ffnAct],
+      [16, false, "gelu"],
     );
     const llama = await read("llama");
     assert.equal(llama.config.ropeNeox, false);
