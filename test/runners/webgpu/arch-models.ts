@@ -21,12 +21,22 @@ const DIR = join(tmpdir(), `qbench-webgpu-arch-${process.pid}`);
 export type Arch = "llama" | "qwen2" | "qwen3" | "phi3" | "gemma" | "gemma2" | "gemma3";
 export type Format = "f32" | "f16";
 
-const DIM = 256;
 const LAYERS = 2;
-const FFN = 512;
-const HEADS = 4;
-const KV_HEADS = 2;
 const HEAD_DIM = 64;
+
+/** The model's widths: heads of 64, half as many KV heads, ffn twice the width. */
+interface Shape {
+  dim: number;
+  heads: number;
+  kvHeads: number;
+  ffn: number;
+}
+
+function shapeOf(arch: Arch, dim: number): Shape {
+  const heads = dim / HEAD_DIM;
+  // qwen3 uses a head size other than width / heads (as Qwen3 does: 128 × 16 heads ≠ 1024).
+  return { dim, heads: arch === "qwen3" ? 2 * heads : heads, kvHeads: heads / 2, ffn: 2 * dim };
+}
 
 /** xorshift32, so a seed always gives the same file. */
 function random(seed: number): () => number {
@@ -50,30 +60,28 @@ interface TensorPlan {
 }
 
 /** The tensors of `arch` (ggml order: row length first), as llama.cpp creates them. */
-function tensorsOf(arch: Arch): TensorPlan[] {
-  // qwen3 uses a head size other than width / heads (as Qwen3 does: 128 × 16 heads ≠ 1024).
-  const heads = arch === "qwen3" ? 8 : HEADS;
+function tensorsOf(arch: Arch, { dim, heads, kvHeads, ffn }: Shape): TensorPlan[] {
   const qDim = heads * HEAD_DIM;
-  const kv = KV_HEADS * HEAD_DIM;
+  const kv = kvHeads * HEAD_DIM;
   const out: TensorPlan[] = [
-    { name: "token_embd.weight", dims: [DIM, 0], role: "matrix" },
-    { name: "output_norm.weight", dims: [DIM], role: "norm" },
+    { name: "token_embd.weight", dims: [dim, 0], role: "matrix" },
+    { name: "output_norm.weight", dims: [dim], role: "norm" },
   ];
   // Llama and Qwen2 keep a separate output; Qwen3, Phi-3 and Gemma 3 here tie it; Gemma 1/2 always do.
   if (arch === "llama" || arch === "qwen2") {
-    out.push({ name: "output.weight", dims: [DIM, 0], role: "matrix" });
+    out.push({ name: "output.weight", dims: [dim, 0], role: "matrix" });
   }
   for (let i = 0; i < LAYERS; i++) {
     const b = `blk.${i}.`;
     const t = (name: string, dims: number[], role: Role = "matrix") =>
       out.push({ name: b + name, dims, role });
-    t("attn_norm.weight", [DIM], "norm");
+    t("attn_norm.weight", [dim], "norm");
     if (arch === "phi3") {
-      t("attn_qkv.weight", [DIM, qDim + 2 * kv]);
+      t("attn_qkv.weight", [dim, qDim + 2 * kv]);
     } else {
-      t("attn_q.weight", [DIM, qDim]);
-      t("attn_k.weight", [DIM, kv]);
-      t("attn_v.weight", [DIM, kv]);
+      t("attn_q.weight", [dim, qDim]);
+      t("attn_k.weight", [dim, kv]);
+      t("attn_v.weight", [dim, kv]);
     }
     if (arch === "qwen2") {
       t("attn_q.bias", [qDim], "bias");
@@ -84,37 +92,36 @@ function tensorsOf(arch: Arch): TensorPlan[] {
       t("attn_q_norm.weight", [HEAD_DIM], "norm");
       t("attn_k_norm.weight", [HEAD_DIM], "norm");
     }
-    t("attn_output.weight", [qDim, DIM]);
+    t("attn_output.weight", [qDim, dim]);
     const postNorms = arch === "gemma2" || arch === "gemma3";
-    if (postNorms) t("post_attention_norm.weight", [DIM], "norm");
-    t("ffn_norm.weight", [DIM], "norm");
+    if (postNorms) t("post_attention_norm.weight", [dim], "norm");
+    t("ffn_norm.weight", [dim], "norm");
     if (arch === "phi3") {
-      t("ffn_up.weight", [DIM, 2 * FFN]);
+      t("ffn_up.weight", [dim, 2 * ffn]);
     } else {
-      t("ffn_gate.weight", [DIM, FFN]);
-      t("ffn_up.weight", [DIM, FFN]);
+      t("ffn_gate.weight", [dim, ffn]);
+      t("ffn_up.weight", [dim, ffn]);
     }
-    t("ffn_down.weight", [FFN, DIM]);
-    if (postNorms) t("post_ffw_norm.weight", [DIM], "norm");
+    t("ffn_down.weight", [ffn, dim]);
+    if (postNorms) t("post_ffw_norm.weight", [dim], "norm");
   }
   return out;
 }
 
 /** The hyper-parameters of `arch` as its converter writes them. */
-function metadataOf(arch: Arch): Record<string, GgufValue> {
-  const heads = arch === "qwen3" ? 8 : HEADS;
+function metadataOf(arch: Arch, { dim, heads, kvHeads, ffn }: Shape): Record<string, GgufValue> {
   const k = (key: string) => `${arch}.${key}`;
   const meta: Record<string, GgufValue> = {
     "general.architecture": v.string(arch),
     // Not the architecture's name: llama.cpp's vocabulary loader keys Phi-3's special tokens
     // (<|endoftext|>, which stories260K's vocabulary lacks) on "phi3" in general.name.
-    "general.name": v.string(`random weights ${LAYERS}x${DIM}`),
+    "general.name": v.string(`random weights ${LAYERS}x${dim}`),
     [k("context_length")]: v.uint32(4096),
-    [k("embedding_length")]: v.uint32(DIM),
+    [k("embedding_length")]: v.uint32(dim),
     [k("block_count")]: v.uint32(LAYERS),
-    [k("feed_forward_length")]: v.uint32(FFN),
+    [k("feed_forward_length")]: v.uint32(ffn),
     [k("attention.head_count")]: v.uint32(heads),
-    [k("attention.head_count_kv")]: v.uint32(KV_HEADS),
+    [k("attention.head_count_kv")]: v.uint32(kvHeads),
     [k("attention.layer_norm_rms_epsilon")]: v.float32(arch === "llama" ? 1e-5 : 1e-6),
   };
   switch (arch) {
@@ -174,13 +181,29 @@ function values(n: number, role: Role, next: () => number): Float32Array {
   return x;
 }
 
-/** Writes (once per process) the random-weight `arch` model in `format`; returns its path. */
-export async function archModel(arch: Arch, format: Format, seed = 18): Promise<string> {
+export interface ArchModelOptions {
+  /** Width (a multiple of 128); 256 by default. */
+  dim?: number;
+  /** A GGUF whose tokenizer the model takes; stories260K's 512 tokens by default. */
+  tokenizerGguf?: string;
+  seed?: number;
+}
+
+/** Writes the random-weight `arch` model in `format` (deterministic in its options); returns its path. */
+export async function archModel(
+  arch: Arch,
+  format: Format,
+  options: ArchModelOptions = {},
+): Promise<string> {
+  const { dim = 256, seed = 18 } = options;
   mkdirSync(DIR, { recursive: true });
-  const path = join(DIR, `${arch}-${format}.gguf`);
-  const { metadata: tokenizer, size: vocab } = await readTokenizer(model("stories260K-f32.gguf"));
+  const vocabName = options.tokenizerGguf ? "-vocab" : "";
+  const path = join(DIR, `${arch}-${dim}${vocabName}-${format}.gguf`);
+  const source = options.tokenizerGguf ?? model("stories260K-f32.gguf");
+  const { metadata: tokenizer, size: vocab } = await readTokenizer(source);
   const next = random(seed);
-  const tensors = tensorsOf(arch).map(({ name, dims, role }) => {
+  const shape = shapeOf(arch, dim);
+  const tensors = tensorsOf(arch, shape).map(({ name, dims, role }) => {
     const shape = dims.map((d) => (d === 0 ? vocab : d));
     const x = values(
       shape.reduce((a, b) => a * b, 1),
@@ -197,7 +220,7 @@ export async function archModel(arch: Arch, format: Format, seed = 18): Promise<
   });
   await writeGguf(path, {
     metadata: {
-      ...metadataOf(arch),
+      ...metadataOf(arch, shape),
       "general.file_type": v.uint32(format === "f16" ? 1 : 0),
       ...Object.fromEntries(tokenizer),
     },

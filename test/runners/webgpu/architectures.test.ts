@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { readGguf } from "../../../lib/gguf/reader.js";
 import { describeModel, UnsupportedModelError } from "../../../runners/webgpu/model-config.js";
+import { bundledVocab } from "../../support/real-shape.js";
 import { type Arch, archModel, type Format, removeArchModels } from "./arch-models.js";
-import { compareWithLlamaCpp } from "./compare.js";
+import { compareOnOwnVocabulary, compareWithLlamaCpp } from "./compare.js";
 import { gpuOrReason } from "./gpu-harness.js";
 
 const found = await gpuOrReason();
@@ -114,6 +118,44 @@ describe("WebGPU vs llama.cpp CPU per architecture and format (random weights in
       assert.ok(r.meanKld <= 1e-4, `mean KLD ${r.meanKld}`);
       assert.ok(Math.abs(pplDiffPct) <= 0.1, `ppl differs by ${pplDiffPct}%`);
       assert.ok(r.greedyIdentical >= 12, `${r.greedyIdentical}/${r.prompts} greedy identical`);
+    });
+  }
+});
+
+/**
+ * Each family on its own vocabulary (read out of node-llama-cpp's bundled llama.cpp sources):
+ * llama.cpp loads the layout with the real tokenizer, both runners tokenize the multilingual
+ * fixture alike, and the output projection over 32k–262k rows (the logits in turns where
+ * they exceed one storage binding) agrees. Width 128, so the vocabulary stays cheap.
+ */
+describe("WebGPU vs llama.cpp CPU per architecture on the family's own vocabulary", {
+  skip,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), "qbench-arch-vocab-"));
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    removeArchModels();
+  });
+  const cases: Array<[Arch, string, number]> = [
+    ["phi3", "phi-3", 32_064],
+    ["qwen3", "qwen2", 151_936],
+    ["gemma3", "gemma-4", 262_144],
+  ];
+  for (const [arch, vocab, size] of cases) {
+    it(`${arch} with ${vocab}'s ${size} tokens: same ids, 127 positions like llama.cpp`, async (t) => {
+      const path = await archModel(arch, "f16", {
+        dim: 128,
+        tokenizerGguf: bundledVocab(dir, vocab),
+      });
+      const r = await compareOnOwnVocabulary(path, 128);
+      t.diagnostic(
+        `${arch} / ${vocab}: vocabulary ${r.vocabularySize}, multilingual text ${r.tokens} ids ${r.sameTokens ? "identical" : "DIFFERENT"} · same top ${r.sameTop}/${r.n} · largest |Δ log p| ${r.worst.toExponential(2)}`,
+      );
+      assert.equal(r.vocabularySize, size);
+      assert.ok(r.sameTokens, "the runners tokenize the multilingual text alike");
+      assert.equal(r.n, 127);
+      assert.ok(r.sameTop >= 126, `same top ${r.sameTop}/${r.n}`);
+      assert.ok(r.worst < 1e-2, `largest log-probability difference ${r.worst}`);
     });
   }
 });

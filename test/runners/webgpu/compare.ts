@@ -129,3 +129,56 @@ export async function compareWithLlamaCpp(
     await Promise.all([ref.client.stop(), gpu.client.stop()]);
   }
 }
+
+export interface VocabAgreement {
+  vocabularySize: number;
+  /** Whether both runners tokenized the multilingual fixture text alike. */
+  sameTokens: boolean;
+  tokens: number;
+  n: number;
+  sameTop: number;
+  /** Largest |Δ log p| of the actual next token. */
+  worst: number;
+}
+
+/**
+ * The two runners on a file with a real (large) vocabulary: the multilingual fixture's ids,
+ * then the first `ctx` of them evaluated (top-8 and the actual token's log-probability).
+ */
+export async function compareOnOwnVocabulary(path: string, ctx: number): Promise<VocabAgreement> {
+  const load: LoadParams = { model: path, backend: "cpu", contextSize: ctx, seed: 1, threads: 1 };
+  const ref = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
+  const gpu = await startRunner(
+    resolveRunner("webgpu", undefined),
+    { ...load, backend: "webgpu" },
+    120_000,
+  ).catch(async (error: unknown) => {
+    await ref.client.stop();
+    throw error;
+  });
+  try {
+    const text = readFileSync(join(ROOT, "test/fixtures/tokenizer/multilingual.txt"), "utf8");
+    const all = (await ref.client.request("tokenize", { text })).tokens;
+    const ours = (await gpu.client.request("tokenize", { text })).tokens;
+    const params = { tokens: all.slice(0, ctx), scoreFrom: 1, topK: 8 };
+    const a = await ref.client.request("evaluate", params, 600_000);
+    const b = await gpu.client.request("evaluate", params, 600_000);
+    let sameTop = 0;
+    let worst = 0;
+    for (const [i, s] of a.scored.entries()) {
+      const o = b.scored[i];
+      if (o?.top?.[0]?.[0] === s.top?.[0]?.[0]) sameTop++;
+      worst = Math.max(worst, Math.abs((o?.logprob ?? Number.NaN) - s.logprob));
+    }
+    return {
+      vocabularySize: gpu.loaded.vocabularySize,
+      sameTokens: all.length === ours.length && all.every((id, i) => id === ours[i]),
+      tokens: all.length,
+      n: a.scored.length,
+      sameTop,
+      worst,
+    };
+  } finally {
+    await Promise.all([ref.client.stop(), gpu.client.stop()]);
+  }
+}
