@@ -69,7 +69,9 @@ function checkBindingLimits(found: Gpu, model: LlamaModel): void {
     found.device.limits.maxStorageBufferBindingSize,
     found.device.limits.maxBufferSize,
   );
-  const tooBig = modelTensors(model).find((t) => t.byteSize > limit);
+  // The embedding and output tables are split at rows (weights.ts); no other tensor is.
+  const split = new Set([model.embedding, model.output]);
+  const tooBig = modelTensors(model).find((t) => !split.has(t) && t.byteSize > limit);
   if (tooBig) {
     throw new RunnerError(
       "OUT_OF_MEMORY",

@@ -20,7 +20,7 @@ import {
   tokenGroups,
 } from "./kernels/matmul.js";
 import type { LayerTensors, LlamaConfig, LlamaModel } from "./model-config.js";
-import { type GpuWeight, readTensor, uploadWeight } from "./weights.js";
+import { type GpuWeight, readTensor, uploadWeight, uploadWeightRows } from "./weights.js";
 
 export const STORAGE = () =>
   GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
@@ -132,13 +132,16 @@ export async function buildSteps(
   const kraw = needsKraw ? pool.create("k raw", B * kvDim * 4, STORAGE()) : undefined;
   const needsBlockOut = model.layers.some((l) => l.postAttnNorm || l.postFfnNorm);
   const blockOut = needsBlockOut ? pool.create("block out", B * c.nEmbd * 4, STORAGE()) : undefined;
-  const embedding = await upload(model.embedding);
-  const embed = embedKernel(embedding, c.embedScale);
-  layerSteps.push({
-    kernel: embed,
-    group: bind(embed, { tokens: tokenBuffer, e: embedding.buffer, x }),
-    size: (T) => [Math.ceil(c.nEmbd / 4 / EMBED_WG), T],
-  });
+  // A large vocabulary's table may exceed one storage binding: parts of whole rows.
+  const embedding = await uploadWeightRows(pool, fh, dataOffset, model.embedding);
+  for (const e of embedding) {
+    const embed = embedKernel(e, c.embedScale, embedding.length > 1 ? e.row0 : undefined);
+    layerSteps.push({
+      kernel: embed,
+      group: bind(embed, { tokens: tokenBuffer, e: e.buffer, x }),
+      size: (T) => [Math.ceil(c.nEmbd / 4 / EMBED_WG), T],
+    });
+  }
   // A CPU-emulated adapter pays per workgroup launch and barrier; a GPU wants keys split.
   const attentionFor = (layer: LayerTensors) => {
     const spec = {
@@ -260,26 +263,27 @@ export async function buildSteps(
     await residual(w.down, ffh, layer.postFfnNorm);
   }
   const outputNorm = await upload(model.outputNorm);
-  const output = model.tiedOutput ? embedding : await upload(model.output);
-  const project = variants((tb) =>
-    matmulKernel({
-      w: output,
-      tb,
-      epilogue: "store",
-      rows: "nOut",
-      normEps: c.eps,
-      softcap: c.finalSoftcap,
-    }),
-  );
-  outputSteps.push({
-    kernel: project,
-    group: bind(project.one, {
-      x,
-      g: outputNorm.buffer,
-      w: output.buffer,
-      y: logits,
-    }),
-    size: byTokens(c.nVocab),
-  });
+  const output = model.tiedOutput
+    ? embedding
+    : await uploadWeightRows(pool, fh, dataOffset, model.output);
+  for (const w of output) {
+    const part = output.length > 1 ? { row0: w.row0 ?? 0, rows: c.nVocab } : undefined;
+    const project = variants((tb) =>
+      matmulKernel({
+        w,
+        tb,
+        epilogue: "store",
+        rows: "nOut",
+        normEps: c.eps,
+        softcap: c.finalSoftcap,
+        part,
+      }),
+    );
+    outputSteps.push({
+      kernel: project,
+      group: bind(project.one, { x, g: outputNorm.buffer, w: w.buffer, y: logits }),
+      size: byTokens(w.m),
+    });
+  }
   return { layerSteps, outputSteps };
 }

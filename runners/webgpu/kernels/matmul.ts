@@ -72,11 +72,14 @@ export interface MatmulSpec {
   normEps?: number;
   /** Writes c·tanh(y / c) (Gemma 2's final logit soft-capping); with `store` only. */
   softcap?: number;
+  /** A weight split at rows: this part's first row, and the whole tensor's rows (Y's width). */
+  part?: { row0: number; rows: number };
 }
 
 /** Bindings: x (activations, array<vec4f>), [g], w, y. Dispatch (⌈m/64⌉, ⌈rows/16⌉). */
 export function matmulKernel(spec: MatmulSpec): KernelSource {
-  const { w, tb, epilogue, rows, normEps, softcap } = spec;
+  const { w, tb, epilogue, rows, normEps, softcap, part } = spec;
+  const out = part ? `(t0 + T_) * ${part.rows}u + ${part.row0}u + row` : "(t0 + T_) * M + row";
   const list = new BindingList();
   list.add("x", "read", "array<vec4f>");
   const consts = normEps === undefined ? "" : addNorm(list, normEps);
@@ -95,11 +98,11 @@ export function matmulKernel(spec: MatmulSpec): KernelSource {
         softcap ? `CAP * tanh(clamp(a${t}${scale(t)} / CAP, -15.0, 15.0))` : `a${t}${scale(t)}`;
       return `${[...acc, ...(sumSq ?? [])].map((a) => `var ${a} = 0.0;`).join(" ")}
     ${dotRows("w", w, "row", toks, acc, sumSq ? { sumSq } : undefined)}
-    ${ts.map((t) => `if (t0 + ${t}u < tEnd) { y[(t0 + ${t}u) * M + row] ${op} ${value(t)}; }`).join("\n    ")}`;
+    ${ts.map((t) => `if (t0 + ${t}u < tEnd) { y[${out.replace("T_", `${t}u`)}] ${op} ${value(t)}; }`).join("\n    ")}`;
     }),
   );
   return {
-    label: `matmul ${w.type} ${w.m}x${w.k} tb${tb} ${epilogue} ${rows}${normEps === undefined ? "" : " norm"}${softcap ? " softcap" : ""}`,
+    label: `matmul ${w.type} ${w.m}x${w.k} tb${tb} ${epilogue} ${rows}${normEps === undefined ? "" : " norm"}${softcap ? " softcap" : ""}${part ? ` rows ${part.row0}…` : ""}`,
     code,
     bindings: list.entries,
   };
