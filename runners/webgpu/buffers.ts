@@ -9,15 +9,18 @@ export class BufferPool {
   readonly device: GPUDevice;
   private readonly live = new Map<GPUBuffer, number>();
   private bytes = 0;
+  private readonly cap: number;
 
-  constructor(device: GPUDevice) {
+  /** `cap`: a binding size to plan for below the adapter's (tests of splitting use it). */
+  constructor(device: GPUDevice, cap = Number.POSITIVE_INFINITY) {
     this.device = device;
+    this.cap = cap;
   }
 
   /** The largest buffer a kernel can bind as storage (the smaller of the two limits). */
   get bindingLimit(): number {
     const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
-    return Math.min(maxStorageBufferBindingSize, maxBufferSize);
+    return Math.min(maxStorageBufferBindingSize, maxBufferSize, this.cap);
   }
 
   /** A buffer of at least `size` bytes (rounded up to 4, as WebGPU copies require). */

@@ -56,10 +56,16 @@ export class LlamaGraph {
   private readonly outputSteps: Step[] = [];
   private scoreStep: { step: Step; targets: GPUBuffer; out: GPUBuffer } | undefined;
 
-  private constructor(gpu: Gpu, config: LlamaConfig, contextSize: number, maxBatch: number) {
+  private constructor(
+    gpu: Gpu,
+    config: LlamaConfig,
+    contextSize: number,
+    maxBatch: number,
+    bindingCap?: number,
+  ) {
     this.device = gpu.device;
     this.software = gpu.software;
-    this.pool = new BufferPool(gpu.device);
+    this.pool = new BufferPool(gpu.device, bindingCap);
     this.kernels = new KernelCache(gpu.device);
     this.readback = new Readback(this.pool);
     this.config = config;
@@ -96,9 +102,15 @@ export class LlamaGraph {
     model: LlamaModel,
     fh: FileHandle,
     dataOffset: number,
-    options: { contextSize: number; maxBatch: number },
+    options: {
+      contextSize: number;
+      maxBatch: number;
+      /** Plan weights and logits for a smaller storage binding than the adapter's (tests). */
+      bindingCap?: number;
+    },
   ): Promise<LlamaGraph> {
-    const graph = new LlamaGraph(gpu, model.config, options.contextSize, options.maxBatch);
+    const { contextSize, maxBatch, bindingCap } = options;
+    const graph = new LlamaGraph(gpu, model.config, contextSize, maxBatch, bindingCap);
     gpu.device.pushErrorScope("validation");
     gpu.device.pushErrorScope("out-of-memory");
     let built: unknown;

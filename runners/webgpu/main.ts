@@ -18,7 +18,12 @@ import { evaluate } from "./evaluate.js";
 import { generate } from "./generate.js";
 import { LlamaGraph } from "./graph.js";
 import { collectImatrix } from "./imatrix.js";
-import { describeLlama, type LlamaModel, UnsupportedModelError } from "./model-config.js";
+import {
+  describeModel,
+  type LlamaModel,
+  modelTensors,
+  UnsupportedModelError,
+} from "./model-config.js";
 import type { Session } from "./session.js";
 import { Tokenizer } from "./tokenizer.js";
 import { engineVersion } from "./versions.js";
@@ -66,8 +71,9 @@ function checkBindingLimits(found: Gpu, model: LlamaModel): void {
     found.device.limits.maxStorageBufferBindingSize,
     found.device.limits.maxBufferSize,
   );
-  const tensors = [model.embedding, model.output, ...model.layers.flatMap((l) => Object.values(l))];
-  const tooBig = tensors.find((t) => t.byteSize > limit);
+  // The embedding and output tables are split at rows (weights.ts); no other tensor is.
+  const split = new Set([model.embedding, model.output]);
+  const tooBig = modelTensors(model).find((t) => !split.has(t) && t.byteSize > limit);
   if (tooBig) {
     throw new RunnerError(
       "OUT_OF_MEMORY",
@@ -91,7 +97,7 @@ async function load(params: LoadParams): Promise<LoadResult> {
   let file: Awaited<ReturnType<typeof readGguf>>;
   try {
     file = await readGguf(params.model);
-    model = describeLlama(file);
+    model = describeModel(file);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     const code = error instanceof UnsupportedModelError ? error.code : "BAD_MODEL";

@@ -4,7 +4,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import type { GgufTensorInfo } from "../../lib/gguf/reader.js";
-import type { BufferPool } from "./buffers.js";
+import { BufferLimitError, type BufferPool } from "./buffers.js";
 import { repack, type WeightType } from "./weight-layout.js";
 
 export interface GpuWeight {
@@ -14,6 +14,8 @@ export interface GpuWeight {
   k: number;
   /** Rows (ggml ne1). */
   m: number;
+  /** The first of the tensor's rows this buffer holds (a part of a tensor split at rows). */
+  row0?: number;
 }
 
 export async function readTensor(
@@ -47,4 +49,36 @@ export async function uploadWeight(
   const raw = await readTensor(fh, dataOffset, tensor);
   const buffer = pool.upload(tensor.name, repack(type, raw));
   return { buffer, type, k: tensor.dims[0] as number, m: tensor.dims[1] ?? 1 };
+}
+
+/**
+ * Uploads a 2-D weight in parts of whole rows, each within the pool's storage binding limit
+ * (one part when it fits): the embedding and output projection of a large vocabulary.
+ */
+export async function uploadWeightRows(
+  pool: BufferPool,
+  fh: FileHandle,
+  dataOffset: number,
+  tensor: GgufTensorInfo,
+): Promise<GpuWeight[]> {
+  const type = tensor.typeName as WeightType;
+  const [k, m] = [tensor.dims[0] as number, tensor.dims[1] ?? 1];
+  const rowBytes = tensor.byteSize / m;
+  // The repacked part may grow by its scales' padding (one word) over its raw bytes.
+  const perPart = Math.floor((pool.bindingLimit - 4) / rowBytes);
+  if (perPart >= m) return [await uploadWeight(pool, fh, dataOffset, tensor)];
+  if (perPart < 1) {
+    throw new BufferLimitError(
+      `tensor ${tensor.name}: one row (${rowBytes} bytes) exceeds this adapter's ${pool.bindingLimit}-byte storage binding limit`,
+    );
+  }
+  const raw = await readTensor(fh, dataOffset, tensor);
+  const parts: GpuWeight[] = [];
+  for (let row0 = 0; row0 < m; row0 += perPart) {
+    const rows = Math.min(perPart, m - row0);
+    const bytes = raw.subarray(row0 * rowBytes, (row0 + rows) * rowBytes);
+    const buffer = pool.upload(`${tensor.name} rows ${row0}…`, repack(type, bytes));
+    parts.push({ buffer, type, k, m: rows, row0 });
+  }
+  return parts;
 }

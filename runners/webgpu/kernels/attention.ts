@@ -10,6 +10,12 @@ export interface AttentionSpec {
   nHeadKv: number;
   headDim: number;
   contextSize: number;
+  /** The factor on Q·K (1/√headDim unless the architecture says otherwise). */
+  scale?: number;
+  /** c of c·tanh(s / c) on the scaled scores (Gemma 2); 0 or absent for none. */
+  softcap?: number;
+  /** Keys j with pos − j < window only (a sliding-window layer); 0 or absent for all. */
+  window?: number;
   /**
    * Invocations per (head, token): 8 on a CPU-emulated adapter (one 256-bit SIMD group, so
    * its barriers are nearly free), 32 on a GPU.
@@ -24,15 +30,29 @@ function attentionConsts(spec: Omit<AttentionSpec, "workgroup">): string {
 const NH = ${nHead}u;
 const GROUP = ${nHead / nHeadKv}u;
 const CTX = ${contextSize}u;
-const SCALE = ${f32Literal(1 / Math.sqrt(headDim))};`;
+const SCALE = ${f32Literal(spec.scale ?? 1 / Math.sqrt(headDim))};
+${spec.softcap ? `const CAP = ${f32Literal(spec.softcap)};` : ""}
+${spec.window ? `const WINDOW = ${spec.window}u;` : ""}`;
+}
+
+/** The variant's suffix in a kernel label. */
+function variantLabel(spec: Omit<AttentionSpec, "workgroup">): string {
+  return `${spec.softcap ? " softcap" : ""}${spec.window ? ` window${spec.window}` : ""}`;
 }
 
 /**
  * Query row `qRow` (of token t, head h) against keys j = `first`, `first + step`, … ≤ pos,
  * keeping an online softmax: running max m, sum l and weighted values acc.
  */
-function keyLoop(headDim: number, qRow: string, first: string, step: string): string {
-  const hd2 = headDim / 2;
+function keyLoop(
+  spec: Omit<AttentionSpec, "workgroup">,
+  qRow: string,
+  first: string,
+  step: string,
+): string {
+  const hd2 = spec.headDim / 2;
+  const j0 = spec.window ? "select(0u, pos + 1u - WINDOW, pos + 1u > WINDOW) + " : "";
+  const cap = spec.softcap ? "\n    s = CAP * tanh(clamp(s / CAP, -15.0, 15.0));" : "";
   return `let pos = P.pos0 + t;
   let kvBase = (h / GROUP) * CTX;
   var qv: array<vec2f, ${hd2}>;
@@ -40,11 +60,11 @@ function keyLoop(headDim: number, qRow: string, first: string, step: string): st
   for (var i = 0u; i < HD2; i++) { qv[i] = q[${qRow} * HD2 + i]; acc[i] = vec2f(0.0); }
   var m = -1e30;
   var l = 0.0;
-  for (var j = ${first}; j <= pos; j += ${step}) {
+  for (var j = ${j0}${first}; j <= pos; j += ${step}) {
     let kb = (kvBase + j) * HD2;
     var s = 0.0;
     for (var i = 0u; i < HD2; i++) { s += dot(qv[i], unpack2x16float(kcache[kb + i])); }
-    s *= SCALE;
+    s *= SCALE;${cap}
     let mNew = max(m, s);
     let c = exp(m - mNew);
     let e = exp(s - mNew);
@@ -72,7 +92,7 @@ var<workgroup> wacc: array<f32, ${wg * wg}>;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let h = wid.x;
   let t = wid.y;
-  ${keyLoop(headDim, "(t * NH + h)", "li", `${wg}u`)}
+  ${keyLoop(spec, "(t * NH + h)", "li", `${wg}u`)}
   wmax[li] = m;
   workgroupBarrier();
   var mAll = -1e30;
@@ -101,7 +121,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
 }`;
   return {
-    label: `attention ${nHead}/${nHeadKv}x${headDim} wg${wg}`,
+    label: `attention ${nHead}/${nHeadKv}x${headDim} wg${wg}${variantLabel(spec)}`,
     code,
     bindings: list.entries,
   };
@@ -129,11 +149,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (idx >= P.T * NH) { return; }
   let t = idx / NH;
   let h = idx % NH;
-  ${keyLoop(headDim, "idx", "0u", "1u")}
+  ${keyLoop(spec, "idx", "0u", "1u")}
   for (var i = 0u; i < HD2; i++) { o[idx * HD2 + i] = acc[i] / l; }
 }`;
   return {
-    label: `attention serial ${nHead}/${nHeadKv}x${headDim}`,
+    label: `attention serial ${nHead}/${nHeadKv}x${headDim}${variantLabel(spec)}`,
     code,
     bindings: list.entries,
   };

@@ -249,13 +249,17 @@ describe("WebGPU kernels on this machine's adapter vs a plain TypeScript referen
     });
   }
 
-  for (const [hd, layout] of [
-    [8, "serial"],
-    [64, "serial"],
-    [8, 8],
-    [64, 32],
+  // Gemma 2's variant: another score factor, soft-capped scores, a sliding window of 20 keys.
+  const GEMMA = { scale: 0.3, softcap: 0.5, window: 20 };
+  for (const [hd, layout, gemma] of [
+    [8, "serial", undefined],
+    [64, "serial", undefined],
+    [8, 8, undefined],
+    [64, 32, undefined],
+    [64, "serial", GEMMA],
+    [64, 32, GEMMA],
   ] as const) {
-    it(`causal grouped-query attention over the f16 cache (head dim ${hd}, ${layout === "serial" ? "one invocation per head and token" : `${layout} invocations per head`})`, async () => {
+    it(`causal grouped-query attention over the f16 cache (head dim ${hd}, ${layout === "serial" ? "one invocation per head and token" : `${layout} invocations per head`}${gemma ? "; scale, soft-capping, sliding window" : ""})`, async () => {
       const h = harness();
       const random = rng(hd);
       const [nHead, nHeadKv, ctx, T, pos0] = [4, 2, 80, 3, 67];
@@ -276,7 +280,7 @@ describe("WebGPU kernels on this machine's adapter vs a plain TypeScript referen
       };
       const q = randomVector(T * nHead * hd, random, 2);
       const o = h.zeros(T * nHead * hd * 4);
-      const spec = { nHead, nHeadKv, headDim: hd, contextSize: ctx };
+      const spec = { nHead, nHeadKv, headDim: hd, contextSize: ctx, ...gemma };
       const kernel =
         layout === "serial"
           ? serialAttentionKernel(spec)
@@ -290,7 +294,7 @@ describe("WebGPU kernels on this machine's adapter vs a plain TypeScript referen
         for (let i = 0; i < nHead; i++) {
           const g = Math.floor(i / (nHead / nHeadKv));
           const qh = q.slice((t * nHead + i) * hd, (t * nHead + i + 1) * hd);
-          const want = attentionRef(qh, keys[g] ?? [], values[g] ?? [], pos0 + t);
+          const want = attentionRef(qh, keys[g] ?? [], values[g] ?? [], pos0 + t, gemma);
           const at = (t * nHead + i) * hd;
           assertClose(got.slice(at, at + hd), want, { rel: 1e-4, abs: 1e-5 });
         }

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { readGguf } from "../../../lib/gguf/reader.js";
 import type { Gpu } from "../../../runners/webgpu/device.js";
 import { LlamaGraph } from "../../../runners/webgpu/graph.js";
-import { describeLlama } from "../../../runners/webgpu/model-config.js";
+import { describeModel } from "../../../runners/webgpu/model-config.js";
 import { model, ROOT } from "../../support/paths.js";
 import { gpuOrReason } from "./gpu-harness.js";
 import { logSoftmaxRef } from "./reference.js";
@@ -26,7 +26,7 @@ async function loadGraph(path: string, maxBatch: number): Promise<LlamaGraph> {
   const file = await readGguf(path);
   const fh = await open(path, "r");
   try {
-    return await LlamaGraph.load(found as Gpu, describeLlama(file), fh, file.dataOffset, {
+    return await LlamaGraph.load(found as Gpu, describeModel(file), fh, file.dataOffset, {
       contextSize: 64,
       maxBatch,
     });

@@ -2,7 +2,7 @@
 import { open } from "node:fs/promises";
 import type { GgufTensorInfo } from "../../../lib/gguf/reader.js";
 import { readGguf } from "../../../lib/gguf/reader.js";
-import { describeLlama, type LlamaConfig } from "../../../runners/webgpu/model-config.js";
+import { describeModel, type LlamaConfig } from "../../../runners/webgpu/model-config.js";
 import { readTensor } from "../../../runners/webgpu/weights.js";
 import {
   attentionRef,
@@ -49,7 +49,7 @@ export class RefLlama {
 
   static async open(path: string): Promise<RefLlama> {
     const file = await readGguf(path);
-    const model = describeLlama(file);
+    const model = describeModel(file);
     const fh = await open(path, "r");
     try {
       const weight = async (t: GgufTensorInfo): Promise<RefWeight> => ({

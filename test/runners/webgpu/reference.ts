@@ -148,17 +148,23 @@ export function attentionRef(
   keys: Float32Array[],
   values: Float32Array[],
   pos: number,
+  /** Gemma 2's: the score factor, c of c·tanh(s / c), keys with pos − j < window only. */
+  options: { scale?: number; softcap?: number; window?: number } = {},
 ): Float32Array {
   const hd = q.length;
+  const scale = options.scale ?? 1 / Math.sqrt(hd);
+  const first = options.window ? Math.max(0, pos + 1 - options.window) : 0;
   const scores = Array.from({ length: pos + 1 }, (_, j) => {
+    if (j < first) return -Infinity;
     let s = 0;
     const k = keys[j] as Float32Array;
     for (let i = 0; i < hd; i++) s += (q[i] as number) * roundHalf(k[i] as number);
-    return s / Math.sqrt(hd);
+    const c = options.softcap;
+    return c ? c * Math.tanh((s * scale) / c) : s * scale;
   });
   const p = logSoftmaxRef(scores).map(Math.exp);
   const out = new Float32Array(hd);
-  for (let j = 0; j <= pos; j++) {
+  for (let j = first; j <= pos; j++) {
     const v = values[j] as Float32Array;
     for (let i = 0; i < hd; i++) {
       out[i] = (out[i] as number) + (p[j] as number) * roundHalf(v[i] as number);

@@ -1,0 +1,184 @@
+/**
+ * The WebGPU runner against the llama.cpp runner (CPU) on one file: every scored position of
+ * the perplexity fixture text in llama-perplexity's chunks (its second halves), KLD from all of
+ * the vocabulary's log-probabilities, and greedy continuations of story openings.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RunnerClient } from "../../../src/runner-client/client.js";
+import type { LoadParams } from "../../../src/runner-client/protocol.js";
+import { resolveRunner } from "../../../src/runner-client/registry.js";
+import { startRunner } from "../../../src/runner-client/start.js";
+import { klDivergence, summarizeKld } from "../../../src/scoring/kld.js";
+import {
+  combinePerplexity,
+  nllSums,
+  perplexityChunks,
+  perplexityText,
+} from "../../../src/scoring/perplexity.js";
+import { ROOT } from "../../support/paths.js";
+
+export const FIXTURES = join(ROOT, "test/fixtures/ppl");
+
+/** Story openings the kernels were never tuned on. */
+export const PROMPTS = [
+  "Once upon a time",
+  "The little dog",
+  "Tom and Sue went to the",
+  "One day, a big bird",
+  "Mom said",
+  "The sun was hot and",
+  "There was a girl who loved",
+  "In the park, the boys",
+  "Ben had a red ball.",
+  "The cat was sad because",
+  "Lucy wanted to bake a cake",
+  "A tiny frog lived",
+  "The old man smiled and",
+  "It was a rainy day, so",
+  "Max found a shiny key",
+  "The teacher asked the class",
+];
+
+async function scoreAll(
+  runner: RunnerClient,
+  tokens: number[],
+  bos: number | null,
+  ctx: number,
+  vocab: number,
+) {
+  const logprobs: number[] = [];
+  const dists: Map<number, number>[] = [];
+  for (const chunk of perplexityChunks(tokens, ctx, bos)) {
+    const out = await runner.request("evaluate", { ...chunk, topK: vocab }, 120_000);
+    // llama-perplexity scores the second half of each chunk: positions ≥ ctx/2.
+    for (const s of out.scored.slice(ctx / 2 - chunk.scoreFrom + 1)) {
+      logprobs.push(s.logprob);
+      dists.push(new Map(s.top ?? []));
+    }
+  }
+  return { logprobs, dists };
+}
+
+export interface Agreement {
+  n: number;
+  sameTopPct: number;
+  meanKld: number;
+  /** Perplexity of the WebGPU runner and of the llama.cpp runner over the same positions. */
+  ppl: number;
+  llamaPpl: number;
+  greedyIdentical: number;
+  prompts: number;
+}
+
+/** Runs both runners on `path` (same tokenization asserted) and measures their agreement. */
+export async function compareWithLlamaCpp(
+  path: string,
+  options: { ctx: number; vocab: number; prompts?: string[]; maxTokens?: number },
+): Promise<Agreement> {
+  const { ctx, vocab } = options;
+  const prompts = options.prompts ?? PROMPTS;
+  const load: LoadParams = { model: path, backend: "cpu", contextSize: ctx, seed: 1, threads: 1 };
+  const ref = await startRunner(resolveRunner("cpu", undefined), load, 60_000);
+  const gpu = await startRunner(
+    resolveRunner("webgpu", undefined),
+    { ...load, backend: "webgpu" },
+    60_000,
+  ).catch(async (error: unknown) => {
+    await ref.client.stop();
+    throw error;
+  });
+  try {
+    const text = perplexityText(readFileSync(join(FIXTURES, "stories.txt"), "utf8"));
+    const { tokens } = await ref.client.request("tokenize", { text });
+    assert.deepEqual((await gpu.client.request("tokenize", { text })).tokens, tokens);
+    const base = await scoreAll(ref.client, tokens, ref.loaded.bos, ctx, vocab);
+    const ours = await scoreAll(gpu.client, tokens, gpu.loaded.bos, ctx, vocab);
+    const kld: number[] = [];
+    const sameTop: number[] = [];
+    for (const [i, p] of base.dists.entries()) {
+      const q = ours.dists[i] as Map<number, number>;
+      const ids = [...p.keys()];
+      kld.push(
+        klDivergence(
+          ids.map((id) => p.get(id) as number),
+          ids.map((id) => q.get(id) ?? -1e30),
+        ),
+      );
+      sameTop.push(ids[0] === q.keys().next().value ? 1 : 0);
+    }
+    const summary = summarizeKld(kld, sameTop);
+    let greedyIdentical = 0;
+    for (const prompt of prompts) {
+      const params = { prompt, maxTokens: options.maxTokens ?? 32, stop: [], temperature: 0 };
+      const a = await ref.client.request("generate", params);
+      const b = await gpu.client.request("generate", params);
+      if (a.text === b.text) greedyIdentical++;
+    }
+    return {
+      n: summary.n,
+      sameTopPct: summary.sameTopPct,
+      meanKld: summary.meanKld,
+      ppl: combinePerplexity([nllSums(ours.logprobs)]).ppl,
+      llamaPpl: combinePerplexity([nllSums(base.logprobs)]).ppl,
+      greedyIdentical,
+      prompts: prompts.length,
+    };
+  } finally {
+    await Promise.all([ref.client.stop(), gpu.client.stop()]);
+  }
+}
+
+export interface VocabAgreement {
+  vocabularySize: number;
+  /** Whether both runners tokenized the multilingual fixture text alike. */
+  sameTokens: boolean;
+  tokens: number;
+  n: number;
+  sameTop: number;
+  /** Largest |Δ log p| of the actual next token. */
+  worst: number;
+}
+
+/**
+ * The two runners on a file with a real (large) vocabulary: the multilingual fixture's ids,
+ * then the first `ctx` of them evaluated (top-8 and the actual token's log-probability).
+ */
+export async function compareOnOwnVocabulary(path: string, ctx: number): Promise<VocabAgreement> {
+  const load: LoadParams = { model: path, backend: "cpu", contextSize: ctx, seed: 1, threads: 1 };
+  const ref = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
+  const gpu = await startRunner(
+    resolveRunner("webgpu", undefined),
+    { ...load, backend: "webgpu" },
+    120_000,
+  ).catch(async (error: unknown) => {
+    await ref.client.stop();
+    throw error;
+  });
+  try {
+    const text = readFileSync(join(ROOT, "test/fixtures/tokenizer/multilingual.txt"), "utf8");
+    const all = (await ref.client.request("tokenize", { text })).tokens;
+    const ours = (await gpu.client.request("tokenize", { text })).tokens;
+    const params = { tokens: all.slice(0, ctx), scoreFrom: 1, topK: 8 };
+    const a = await ref.client.request("evaluate", params, 600_000);
+    const b = await gpu.client.request("evaluate", params, 600_000);
+    let sameTop = 0;
+    let worst = 0;
+    for (const [i, s] of a.scored.entries()) {
+      const o = b.scored[i];
+      if (o?.top?.[0]?.[0] === s.top?.[0]?.[0]) sameTop++;
+      worst = Math.max(worst, Math.abs((o?.logprob ?? Number.NaN) - s.logprob));
+    }
+    return {
+      vocabularySize: gpu.loaded.vocabularySize,
+      sameTokens: all.length === ours.length && all.every((id, i) => id === ours[i]),
+      tokens: all.length,
+      n: a.scored.length,
+      sameTop,
+      worst,
+    };
+  } finally {
+    await Promise.all([ref.client.stop(), gpu.client.stop()]);
+  }
+}
