@@ -99,6 +99,15 @@ function gemmaQueryScale(s: Shape, layers27B: number): number {
   return 1 / Math.sqrt(s.nLayer === layers27B ? s.nEmbd / s.nHead : s.headDim);
 }
 
+/** Refuses an architecture the runner has no graph for, naming it (before any key is read). */
+export function checkArchitecture(arch: string): void {
+  if (!(ARCHITECTURES as readonly string[]).includes(arch)) {
+    throw new UnsupportedModelError(
+      `architecture "${arch}" is not supported (${ARCHITECTURES.join(", ")})`,
+    );
+  }
+}
+
 /** The traits of `arch` for this file, or an error naming the architecture. */
 export function archTraits(file: GgufFile, arch: string, s: Shape): ArchTraits {
   const common = {

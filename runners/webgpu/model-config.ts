@@ -11,7 +11,12 @@ import {
   getNumber,
   getString,
 } from "../../lib/gguf/reader.js";
-import { type ArchTraits, archTraits, UnsupportedModelError } from "./architectures.js";
+import {
+  type ArchTraits,
+  archTraits,
+  checkArchitecture,
+  UnsupportedModelError,
+} from "./architectures.js";
 import { rowMultiple, WEIGHT_TYPES, type WeightType } from "./weight-layout.js";
 
 export { UnsupportedModelError, WEIGHT_TYPES, type WeightType };
@@ -232,6 +237,7 @@ export function modelTensors(model: LlamaModel): GgufTensorInfo[] {
 /** Reads the graph out of a parsed GGUF file, or says why the runner cannot run it. */
 export function describeModel(file: GgufFile): LlamaModel {
   const arch = getString(file, "general.architecture");
+  checkArchitecture(arch);
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
   const embd = byName.get("token_embd.weight");
   if (embd?.dims.length !== 2) {
