@@ -71,13 +71,14 @@ function checkBindingLimits(found: Gpu, model: LlamaModel): void {
     found.device.limits.maxStorageBufferBindingSize,
     found.device.limits.maxBufferSize,
   );
-  // The embedding and output tables are split at rows (weights.ts); no other tensor is.
-  const split = new Set([model.embedding, model.output]);
-  const tooBig = modelTensors(model).find((t) => !split.has(t) && t.byteSize > limit);
+  // Matrices over the limit are split at rows (weights.ts); a row is the least a part holds.
+  const rowBytes = (t: { byteSize: number; dims: readonly number[] }) =>
+    t.byteSize / (t.dims[1] ?? 1);
+  const tooBig = modelTensors(model).find((t) => rowBytes(t) + 4 > limit);
   if (tooBig) {
     throw new RunnerError(
       "OUT_OF_MEMORY",
-      `tensor ${tooBig.name} (${tooBig.byteSize} bytes) exceeds this adapter's ${limit}-byte buffer binding limit`,
+      `tensor ${tooBig.name}: one row (${rowBytes(tooBig)} bytes) exceeds this adapter's ${limit}-byte buffer binding limit`,
     );
   }
 }

@@ -22,7 +22,14 @@ import {
 } from "./kernels/matmul.js";
 import type { LayerTensors, LlamaConfig, LlamaModel } from "./model-config.js";
 import { matmulInput, type Tap } from "./taps.js";
-import { type GpuWeight, readTensor, uploadWeight, uploadWeightRows } from "./weights.js";
+import {
+  type GpuWeight,
+  readTensor,
+  rowsPerPart,
+  uploadRows,
+  uploadWeight,
+  uploadWeightRows,
+} from "./weights.js";
 
 export const STORAGE = () =>
   GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
@@ -103,6 +110,24 @@ export async function buildSteps(
     }
     return weight;
   };
+  // A weight over the storage binding limit goes up in parts of whole rows (read once, even
+  // when fused): `at` is a part's first row within the rows first … first + count asked for.
+  const raws = new Map<string, Promise<Uint8Array>>();
+  const rowParts = async (t: GgufTensorInfo, first: number, count: number, perPart: number) => {
+    let raw = raws.get(t.name);
+    if (!raw) {
+      raw = readTensor(fh, dataOffset, t);
+      raws.set(t.name, raw);
+    }
+    const bytes = await raw;
+    const parts: { w: GpuWeight; at: number }[] = [];
+    for (let at = 0; at < count; at += perPart) {
+      const rows = Math.min(perPart, count - at);
+      parts.push({ w: uploadRows(pool, t, bytes, first + at, rows), at });
+    }
+    return parts;
+  };
+  const fits = (t: GgufTensorInfo) => rowsPerPart(pool, t) >= (t.dims[1] ?? 1);
   /** F32 vectors back to back in one buffer (a norm weight and the biases read with it). */
   const vectors = async (label: string, tensors: Parameters<typeof uploadWeight>[3][]) => {
     const parts = await Promise.all(tensors.map((t) => readTensor(fh, dataOffset, t)));
@@ -175,16 +200,16 @@ export async function buildSteps(
     const attnNorm = b
       ? { buffer: await vectors(`attn norm+bias ${i}`, [layer.attnNorm, b.q, b.k, b.v]) }
       : await upload(layer.attnNorm);
+    const qkvWhole = [layer.q, layer.k, layer.v].every(fits);
+    const ffnWhole = fits(layer.gate) && fits(layer.up);
     const w = {
       attnNorm,
-      q: await upload(layer.q),
-      k: await upload(layer.k),
-      v: await upload(layer.v),
-      o: await upload(layer.o),
+      q: qkvWhole ? await upload(layer.q) : undefined,
+      k: qkvWhole ? await upload(layer.k) : undefined,
+      v: qkvWhole ? await upload(layer.v) : undefined,
       ffnNorm: await upload(layer.ffnNorm),
-      gate: await upload(layer.gate),
-      up: await upload(layer.up),
-      down: await upload(layer.down),
+      gate: ffnWhole ? await upload(layer.gate) : undefined,
+      up: ffnWhole ? await upload(layer.up) : undefined,
     };
     const kCache = pool.create(`k cache ${i}`, kvBytes, STORAGE());
     const vCache = pool.create(`v cache ${i}`, kvBytes, STORAGE());
@@ -192,9 +217,6 @@ export async function buildSteps(
     const layerFreq = layer.swa ? invFreqSwa : invFreq;
     const headNorm = layer.qNorm && layer.kNorm ? [layer.qNorm, layer.kNorm] : undefined;
     const qkvSpec = {
-      q: w.q,
-      k: w.k,
-      v: w.v,
       qRows: qDim,
       kRows: kvDim,
       row0: layer.qkvRow0,
@@ -206,47 +228,86 @@ export async function buildSteps(
       contextSize: contextSize,
       eps: c.eps,
     };
-    const qkv = variants((tb) => qkvKernel({ ...qkvSpec, tb }));
     /** A projection into the residual stream: added, or (with a post-norm) normalized first. */
     const residual = async (
-      weight: GpuWeight,
       of: GgufTensorInfo,
       input: GPUBuffer,
       postNorm: typeof layer.o | undefined,
     ) => {
       const epilogue = postNorm ? "store" : "add";
-      const kernel = variants((tb) => matmulKernel({ w: weight, tb, epilogue, rows: "T" }));
       const out = postNorm && blockOut ? blockOut : x;
       tap(input, [of]);
-      layerSteps.push({
-        kernel,
-        group: bind(kernel.one, { x: input, w: weight.buffer, y: out }),
-        size: byTokens(c.nEmbd),
-      });
+      const parts = fits(of)
+        ? [{ w: await upload(of), at: 0 }]
+        : await rowParts(of, 0, c.nEmbd, rowsPerPart(pool, of));
+      // Split at rows: each part's kernel writes its rows of Y.
+      for (const { w: weight, at } of parts) {
+        const part = parts.length > 1 ? { row0: at, rows: c.nEmbd } : undefined;
+        const kernel = variants((tb) => matmulKernel({ w: weight, tb, epilogue, rows: "T", part }));
+        layerSteps.push({
+          kernel,
+          group: bind(kernel.one, { x: input, w: weight.buffer, y: out }),
+          size: byTokens(weight.m),
+        });
+      }
       if (postNorm) {
         const norm = normAddKernel(c.nEmbd, c.eps);
         const g = (await upload(postNorm)).buffer;
         layerSteps.push({ kernel: norm, group: bind(norm, { y: out, g, x }), size: (T) => [T, 1] });
       }
     };
-    const gateSpec = { rows: c.nFf, upRow0: layer.upRow0, act: c.ffnAct };
-    const swiglu = variants((tb) => swigluKernel(w.gate, w.up, c.eps, tb, gateSpec));
     tap(x, [layer.q, layer.k, layer.v], w.attnNorm);
-    layerSteps.push({
-      kernel: qkv,
-      group: bind(qkv.one, {
-        x,
-        g: w.attnNorm.buffer,
-        wq: w.q.buffer,
-        wk: w.k.buffer,
-        wv: w.v.buffer,
-        qout: q,
-        ...(kraw && headNorm ? { kraw } : { kcache: kCache }),
-        vcache: vCache,
-        inv_freq: layerFreq,
-      }),
-      size: byTokens((qDim + 2 * kvDim) / 2),
+    const qkvGroup = (wq: GPUBuffer, wk: GPUBuffer, wv: GPUBuffer) => ({
+      x,
+      g: w.attnNorm.buffer,
+      wq,
+      wk,
+      wv,
+      qout: q,
+      ...(kraw && headNorm ? { kraw } : { kcache: kCache }),
+      vcache: vCache,
+      inv_freq: layerFreq,
     });
+    const [wq, wk, wv] = [w.q, w.k, w.v];
+    if (wq && wk && wv) {
+      const qkv = variants((tb) => qkvKernel({ ...qkvSpec, q: wq, k: wk, v: wv, tb }));
+      layerSteps.push({
+        kernel: qkv,
+        group: bind(qkv.one, qkvGroup(wq.buffer, wk.buffer, wv.buffer)),
+        size: byTokens((qDim + 2 * kvDim) / 2),
+      });
+    } else {
+      // Split at rows (whole heads, so a NEOX pair stays in one part): a dispatch per part over
+      // its pairs alone, the part bound as q, k and v.
+      const ranges: [GgufTensorInfo, number, number, number][] = [
+        [layer.q, layer.qkvRow0[0], qDim, 0],
+        [layer.k, layer.qkvRow0[1], kvDim, qDim / 2],
+        [layer.v, layer.qkvRow0[2], kvDim, (qDim + kvDim) / 2],
+      ];
+      for (const [t, first, count, pair0] of ranges) {
+        for (const { w: part, at } of await rowParts(
+          t,
+          first,
+          count,
+          rowsPerPart(pool, t, headDim),
+        )) {
+          const spec = {
+            ...qkvSpec,
+            q: part,
+            k: part,
+            v: part,
+            row0: [-at, -at, -at] as [number, number, number],
+            pairs: { first: pair0 + at / 2, count: part.m / 2 },
+          };
+          const qkv = variants((tb) => qkvKernel({ ...spec, tb }));
+          layerSteps.push({
+            kernel: qkv,
+            group: bind(qkv.one, qkvGroup(part.buffer, part.buffer, part.buffer)),
+            size: byTokens(part.m / 2),
+          });
+        }
+      }
+    }
     if (kraw && headNorm) {
       const norm = headNormRopeKernel({ ...c, neox: c.ropeNeox, contextSize });
       const norms = await vectors(`q/k norm ${i}`, headNorm);
@@ -262,20 +323,37 @@ export async function buildSteps(
       group: bind(attention, { q, kcache: kCache, vcache: vCache, o: att }),
       size: attentionGroups,
     });
-    await residual(w.o, layer.o, att, layer.postAttnNorm);
+    await residual(layer.o, att, layer.postAttnNorm);
     tap(x, [layer.gate, layer.up], w.ffnNorm);
-    layerSteps.push({
-      kernel: swiglu,
-      group: bind(swiglu.one, {
-        x,
-        g: w.ffnNorm.buffer,
-        wg: w.gate.buffer,
-        wu: w.up.buffer,
-        y: ffh,
-      }),
-      size: byTokens(c.nFf),
-    });
-    await residual(w.down, layer.down, ffh, layer.postFfnNorm);
+    const ffnGroup = (swiglu: Variants, wg: GPUBuffer, wu: GPUBuffer) =>
+      bind(swiglu.one, { x, g: w.ffnNorm.buffer, wg, wu, y: ffh });
+    const act = c.ffnAct;
+    if (w.gate && w.up) {
+      const gateSpec = { rows: c.nFf, upRow0: layer.upRow0, act };
+      const [gate, up] = [w.gate, w.up];
+      const swiglu = variants((tb) => swigluKernel(gate, up, c.eps, tb, gateSpec));
+      layerSteps.push({
+        kernel: swiglu,
+        group: ffnGroup(swiglu, gate.buffer, up.buffer),
+        size: byTokens(c.nFf),
+      });
+    } else {
+      // Split at rows: gate and up rows in step, each pair of parts one dispatch.
+      const perPart = Math.min(rowsPerPart(pool, layer.gate), rowsPerPart(pool, layer.up));
+      const gates = await rowParts(layer.gate, 0, c.nFf, perPart);
+      const ups = await rowParts(layer.up, layer.upRow0, c.nFf, perPart);
+      for (const [j, { w: gate, at }] of gates.entries()) {
+        const up = (ups[j] as (typeof ups)[number]).w;
+        const gateSpec = { rows: gate.m, upRow0: 0, act, part: { row0: at, width: c.nFf } };
+        const swiglu = variants((tb) => swigluKernel(gate, up, c.eps, tb, gateSpec));
+        layerSteps.push({
+          kernel: swiglu,
+          group: ffnGroup(swiglu, gate.buffer, up.buffer),
+          size: byTokens(gate.m),
+        });
+      }
+    }
+    await residual(layer.down, ffh, layer.postFfnNorm);
   }
   const outputNorm = await upload(model.outputNorm);
   const output = model.tiedOutput

@@ -52,8 +52,45 @@ export async function uploadWeight(
 }
 
 /**
+ * Whole rows of `tensor` one part may hold within the pool's storage binding limit, a multiple
+ * of `align` (a head, for Q and K), or all its rows when it fits.
+ */
+export function rowsPerPart(pool: BufferPool, tensor: GgufTensorInfo, align = 1): number {
+  const m = tensor.dims[1] ?? 1;
+  const rowBytes = tensor.byteSize / m;
+  if (tensor.byteSize + 4 <= pool.bindingLimit) return m;
+  // The repacked part may grow by its scales' padding (one word) over its raw bytes.
+  const rows = Math.floor((pool.bindingLimit - 4) / rowBytes / align) * align;
+  if (rows < 1) {
+    const what =
+      align > 1
+        ? `${align} rows (${align * rowBytes} bytes, one head)`
+        : `one row (${rowBytes} bytes)`;
+    throw new BufferLimitError(
+      `tensor ${tensor.name}: ${what} exceed${align > 1 ? "" : "s"} this adapter's ${pool.bindingLimit}-byte storage binding limit (maxStorageBufferBindingSize)`,
+    );
+  }
+  return rows;
+}
+
+/** Uploads rows row0 … row0 + rows of a tensor whose file bytes are `raw`, as one part. */
+export function uploadRows(
+  pool: BufferPool,
+  tensor: GgufTensorInfo,
+  raw: Uint8Array,
+  row0: number,
+  rows: number,
+): GpuWeight {
+  const type = tensor.typeName as WeightType;
+  const rowBytes = tensor.byteSize / (tensor.dims[1] ?? 1);
+  const bytes = raw.subarray(row0 * rowBytes, (row0 + rows) * rowBytes);
+  const buffer = pool.upload(`${tensor.name} rows ${row0}…`, repack(type, bytes));
+  return { buffer, type, k: tensor.dims[0] as number, m: rows, row0 };
+}
+
+/**
  * Uploads a 2-D weight in parts of whole rows, each within the pool's storage binding limit
- * (one part when it fits): the embedding and output projection of a large vocabulary.
+ * (one part when it fits): a large vocabulary's tables, a wide model's projections.
  */
 export async function uploadWeightRows(
   pool: BufferPool,
@@ -61,24 +98,13 @@ export async function uploadWeightRows(
   dataOffset: number,
   tensor: GgufTensorInfo,
 ): Promise<GpuWeight[]> {
-  const type = tensor.typeName as WeightType;
-  const [k, m] = [tensor.dims[0] as number, tensor.dims[1] ?? 1];
-  const rowBytes = tensor.byteSize / m;
-  // The repacked part may grow by its scales' padding (one word) over its raw bytes.
-  const perPart = Math.floor((pool.bindingLimit - 4) / rowBytes);
+  const m = tensor.dims[1] ?? 1;
+  const perPart = rowsPerPart(pool, tensor);
   if (perPart >= m) return [await uploadWeight(pool, fh, dataOffset, tensor)];
-  if (perPart < 1) {
-    throw new BufferLimitError(
-      `tensor ${tensor.name}: one row (${rowBytes} bytes) exceeds this adapter's ${pool.bindingLimit}-byte storage binding limit`,
-    );
-  }
   const raw = await readTensor(fh, dataOffset, tensor);
   const parts: GpuWeight[] = [];
   for (let row0 = 0; row0 < m; row0 += perPart) {
-    const rows = Math.min(perPart, m - row0);
-    const bytes = raw.subarray(row0 * rowBytes, (row0 + rows) * rowBytes);
-    const buffer = pool.upload(`${tensor.name} rows ${row0}…`, repack(type, bytes));
-    parts.push({ buffer, type, k, m: rows, row0 });
+    parts.push(uploadRows(pool, tensor, raw, row0, Math.min(perPart, m - row0)));
   }
   return parts;
 }

@@ -116,6 +116,11 @@ export interface GateSpec {
   upRow0: number;
   /** silu (SwiGLU) or gelu (GeGLU, as ggml's CPU backend computes it: see GELU_F16). */
   act: "silu" | "gelu";
+  /**
+   * Gate and up split at rows: these `rows` outputs start at output row `row0` of the FFN's
+   * `width` (the gate and up weights bound are those rows' parts, upRow0 0).
+   */
+  part?: { row0: number; width: number };
 }
 
 /**
@@ -161,14 +166,14 @@ export function swigluKernel(
           `if (t0 + ${t}u < tEnd) {
       let r = ${rmsScale(`q${t}`, gate.k, "EPS")};
       let gs = g${t} * r;
-      y[(t0 + ${t}u) * M + row] = ${spec.act === "gelu" ? "gelu_f16(gs)" : "gs / (1.0 + exp(-gs))"} * (u${t} * r);
+      y[${spec.part ? `(t0 + ${t}u) * ${spec.part.width}u + ${spec.part.row0}u + row` : `(t0 + ${t}u) * M + row`}] = ${spec.act === "gelu" ? "gelu_f16(gs)" : "gs / (1.0 + exp(-gs))"} * (u${t} * r);
     }`,
       )
       .join("\n    ")}`;
     }),
   );
   return {
-    label: `${spec.act === "gelu" ? "geglu" : "swiglu"}+norm ${gate.type}/${up.type} ${spec.rows}x${gate.k} tb${tb}${spec.upRow0 ? " fused" : ""}`,
+    label: `${spec.act === "gelu" ? "geglu" : "swiglu"}+norm ${gate.type}/${up.type} ${spec.rows}x${gate.k} tb${tb}${spec.upRow0 ? " fused" : ""}${spec.part ? ` rows ${spec.part.row0}…` : ""}`,
     code,
     bindings: list.entries,
   };
@@ -182,8 +187,16 @@ export interface QkvSpec {
   /** Output rows of Q and of K (= V); q.m and k.m unless the weights are fused. */
   qRows?: number;
   kRows?: number;
-  /** First row of Q, K and V in their weights ([0, 0, 0] unless fused). */
+  /**
+   * First row of Q, K and V in their weights ([0, 0, 0] unless fused; negative for a part of
+   * a weight split at rows: its first row's index within Q, K or V, negated).
+   */
   row0?: [number, number, number];
+  /**
+   * Only pairs first … first + count (of Q's, then K's, then V's): one part of a weight split at
+   * rows, bound as q, k and v alike. Dispatch ⌈count/64⌉ along x.
+   */
+  pairs?: { first: number; count: number };
   headDim: number;
   nRot: number;
   /** RoPE pairs (i, i + nRot/2) within a head (llama.cpp's NEOX) instead of (2i, 2i+1). */
@@ -267,8 +280,8 @@ export function qkvKernel(options: QkvSpec): KernelSource {
         let rs = ${rmsScale(`q${t}`, shape.k, "EPS")};
         let n0 = r0_${t} * rs${biasAt(biasFirst, "ra")}; let n1 = r1_${t} * rs${biasAt(biasFirst, "rb")};`;
       return `${[...r0, ...r1, ...q].map((a) => `var ${a} = 0.0;`).join(" ")}
-      ${dotRows(w, shape, `${first}u + ra`, toks, r0, { sumSq: q })}
-      ${dotRows(w, shape, `${first}u + rb`, toks, r1, {})}
+      ${dotRows(w, shape, offsetRow(first, "ra"), toks, r0, { sumSq: q })}
+      ${dotRows(w, shape, offsetRow(first, "rb"), toks, r1, {})}
       ${ts.map((t) => `if (t0 + ${t}u < tEnd) { ${scaled(t)} ${store(`t0 + ${t}u`, "n0", "n1")} }`).join("\n      ")}`;
     })}`;
   const rope = (pair: string, t: string, r0: string, r1: string) =>
@@ -300,7 +313,12 @@ ${weightFns("wk", k)}
 ${weightFns("wv", v)}
 @compute @workgroup_size(${MATMUL_WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let p = gid.x;
+  ${
+    spec.pairs
+      ? `if (gid.x >= ${spec.pairs.count}u) { return; }
+  let p = ${spec.pairs.first}u + gid.x;`
+      : "let p = gid.x;"
+  }
   if (p < ${nqp}u) {
     ${pairBranch(
       "wq",
@@ -328,12 +346,18 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     ${pairBranch("wv", v, "let ra = 2u * pv; let rb = ra + 1u;", row0[2], spec.qRows + spec.kRows, (t, r0, r1) => `vcache[${cacheAt("pv", t)}] = pack2x16float(vec2f(${r0}, ${r1}));`)}
   }
 }`;
-  const variant = `${spec.neox ? " neox" : ""}${spec.bias ? " bias" : ""}${spec.rope ? "" : " raw"}`;
+  const pairs = spec.pairs ? ` pairs ${spec.pairs.first}+${spec.pairs.count}` : "";
+  const variant = `${spec.neox ? " neox" : ""}${spec.bias ? " bias" : ""}${spec.rope ? "" : " raw"}${pairs}`;
   return {
     label: `norm+qkv ${q.type}/${k.type}/${v.type} tb${tb}${variant}`,
     code,
     bindings: list.entries,
   };
+}
+
+/** WGSL for row `row` shifted by `first` (a u32 expression; `first` may be negative). */
+function offsetRow(first: number, row: string): string {
+  return first < 0 ? `${row} - ${-first}u` : `${first}u + ${row}`;
 }
 
 /** Workgroups along x for `rows` output rows (or pairs) of a matmul-family kernel. */
