@@ -70,19 +70,20 @@ describe("embedding and output tables over the storage binding limit, split at r
 });
 
 /**
- * Width 256, heads of 64: at a 100,000-byte binding Q, K and V go a head (64 rows of 1 KiB) a
- * part, gate and up 97 rows, down 48 (its 512-float rows) — every kernel family split, with
- * each architecture's way of reading them: qwen2's biases and NEOX pairs, phi3's fused QKV and
- * gate/up tensors (parts cut from one tensor's rows), qwen3's unrotated K for its head norm,
- * gemma2's post-norms (the projections store, a kernel adds).
+ * Width 256, heads of 64: at a 140,000-byte binding Q goes two heads (128 rows of 1 KiB) a part,
+ * gate and up 136 rows, down 68 (its 512-float rows) — every kernel family split, with each
+ * architecture's way of reading them: phi3's fused QKV and gate/up tensors (parts cut from one
+ * tensor's rows, NEOX pairs), qwen3's unrotated K for its head norm, gemma2's post-norms (the
+ * projections store, a kernel adds) and GeGLU. (Each part is a kernel compiled at load, which
+ * is most of these tests' time on llvmpipe; hence few parts and three architectures.)
  */
 describe("layer matrices over the storage binding limit, split at rows", { skip }, () => {
   after(removeArchModels);
-  for (const arch of ["qwen2", "phi3", "qwen3", "gemma2"] as Arch[]) {
+  for (const arch of ["phi3", "qwen3", "gemma2"] as Arch[]) {
     it(`${arch}: the split graph's log-probabilities and greedy token are the whole one's`, async () => {
       const path = await archModel(arch, "f32");
       const whole = await loadGraph(path);
-      const split = await loadGraph(path, 100_000);
+      const split = await loadGraph(path, 140_000);
       try {
         assert.ok(split.layerSteps.length > whole.layerSteps.length + 2);
         const V = whole.config.nVocab;
