@@ -41,7 +41,7 @@ const TYPE_IDS = { f32: 0, f16: 1, bf16: 30 } as const;
 export type SourceType = keyof typeof TYPE_IDS;
 
 /** xorshift32, so a seed always gives the same file. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
     x ^= x << 13;
@@ -77,6 +77,11 @@ function tensorShapes(s: LlamaShape): [string, number[]][] {
   return shapes;
 }
 
+/** A sum of four uniforms less 2: mean 0, spread ≈ 0.58, roughly normal. */
+export function roughlyNormal(next: () => number): number {
+  return next() + next() + next() + next() - 2;
+}
+
 /** Weight-like values (a sum of four uniforms, so roughly normal) in chunks of whole rows. */
 async function* weights(
   dims: number[],
@@ -90,7 +95,7 @@ async function* weights(
   for (let done = 0; done < elements; done += chunk) {
     const x = new Float32Array(Math.min(chunk, elements - done));
     for (let i = 0; i < x.length; i++) {
-      const r = next() + next() + next() + next() - 2;
+      const r = roughlyNormal(next);
       x[i] = norm ? 1 + 0.1 * r : 0.04 * r;
     }
     if (type === "f32" || norm) yield new Uint8Array(x.buffer);

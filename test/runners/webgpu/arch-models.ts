@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readTokenizer } from "../../../bench/quantize.js";
+import { random, readTokenizer, roughlyNormal } from "../../../bench/quantize.js";
 import type { GgufValue } from "../../../lib/gguf/reader.js";
 import { F16 } from "../../../src/gguf/quantize/float-formats.js";
 import { quantizeTarget } from "../../../src/gguf/quantize/formats.js";
@@ -36,19 +36,6 @@ function shapeOf(arch: Arch, dim: number): Shape {
   const heads = dim / HEAD_DIM;
   // qwen3 uses a head size other than width / heads (as Qwen3 does: 128 × 16 heads ≠ 1024).
   return { dim, heads: arch === "qwen3" ? 2 * heads : heads, kvHeads: heads / 2, ffn: 2 * dim };
-}
-
-/** xorshift32, so a seed always gives the same file. */
-function random(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
 }
 
 type Role = "matrix" | "norm" | "bias";
@@ -175,8 +162,7 @@ function values(n: number, role: Role, next: () => number): Float32Array {
   const x = new Float32Array(n);
   const scale = role === "matrix" ? 0.04 : role === "norm" ? 0.1 : 0.5;
   for (let i = 0; i < n; i++) {
-    const r = next() + next() + next() + next() - 2;
-    x[i] = (role === "norm" ? 1 : 0) + scale * r;
+    x[i] = (role === "norm" ? 1 : 0) + scale * roughlyNormal(next);
   }
   return x;
 }
