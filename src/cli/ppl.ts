@@ -2,15 +2,13 @@ import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { InputError, RunnerFailure } from "../errors.js";
 import { scorePerplexityText, type TextScores } from "../orchestrator/ppl-session.js";
-import type { RunnerSpec } from "../orchestrator/runner-session.js";
 import { checkModel } from "../plan/check-models.js";
-import { autoThreads } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
-import { resolveRunner } from "../runner-client/registry.js";
 import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity, summarizeKld, TIGHT_COVERAGE } from "../scoring/kld.js";
 import { combinePerplexity, perplexityText } from "../scoring/perplexity.js";
 import { readTextFile } from "../yaml/source.js";
+import { runnerSpecFor } from "./runner-spec.js";
 
 interface PplArgs {
   model: string;
@@ -81,17 +79,7 @@ export const pplCommand: CommandModule<object, PplArgs> = {
     const baselinePath = args.baseline === undefined ? undefined : resolve(args.baseline);
     const baselineModel = baselinePath === undefined ? undefined : await checkModel(baselinePath);
     const started = performance.now();
-    const spec = (path: string, bytes: number): RunnerSpec => ({
-      command: resolveRunner(args.backend, undefined),
-      load: {
-        model: path,
-        backend: args.backend,
-        contextSize: args.ctx,
-        seed: 0,
-        threads: threads ?? autoThreads(bytes),
-      },
-      loadTimeoutMs: 600_000,
-    });
+    const spec = runnerSpecFor({ backend: args.backend, ctx: args.ctx, threads });
     const baseline =
       baselinePath && baselineModel
         ? await scorePerplexityText(spec(baselinePath, baselineModel.summary.fileSize), text, {

@@ -3,15 +3,14 @@ import type { Argv } from "yargs";
 import { InputError } from "../errors.js";
 import { readImatrix } from "../gguf/quantize/imatrix.js";
 import { checkModel } from "../plan/check-models.js";
-import { autoThreads } from "../plan/load.js";
 import { Backend } from "../plan/schema.js";
-import { resolveRunner } from "../runner-client/registry.js";
 import { TIGHT_COVERAGE } from "../scoring/kld.js";
 import { perplexityText } from "../scoring/perplexity.js";
 import { GROUPINGS, type Grouping } from "../sensitivity/groups.js";
 import { KLD_METHODS, type KldMethod, type SensitivitySetup } from "../sensitivity/sensitivity.js";
 import { readTextFile } from "../yaml/source.js";
 import { DEFAULT_DB } from "./open-run.js";
+import { runnerSpecFor } from "./runner-spec.js";
 
 /** The options `qbench sensitivity` and `qbench mix` share. */
 export interface PassArgs {
@@ -128,17 +127,7 @@ export async function passSetup(
     kld: args.kld,
     imatrix,
     tempDir: args["temp-dir"] === undefined ? undefined : resolve(args["temp-dir"]),
-    spec: (path, bytes) => ({
-      command: resolveRunner(args.backend, undefined),
-      load: {
-        model: path,
-        backend: args.backend,
-        contextSize: args.ctx,
-        seed: 0,
-        threads: threads ?? autoThreads(bytes),
-      },
-      loadTimeoutMs: 600_000,
-    }),
+    spec: runnerSpecFor({ backend: args.backend, ctx: args.ctx, threads }),
     onTokenized: ({ tokenCount, chunks }) => {
       if (chunks.length === 0) {
         throw new InputError(

@@ -9,6 +9,7 @@ import {
 import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import { combinePerplexity } from "../scoring/perplexity.js";
+import type { GroupFigures } from "../store/sensitivity.js";
 
 /** One model's pass over the calibration text's first chunks. */
 export interface Pass extends TokenizedText {
@@ -62,15 +63,7 @@ export async function scorePass(
 }
 
 /** A variant's figures against the baseline on the same tokens. */
-export interface PassFigures {
-  /** Mean KL(baseline ‖ variant) per scored token, and its standard error. */
-  meanKld: number;
-  meanKldError: number;
-  p99Kld: number;
-  sameTopPct: number;
-  ppl: number;
-  pplRatio: number;
-  pplRatioError: number;
+export interface PassFigures extends GroupFigures {
   /** Mean baseline mass the kept top-K covers (top-K KLD), or undefined (exact). */
   covered: number | undefined;
   tokens: number;

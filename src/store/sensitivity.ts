@@ -25,13 +25,9 @@ export interface SensitivityRunRow {
   baselineSeconds: number;
 }
 
-export interface SensitivityGroupRow {
-  type: string;
-  groupName: string;
-  layer: number | null;
-  role: string | null;
-  tensors: number;
-  quantizedWeights: number;
+/** One variant's figures against the source, as a group's row keeps them. */
+export interface GroupFigures {
+  /** Mean KL(source ‖ variant) per scored token, and its standard error. */
   meanKld: number;
   meanKldError: number;
   p99Kld: number;
@@ -39,6 +35,15 @@ export interface SensitivityGroupRow {
   ppl: number;
   pplRatio: number;
   pplRatioError: number;
+}
+
+export interface SensitivityGroupRow extends GroupFigures {
+  type: string;
+  groupName: string;
+  layer: number | null;
+  role: string | null;
+  tensors: number;
+  quantizedWeights: number;
   quantizeSeconds: number;
   passSeconds: number;
   reused: boolean;
