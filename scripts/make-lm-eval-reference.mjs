@@ -52,6 +52,18 @@ async function loglikelihoodTokens(contextEnc, continuationEnc) {
   return [logits.reduce((a, b) => a + b, 0), maxEqual];
 }
 
+// lm_eval/api/model.py TemplateLM.loglikelihood, an empty context (lines 430-440):
+// continuation_enc = tok_encode(continuation, add_special_tokens=False); context_enc =
+// [prefix_token_id] (BOS: huggingface.py prefix_token_id) unless the continuation starts with it.
+const prefixTokenId = (await client.request("tokenize", { text: "", addBos: true })).tokens[0];
+async function encodeEmptyContext(continuation) {
+  const continuationEnc = (await client.request("tokenize", { text: continuation, addBos: false }))
+    .tokens;
+  return prefixTokenId !== continuationEnc[0]
+    ? [[prefixTokenId], continuationEnc]
+    : [continuationEnc.slice(0, 1), continuationEnc.slice(1)];
+}
+
 // numpy.argmax: the first maximum.
 const npArgmax = (xs) => xs.reduce((best, x, i) => (x > xs[best] ? i : best), 0);
 
@@ -74,7 +86,18 @@ async function scoreDoc({ contexts, target, choices, gold, targetDelimiter = " "
       is_greedy: isGreedy,
     });
   }
+  // acc_mutual_info (task.py lines 1393-1405): aux_arguments = [("", f"{target_delimiter}{choice}")
+  // for choice in choices], choices = doc_to_choice (for a multiple_input task, the contexts).
+  const unconditional = [];
+  for (const choice of choices) {
+    const [contextEnc, continuationEnc] = await encodeEmptyContext(`${targetDelimiter}${choice}`);
+    const [ll] = await loglikelihoodTokens(contextEnc, continuationEnc);
+    unconditional.push({ context_enc: contextEnc, continuation_enc: continuationEnc, ll });
+  }
   const lls = requests.map((r) => r.ll);
+  // lls_mutual_info = [ll_c - ll_u for ll_c, ll_u in zip(lls, lls_unconditional)] (lines 1570-1576)
+  const llsMutualInfo = lls.map((llC, i) => llC - unconditional[i].ll);
+  const predMutualInfo = npArgmax(llsMutualInfo);
   // completion_len = np.array([float(len(i)) for i in choices]); Python len counts code points.
   const completionLen = choices.map((c) => [...c].length);
   const byteLength = choices.map((c) => Buffer.byteLength(c, "utf8"));
@@ -83,12 +106,15 @@ async function scoreDoc({ contexts, target, choices, gold, targetDelimiter = " "
   const predByte = npArgmax(lls.map((ll, i) => ll / byteLength[i]));
   return {
     requests,
+    unconditional,
     pred,
     pred_norm: predNorm,
     pred_byte: predByte,
     acc: pred === gold ? 1.0 : 0.0,
     acc_norm: predNorm === gold ? 1.0 : 0.0,
     acc_bytes: predByte === gold ? 1.0 : 0.0,
+    pred_mutual_info: predMutualInfo,
+    acc_mutual_info: predMutualInfo === gold ? 1.0 : 0.0,
   };
 }
 
@@ -220,6 +246,7 @@ for (const task of ["hellaswag", "winogrande"]) {
     acc: mean("acc"),
     acc_norm: mean("acc_norm"),
     acc_bytes: mean("acc_bytes"),
+    acc_mutual_info: mean("acc_mutual_info"),
   };
   console.log(task, JSON.stringify(result[`${task}_mean`]));
 }

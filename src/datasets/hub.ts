@@ -1,4 +1,4 @@
-import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { splitFiles } from "./layout.js";
 
@@ -21,6 +21,9 @@ export interface HubFetched {
   revision: string;
   files: string[];
 }
+
+/** The dataset card, whose YAML front matter may declare the configs' data files. */
+const CARD = "README.md";
 
 /** The data files on `main`; datasets kept as a script or in other formats have Parquet here. */
 const REVISIONS = ["main", "refs/convert/parquet"];
@@ -46,15 +49,21 @@ export async function fetchHubDataset(request: HubRequest): Promise<HubFetched> 
       continue;
     }
     const paths = tree.map((e) => e.path);
-    const bySplit = request.splits.map((split) => splitFiles(paths, request.config, split));
+    const root = cacheRoot(request.cacheDir, request.repo, revision);
+    const sizes = new Map(tree.map((e) => [e.path, e.size]));
+    // The dataset card first: its `configs:` (if any) say which files each split is.
+    let readme: string | undefined;
+    if (sizes.has(CARD)) {
+      await download(request, revision, CARD, root, sizes.get(CARD));
+      readme = await readFile(join(root, CARD), "utf8");
+    }
+    const bySplit = request.splits.map((split) => splitFiles(paths, request.config, split, readme));
     const missing = request.splits.filter((_, i) => bySplit[i]?.length === 0);
     if (missing.length > 0) {
       tried.push(`${revision}: no files for split ${missing.join(", ")}`);
       continue;
     }
-    const root = cacheRoot(request.cacheDir, request.repo, revision);
     const files = [...new Set(bySplit.flat())];
-    const sizes = new Map(tree.map((e) => [e.path, e.size]));
     for (const path of files) await download(request, revision, path, root, sizes.get(path));
     return { root, revision, files };
   }

@@ -1,5 +1,6 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { type CardConfig, cardConfigs, matchFiles, pickConfig } from "./readme-configs.js";
 import { isTableFile } from "./table.js";
 
 /** Hugging Face's split keywords (datasets' data_files.py): a file named for any of them is that split's. */
@@ -19,8 +20,35 @@ const SEP = "[-._ 0-9]";
  * a single config's at the top or under `data/`; within those, a folder named for the split or a
  * file named for it (`data/test-00000-of-00001.parquet`, `test.jsonl`, `wikitext-2-raw-v1-test.parquet`).
  * Sorted, so shards are read in order. Throws when no config is named and several hold the split.
+ * Where the dataset card (README.md, its text given) declares `configs:`, those are honoured
+ * instead (datasets' metadata configs), the config by name, the split's files by its patterns.
  */
 export function splitFiles(
+  paths: readonly string[],
+  config: string | undefined,
+  split: string,
+  readme?: string,
+): string[] {
+  const configs = readme === undefined ? undefined : cardConfigs(readme);
+  if (configs !== undefined) return cardSplitFiles(paths, pickConfig(configs, config), split);
+  return inferredSplitFiles(paths, config, split);
+}
+
+/**
+ * A split's files as the dataset card's config declares them: its data_files patterns matched
+ * (globs as huggingface_hub's), or with a data_dir alone, today's inference inside that folder.
+ */
+function cardSplitFiles(paths: readonly string[], config: CardConfig, split: string): string[] {
+  if (config.dataFiles !== undefined) {
+    const patterns = config.dataFiles[split];
+    return patterns === undefined ? [] : matchFiles(paths, patterns).filter(isTableFile);
+  }
+  const prefix = `${config.dataDir}/`;
+  const inside = paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+  return inferredSplitFiles(inside, undefined, split).map((p) => prefix + p);
+}
+
+function inferredSplitFiles(
   paths: readonly string[],
   config: string | undefined,
   split: string,

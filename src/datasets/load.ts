@@ -1,9 +1,10 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { InputError, messageOf } from "../errors.js";
 import { cacheRoot, HUB_REVISIONS, type HubFetched } from "./hub.js";
 import { listFiles, splitFiles } from "./layout.js";
+import { matchFiles } from "./readme-configs.js";
 import { runSync } from "./sync-worker.js";
 import { type Row, readTable } from "./table.js";
 
@@ -62,7 +63,7 @@ export function loadSplits(
             location: spec.at,
           });
         }
-        return [split, files.flatMap((f) => readTable(resolve(base, f), spec.at))];
+        return [split, expand(base, files, spec).flatMap((f) => readTable(f, spec.at))];
       }),
     );
   }
@@ -77,6 +78,23 @@ export function loadSplits(
     );
   }
   return fromHub(spec, wanted, env);
+}
+
+/**
+ * data_files entries as files: a plain path as named, a glob (`*`, `?`, `[`) matched against the
+ * files under the base folder as huggingface_hub matches them; a glob that matches nothing is refused.
+ */
+function expand(base: string, entries: readonly string[], spec: DatasetSpec): string[] {
+  return entries.flatMap((entry) => {
+    if (!/[*?[]/.test(entry)) return [resolve(base, entry)];
+    const matched = matchFiles(listFiles(base), [entry.replace(/^\.\//, "")]);
+    if (matched.length === 0) {
+      throw new InputError("BAD_SUITE", `data_files "${entry}" matches no file in ${base}`, {
+        location: spec.at,
+      });
+    }
+    return matched.map((f) => join(base, ...f.split("/")));
+  });
 }
 
 /** The local folder `dataset_path` names, if it is one (relative to the task file). */
@@ -97,9 +115,10 @@ function fromFolder(
   shown: string,
 ): Map<string, Row[]> {
   const paths = listFiles(root);
+  const readme = readCard(root);
   return new Map(
     splits.map((split) => {
-      const files = filesOf(paths, spec, split);
+      const files = filesOf(paths, spec, split, readme);
       if (files.length === 0) {
         const config = spec.name === undefined ? "" : ` (config ${spec.name})`;
         throw new InputError(
@@ -133,7 +152,8 @@ function fromHub(spec: DatasetSpec, splits: string[], env: DatasetEnv): Map<stri
     const root = cacheRoot(env.cacheDir, spec.path, revision);
     if (!existsSync(root)) continue;
     const paths = listFiles(root);
-    if (splits.every((split) => filesOf(paths, spec, split).length > 0)) {
+    const readme = readCard(root);
+    if (splits.every((split) => filesOf(paths, spec, split, readme).length > 0)) {
       return fromFolder(root, spec, splits, `${spec.path} (cached in ${root})`);
     }
   }
@@ -168,9 +188,20 @@ function fromHub(spec: DatasetSpec, splits: string[], env: DatasetEnv): Map<stri
   return fromFolder(fetched.root, spec, splits, `${spec.path} (fetched into ${fetched.root})`);
 }
 
-function filesOf(paths: readonly string[], spec: DatasetSpec, split: string): string[] {
+/** The dataset card at a dataset's root (README.md), whose `configs:` say where the splits are. */
+function readCard(root: string): string | undefined {
+  const path = join(root, "README.md");
+  return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+}
+
+function filesOf(
+  paths: readonly string[],
+  spec: DatasetSpec,
+  split: string,
+  readme: string | undefined,
+): string[] {
   try {
-    return splitFiles(paths, spec.name, split);
+    return splitFiles(paths, spec.name, split, readme);
   } catch (error) {
     throw new InputError("BAD_SUITE", `${spec.path}: ${messageOf(error)}`, {
       location: spec.at,

@@ -1,19 +1,8 @@
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
+import type { HubRequest } from "./hub.js";
 
 /** A job the worker runs: decode a Parquet file, or fetch a Hub dataset's files into the cache. */
-export type WorkerJob =
-  | { kind: "parquet"; file: string }
-  | {
-      kind: "hub";
-      repo: string;
-      config: string | undefined;
-      splits: string[];
-      cacheDir: string;
-      endpoint: string;
-      token: string | undefined;
-      timeoutMs: number;
-      revision?: string;
-    };
+export type WorkerJob = { kind: "parquet"; file: string } | ({ kind: "hub" } & HubRequest);
 
 type Reply = { ok: true; value: unknown } | { ok: false; message: string };
 

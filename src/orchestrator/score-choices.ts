@@ -1,6 +1,7 @@
 import { RunnerFailure } from "../errors.js";
 import type { RunnerClient } from "../runner-client/client.js";
 import {
+  accMutualInfo,
   argmax,
   continuationTokens,
   hellaswagSequences,
@@ -67,13 +68,24 @@ export async function scoreChoiceItem(
     const lls = logprobs.map((l) => l.reduce((a, b) => a + b, 0));
     const scores = lmEvalChoiceScores(lls, lengths, item.gold);
     const { acc, acc_norm, acc_bytes } = scores;
+    const metrics: Record<string, number> = { acc, acc_norm, acc_bytes };
+    let evaluated = evaluatedTokens;
+    let ms = evalMs;
+    if (options.mutual_info) {
+      const unconditional = await unconditionalSequences(lengths, options, runner, timeoutMs);
+      const answer = await scoreSequences(runner, unconditional, timeoutMs);
+      const llsUnconditional = answer.logprobs.map((l) => l.reduce((a, b) => a + b, 0));
+      metrics.acc_mutual_info = accMutualInfo(lls, llsUnconditional, item.gold);
+      evaluated += answer.evaluatedTokens;
+      ms += answer.evalMs;
+    }
     return {
-      metrics: { acc, acc_norm, acc_bytes },
+      metrics,
       pick: scores.pred,
       scores: lls,
       scoredTokens: sequences.map((s) => s.tokens.slice(s.from)),
-      evaluatedTokens,
-      evalMs,
+      evaluatedTokens: evaluated,
+      evalMs: ms,
     };
   }
   if (options.blank !== undefined) return winogrande(runner, item, tokenize, timeoutMs);
@@ -134,6 +146,40 @@ async function lmEvalSequences(
     return { tokens: [...contextEnc, ...continuationEnc], from: contextEnc.length };
   });
   return { sequences, lengths };
+}
+
+/**
+ * lm-eval's unconditional requests for acc_mutual_info (lm_eval/api/task.py at 4e7e0d47,
+ * construct_requests lines 1393-1405: `("", f"{target_delimiter}{choice}") for choice in
+ * choices`, choices being doc_to_choice) as TemplateLM.loglikelihood encodes an empty context
+ * (lm_eval/api/model.py lines 430-440): the continuation tokenized without special tokens, the
+ * context `[prefix_token_id]` (BOS, huggingface.py lines 611-617) unless the continuation
+ * already starts with it. These share only BOS with the conditional sequences, so they go in a
+ * request of their own (one evaluation of BOS, each choice continuing from it).
+ */
+async function unconditionalSequences(
+  choices: readonly string[],
+  options: MultipleChoiceOptions,
+  runner: RunnerClient,
+  timeoutMs: number,
+): Promise<ScoredSequence[]> {
+  const bos = (await runner.request("tokenize", { text: "", addBos: true }, timeoutMs)).tokens;
+  const prefix = bos[0];
+  if (bos.length !== 1 || prefix === undefined) {
+    throw new RunnerFailure(
+      "error",
+      "acc_mutual_info needs a BOS token to condition on (lm-eval's prefix_token_id); this model adds none",
+    );
+  }
+  return Promise.all(
+    choices.map(async (choice) => {
+      const text = options.target_delimiter + choice;
+      const enc = (await runner.request("tokenize", { text, addBos: false }, timeoutMs)).tokens;
+      const tokens = enc[0] === prefix ? enc : [prefix, ...enc];
+      if (tokens.length < 2) throw new RunnerFailure("error", `"${text}" has no token to score`);
+      return { tokens, from: 1 };
+    }),
+  );
 }
 
 /** llama-perplexity --winogrande: two choices, scored by its terms, ties to the second. */

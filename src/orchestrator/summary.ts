@@ -92,6 +92,7 @@ export function headlineMetrics(figures: SuiteFigures): Array<[string, number]> 
     "acc",
     "acc_norm",
     "acc_bytes",
+    "acc_mutual_info",
     "rouge1_f1",
     "rouge2_f1",
     "rougeL_f1",

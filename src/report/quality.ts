@@ -23,6 +23,7 @@ const METRIC_ORDER = [
   "acc",
   "acc_norm",
   "acc_bytes",
+  "acc_mutual_info",
   "rouge1_f1",
   "rouge2_f1",
   "rougeL_f1",

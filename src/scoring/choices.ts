@@ -130,6 +130,22 @@ export function lmEvalChoiceScores(
   };
 }
 
+/**
+ * lm-eval's acc_mutual_info (lm_eval/api/task.py at 4e7e0d47, process_results lines 1570-1576):
+ * `lls_mutual_info = [ll_c - ll_u for ll_c, ll_u in zip(lls, lls_unconditional)]`, 1 when its
+ * argmax is the gold.
+ */
+export function accMutualInfo(
+  lls: readonly number[],
+  llsUnconditional: readonly number[],
+  gold: number,
+): number {
+  if (lls.length !== llsUnconditional.length) {
+    throw new RangeError(`${lls.length} log-likelihoods, ${llsUnconditional.length} unconditional`);
+  }
+  return argmax(lls.map((ll, i) => ll - (llsUnconditional[i] as number))) === gold ? 1 : 0;
+}
+
 /** Length of the prefix every sequence shares (llama.cpp's `common_prefix`). */
 export function commonPrefix(sequences: readonly (readonly number[])[]): number {
   const first = sequences[0] ?? [];

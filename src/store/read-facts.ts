@@ -10,7 +10,7 @@ import type { ResultFacts, RunFacts, RunRecord, TokenFacts, VariantFacts } from 
  * Quality metrics the gates judge: exact match, ROUGE F1 (precision/recall are shown, not gated)
  * and the multiple-choice accuracies.
  */
-const GATED = /^(exact_match|rouge(\d|L|Lsum)\w*_f1|acc|acc_norm|acc_bytes)$/;
+const GATED = /^(exact_match|rouge(\d|L|Lsum)\w*_f1|acc|acc_norm|acc_bytes|acc_mutual_info)$/;
 
 export function isGatedMetric(name: string): boolean {
   return GATED.test(name);
@@ -19,7 +19,7 @@ export function isGatedMetric(name: string): boolean {
 const METRIC_ROWS = `SELECT r.suite_id, r.item_id, m.name, AVG(m.value) AS value
   FROM results r JOIN metrics m ON m.result_id = r.id
   WHERE r.variant_id = ? AND r.status = 'ok'
-    AND (m.name IN ('exact_match', 'acc', 'acc_norm', 'acc_bytes') OR m.name GLOB 'rouge*_f1')
+    AND (m.name IN ('exact_match', 'acc', 'acc_norm', 'acc_bytes', 'acc_mutual_info') OR m.name GLOB 'rouge*_f1')
   GROUP BY r.suite_id, r.item_id, m.name
   ORDER BY r.suite_id, r.item_id, m.name`;
 const RESULT_ROWS = `SELECT suite_id, item_id, prompt_tokens, completion_tokens, ttft_ms, tokenize_ms,

@@ -73,21 +73,31 @@ export const PerplexityOptions = z
   });
 export type PerplexityOptions = z.infer<typeof PerplexityOptions>;
 
-export const MultipleChoiceOptions = z.strictObject({
-  /** A field holding the list of choices, or a list of templates (one per choice). */
-  choices: z.union([z.string().min(1), z.array(z.string()).min(2)]),
-  /** The field holding the gold choice: its index (from 0) or its text. */
-  gold: z.string().min(1),
-  /** Put between the context and each choice (lm-eval's target_delimiter). */
-  target_delimiter: z.string().default(" "),
-  /** lm-eval's split and acc / acc_norm / acc_bytes, or llama-perplexity's tokenization and mean. */
-  scoring: z.enum(["lm-eval", "llama.cpp"]).default("lm-eval"),
-  /**
-   * WinoGrande's form: the context holds this blank, each choice fills it, and what follows the
-   * blank is scored (lm-eval's winogrande task, llama-perplexity's --winogrande).
-   */
-  blank: z.string().min(1).optional(),
-});
+export const MultipleChoiceOptions = z
+  .strictObject({
+    /** A field holding the list of choices, or a list of templates (one per choice). */
+    choices: z.union([z.string().min(1), z.array(z.string()).min(2)]),
+    /** The field holding the gold choice: its index (from 0) or its text. */
+    gold: z.string().min(1),
+    /** Put between the context and each choice (lm-eval's target_delimiter). */
+    target_delimiter: z.string().default(" "),
+    /** lm-eval's split and acc / acc_norm / acc_bytes, or llama-perplexity's tokenization and mean. */
+    scoring: z.enum(["lm-eval", "llama.cpp"]).default("lm-eval"),
+    /**
+     * WinoGrande's form: the context holds this blank, each choice fills it, and what follows the
+     * blank is scored (lm-eval's winogrande task, llama-perplexity's --winogrande).
+     */
+    blank: z.string().min(1).optional(),
+    /**
+     * Also score acc_mutual_info (lm-eval scoring only): each choice's log-likelihood less its
+     * unconditional one, after BOS alone. Doubles the continuations scored per item.
+     */
+    mutual_info: z.boolean().default(false),
+  })
+  .refine((o) => !o.mutual_info || o.scoring === "lm-eval", {
+    message: "mutual_info is lm-eval's acc_mutual_info: it needs scoring: lm-eval",
+    path: ["mutual_info"],
+  });
 export type MultipleChoiceOptions = z.infer<typeof MultipleChoiceOptions>;
 
 /** lm-eval's loglikelihood (LAMBADA): the target's log-likelihood after the context, greedy or not. */

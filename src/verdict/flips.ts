@@ -6,6 +6,7 @@ export const BINARY_METRICS: ReadonlySet<string> = new Set([
   "acc",
   "acc_norm",
   "acc_bytes",
+  "acc_mutual_info",
 ]);
 
 export interface Flips {

@@ -16,14 +16,17 @@ const FIXTURES = join(ROOT, "test/fixtures/choices");
 interface ReferenceDoc {
   id: string;
   requests: Array<{ continuation_enc: number[]; ll: number }>;
+  unconditional: Array<{ context_enc: number[]; continuation_enc: number[]; ll: number }>;
   pred: number;
   pred_norm: number;
   pred_byte: number;
   acc: number;
   acc_norm: number;
   acc_bytes: number;
+  pred_mutual_info: number;
+  acc_mutual_info: number;
 }
-type Mean = { acc: number; acc_norm: number; acc_bytes: number };
+type Mean = { acc: number; acc_norm: number; acc_bytes: number; acc_mutual_info: number };
 type Reference = Record<"hellaswag" | "winogrande", ReferenceDoc[]> &
   Record<"hellaswag_mean" | "winogrande_mean", Mean> & {
     loglikelihood: Array<{ id: string; perplexity: number; acc: number }>;
@@ -89,6 +92,39 @@ describe("scoring: lm-eval against a line-by-line port of lm-evaluation-harness 
       for (const k of ["acc", "acc_norm", "acc_bytes"] as const) {
         assert.equal(sums[k] / docs.length, mean[k], `${task} ${k}`);
       }
+    });
+  }
+
+  for (const task of ["hellaswag", "winogrande"] as const) {
+    it(`${task}: acc_mutual_info per item and its mean equal the port's (unconditional requests after BOS alone)`, async () => {
+      const suite = loadSuite(join(FIXTURES, `${task}.yaml`));
+      const plain = choiceMetric(suite);
+      assert.ok(plain);
+      const options = { ...plain, mutual_info: true };
+      const docs = reference[task];
+      let sum = 0;
+      let differs = 0;
+      for (const [i, item] of suite.items.entries()) {
+        const doc = docs[i] as ReferenceDoc;
+        assert.ok(item.choices);
+        const context = {
+          context: item.prompt,
+          choices: item.choices.texts,
+          gold: item.choices.gold,
+        };
+        const out = await scoreChoiceItem(runner, { ...context, options }, 60_000, capabilities);
+        assert.equal(
+          out.metrics.acc_mutual_info,
+          doc.acc_mutual_info,
+          `${doc.id}: acc_mutual_info`,
+        );
+        assert.equal(out.metrics.acc, doc.acc, `${doc.id}: acc unchanged beside it`);
+        sum += out.metrics.acc_mutual_info ?? 0;
+        if (doc.acc_mutual_info !== doc.acc) differs++;
+      }
+      assert.equal(sum / docs.length, reference[`${task}_mean`].acc_mutual_info);
+      // The figure is not acc under another name: on these items it picks differently.
+      assert.ok(differs > 0, `${task}: acc_mutual_info equals acc on every item`);
     });
   }
 

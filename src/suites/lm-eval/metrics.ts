@@ -13,9 +13,12 @@ const DEFAULTS: Record<TaskConfig["output_type"], string[]> = {
   generate_until: ["exact_match"],
 };
 
-/** What qbench scores per output type (a multiple-choice item always gives acc, acc_norm and acc_bytes). */
+/**
+ * What qbench scores per output type (a multiple-choice item always gives acc, acc_norm and
+ * acc_bytes; acc_mutual_info where the metric_list names it).
+ */
 const SCORED: Record<TaskConfig["output_type"], string[]> = {
-  multiple_choice: ["acc", "acc_norm", "acc_bytes"],
+  multiple_choice: ["acc", "acc_norm", "acc_bytes", "acc_mutual_info"],
   loglikelihood: ["perplexity", "acc"],
   loglikelihood_rolling: ["word_perplexity", "byte_perplexity", "bits_per_byte"],
   generate_until: ["exact_match"],
@@ -60,6 +63,7 @@ export function taskMetric(
         gold: blank.gold,
         target_delimiter: config.target_delimiter,
         scoring: "lm-eval",
+        mutual_info: names.includes("acc_mutual_info"),
       },
     };
   }

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { DatasetEnv } from "../../../src/datasets/load.js";
-import { type LoadedSuite, loadSuite } from "../../../src/suites/load.js";
+import { choiceMetric, type LoadedSuite, loadSuite } from "../../../src/suites/load.js";
+import { gatedMetricNames } from "../../../src/suites/metric-names.js";
+import type { MultipleChoiceOptions } from "../../../src/suites/schema.js";
 import { type HubServer, startHubServer } from "../../support/hub-server.js";
 import { ROOT } from "../../support/paths.js";
 
@@ -42,6 +44,7 @@ describe("real lm-eval task files read as suites, their Hub datasets served by a
           gold: "{{choices.label.index(answerKey)}}",
           target_delimiter: " ",
           scoring: "lm-eval",
+          mutual_info: false,
         },
       },
     ]);
@@ -209,6 +212,36 @@ describe("real lm-eval task files read as suites, their Hub datasets served by a
       () => loadSuite(write("d.yaml", ["include: inc.yaml", ...base]), undefined, opts),
       /inc\.yaml:2: doc_to_text is Python/,
     );
+  });
+
+  it("metric_list with acc_mutual_info asks for the unconditional requests; without it none are made", () => {
+    const dir = mkdtempSync(join(tmpdir(), "qbench-task-"));
+    writeFileSync(join(dir, "d.jsonl"), '{"q":"a","c":["x","y"],"g":0}\n');
+    const task = (name: string, metrics: string[]) => {
+      const lines = [
+        "task: t",
+        "dataset_path: json",
+        "dataset_kwargs: { data_files: { test: d.jsonl } }",
+        "test_split: test",
+        "output_type: multiple_choice",
+        "doc_to_text: q",
+        "doc_to_choice: c",
+        "doc_to_target: g",
+        "metric_list:",
+        ...metrics.map((m) => `  - metric: ${m}`),
+      ];
+      writeFileSync(join(dir, name), `${lines.join("\n")}\n`);
+      return loadSuite(join(dir, name), undefined, { datasets: env });
+    };
+    const mi = choiceMetric(task("mi.yaml", ["acc", "acc_mutual_info"]));
+    assert.equal(mi?.mutual_info, true);
+    assert.deepEqual(gatedMetricNames([{ multiple_choice: mi as MultipleChoiceOptions }]), [
+      "acc",
+      "acc_norm",
+      "acc_bytes",
+      "acc_mutual_info",
+    ]);
+    assert.equal(choiceMetric(task("plain.yaml", ["acc"]))?.mutual_info, false);
   });
 
   it("num_fewshot with first_n (mmlu's dev split, set by an include wrapper): lm-eval's context, shots in order", () => {
