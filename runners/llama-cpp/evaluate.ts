@@ -1,5 +1,7 @@
-import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import type {
+  EvaluateBatchParams,
+  EvaluateBatchResult,
   EvaluateParams,
   EvaluateResult,
   ScoredToken,
@@ -15,6 +17,77 @@ export interface EvaluateState {
   reference?: LlamaContextSequence | undefined;
 }
 
+/** What `evaluateBatch` needs besides: a context of `sequences` sequences of the loaded size. */
+export interface BatchState {
+  createContext: (sequences: number, size: number) => Promise<LlamaContext>;
+  /** The sequences made so far (one context, re-made when a batch has more windows). */
+  pool?: { context: LlamaContext; sequences: LlamaContextSequence[] };
+}
+
+/**
+ * The most windows one `evaluateBatch` takes: llama-perplexity's n_seq at its default batch of
+ * 2048 tokens and the smallest context qbench scores with (128); each sequence has its own KV.
+ */
+export const MAX_BATCH_WINDOWS = 16;
+
+/**
+ * Several windows side by side, one sequence each: queued in the same tick, node-llama-cpp
+ * decodes them as one batch and samples their positions in parallel (one chain per sequence,
+ * on its worker threads), where one window at a time samples its positions one after another.
+ * Each window's results are what `evaluate` gives for it.
+ */
+export async function evaluateBatch(
+  state: EvaluateState,
+  batch: BatchState,
+  params: EvaluateBatchParams,
+): Promise<EvaluateBatchResult> {
+  const { windows } = params;
+  if (!Array.isArray(windows) || windows.length < 1 || windows.length > MAX_BATCH_WINDOWS) {
+    throw new RunnerError(
+      "BAD_PARAMS",
+      `windows must list 1 to ${MAX_BATCH_WINDOWS} windows, got ${Array.isArray(windows) ? windows.length : typeof windows}`,
+    );
+  }
+  for (const [i, window] of windows.entries()) {
+    if (window.reference) {
+      throw new RunnerError("BAD_PARAMS", `windows[${i}]: evaluateBatch takes no reference`);
+    }
+    try {
+      checkWindow(state, window);
+    } catch (error) {
+      if (error instanceof RunnerError) {
+        throw new RunnerError(error.code, `windows[${i}]: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+  const started = performance.now();
+  if (windows.length === 1) {
+    const result = await evaluate(state, windows[0] as EvaluateParams);
+    return { results: [result], evalMs: result.evalMs };
+  }
+  const sequences = await sequencesFor(batch, windows.length, state.contextSize);
+  const results = await Promise.all(
+    windows.map((window, i) => evaluateOn(sequences[i] as LlamaContextSequence, window)),
+  );
+  return { results, evalMs: performance.now() - started };
+}
+
+async function sequencesFor(
+  batch: BatchState,
+  count: number,
+  size: number,
+): Promise<LlamaContextSequence[]> {
+  if (!batch.pool || batch.pool.sequences.length < count) {
+    await batch.pool?.context.dispose();
+    batch.pool = undefined;
+    const context = await batch.createContext(count, size);
+    const sequences = Array.from({ length: count }, () => context.getSequence());
+    batch.pool = { context, sequences };
+  }
+  return batch.pool.sequences;
+}
+
 /** Scores tokens of one window: log-prob of each actual next token, the top K and any targets. */
 export async function evaluate(
   state: EvaluateState,
@@ -22,9 +95,17 @@ export async function evaluate(
 ): Promise<EvaluateResult> {
   checkWindow(state, params);
   if (params.reference) return evaluateWithReference(state, params);
+  return evaluateOn(state.sequence, params);
+}
+
+/** One checked window on one sequence. */
+async function evaluateOn(
+  sequence: LlamaContextSequence,
+  params: EvaluateParams,
+): Promise<EvaluateResult> {
   const { tokens, scoreFrom, topK, targets } = params;
   const started = performance.now();
-  await state.sequence.clearHistory();
+  await sequence.clearHistory();
   // Logits for the actual next token (plus the top K and any targets) and the softmax
   // normaliser, rather than full probability maps: the same log-probabilities at about half the cost.
   const input = tokens.map((token, i) => {
@@ -41,7 +122,7 @@ export async function evaluate(
     const generateNext = { logits: { filter }, totalLogitWeight: true, options: GREEDY };
     return [token as Token, { generateNext }] as [Token, { generateNext: typeof generateNext }];
   });
-  const outputs = await state.sequence.controlledEvaluate(input);
+  const outputs = await sequence.controlledEvaluate(input);
   const scored: ScoredToken[] = [];
   for (let i = scoreFrom - 1; i < tokens.length - 1; i++) {
     const next = outputs[i]?.next;

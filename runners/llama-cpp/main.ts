@@ -31,7 +31,7 @@ import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../sh
 import { runnerVersion } from "../shared/versions.js";
 import { type ChoicesState, scoreChoices } from "./choices.js";
 import { EngineMemoryLog } from "./engine-memory.js";
-import { evaluate } from "./evaluate.js";
+import { type BatchState, evaluate, evaluateBatch } from "./evaluate.js";
 import { engineVersion } from "./versions.js";
 
 interface Loaded {
@@ -43,6 +43,8 @@ interface Loaded {
   reference?: { model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence };
   /** scoreChoices' own multi-sequence context, made at its first call (the KV of one sequence per choice). */
   choices: ChoicesState;
+  /** evaluateBatch's own multi-sequence context, made at its first call. */
+  batch: BatchState;
   addBos: boolean;
   contextSize: number;
   seed: number;
@@ -147,6 +149,14 @@ async function load(params: LoadParams): Promise<LoadResult> {
         createContext(
           model,
           { ...contextOptions, contextSize: size, batchSize: size, sequences },
+          kvCache,
+        ),
+    },
+    batch: {
+      createContext: (sequences, size) =>
+        createContext(
+          model,
+          { ...contextOptions, contextSize: size, batchSize: size * sequences, sequences },
           kvCache,
         ),
     },
@@ -315,6 +325,7 @@ const handlers: Handlers = {
       "choices",
       "reference",
       "tokenize-batch",
+      "evaluate-batch",
     ],
   }),
   load,
@@ -333,6 +344,10 @@ const handlers: Handlers = {
     const state = requireLoaded();
     return evaluate({ ...state, reference: state.reference?.sequence }, params);
   },
+  evaluateBatch: (params) => {
+    const state = requireLoaded();
+    return evaluateBatch({ ...state, reference: undefined }, state.batch, params);
+  },
   memory: async () => {
     const vram =
       loaded && loaded.llama.gpu !== false ? await loaded.llama.getVramState() : undefined;
@@ -345,6 +360,7 @@ const handlers: Handlers = {
   },
   shutdown: async () => {
     await loaded?.choices.pool?.context.dispose();
+    await loaded?.batch.pool?.context.dispose();
     await loaded?.reference?.context.dispose();
     await loaded?.reference?.model.dispose();
     await loaded?.context.dispose();

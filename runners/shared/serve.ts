@@ -28,7 +28,12 @@ type Handler<M extends MethodName> = (
 ) => Promise<Methods[M]["result"]> | Methods[M]["result"];
 
 /** Optional methods: a runner without them answers "unknown method". */
-type OptionalMethod = "benchmark" | "scoreChoices" | "collectImatrix" | "tokenizeBatch";
+type OptionalMethod =
+  | "benchmark"
+  | "scoreChoices"
+  | "collectImatrix"
+  | "tokenizeBatch"
+  | "evaluateBatch";
 
 export type Handlers = { [M in Exclude<MethodName, OptionalMethod>]: Handler<M> } & {
   [M in OptionalMethod]?: Handler<M>;

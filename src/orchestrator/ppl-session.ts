@@ -2,8 +2,10 @@ import type { LoadResult } from "../runner-client/protocol.js";
 import { RunnerSession, type RunnerSpec } from "./runner-session.js";
 import {
   checkSameTokens,
+  type HashedChunk,
   type ScoredChunk,
   scoreChunk,
+  scoreChunks,
   type TokenizedText,
   tokenizeChunks,
 } from "./score-chunks.js";
@@ -37,7 +39,7 @@ export async function scorePerplexityText(
 ): Promise<TextScores> {
   const runners = new RunnerSession(spec);
   try {
-    const { client, loaded } = await runners.runner();
+    const { client, loaded, init } = await runners.runner();
     const tokenized = await tokenizeChunks(client, loaded, text, options.ctx);
     checkSameTokens(tokenized, options.baseline);
     options.onTokenized?.(tokenized);
@@ -45,22 +47,41 @@ export async function scorePerplexityText(
     const scored: ScoredChunk[] = [];
     let nll = 0;
     let count = 0;
-    for (const [i, chunk] of tokenized.chunks.entries()) {
-      const baseline = options.baseline?.scored[i];
-      scored.push(
-        await scoreChunk(client, chunk, {
-          topK: options.topK,
-          baseline,
-          reference: options.reference,
-        }),
-      );
-      nll += scored[i]?.sums.nllSum ?? 0;
-      count += scored[i]?.sums.count ?? 0;
-      options.onChunk?.(i + 1, tokenized.chunks.length, Math.exp(nll / count));
+    const perBatch = init.capabilities.includes("evaluate-batch")
+      ? windowsPerBatch(options.ctx)
+      : 1;
+    const { chunks } = tokenized;
+    for (let i = 0; i < chunks.length; i += perBatch) {
+      const group = chunks.slice(i, i + perBatch);
+      const baselines = group.map((_, j) => options.baseline?.scored[i + j]);
+      const chunkOptions = { topK: options.topK, reference: options.reference };
+      const results =
+        group.length > 1 && !options.reference
+          ? await scoreChunks(client, group, baselines, chunkOptions)
+          : [
+              await scoreChunk(client, group[0] as HashedChunk, {
+                ...chunkOptions,
+                baseline: baselines[0],
+              }),
+            ];
+      for (const result of results) {
+        scored.push(result);
+        nll += result.sums.nllSum;
+        count += result.sums.count;
+        options.onChunk?.(scored.length, chunks.length, Math.exp(nll / count));
+      }
     }
     const evalSeconds = (performance.now() - started) / 1000;
     return { ...tokenized, loaded, scored, evalSeconds };
   } finally {
     await runners.close();
   }
+}
+
+/**
+ * Chunks per evaluateBatch: llama-perplexity's n_seq = n_batch / n_ctx at its default batch of
+ * 2048 tokens (4 at ctx 512), at least 1, at most the runner's 16.
+ */
+export function windowsPerBatch(ctx: number): number {
+  return Math.max(1, Math.min(16, Math.floor(2048 / ctx)));
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { RunnerFailure } from "../errors.js";
 import type { RunnerClient } from "../runner-client/client.js";
-import type { LoadResult } from "../runner-client/protocol.js";
+import type { EvaluateParams, EvaluateResult, LoadResult } from "../runner-client/protocol.js";
 import { type Chunk, type NllSums, nllSums, perplexityChunks } from "../scoring/perplexity.js";
 import { type ChunkTopK, compareWithBaseline, packTopK, targetsOf } from "./topk.js";
 
@@ -80,33 +80,79 @@ export function checkSameTokens(
 export async function scoreChunk(
   runner: RunnerClient,
   chunk: HashedChunk,
-  options: {
-    topK: number;
-    baseline?: BaselineChunk | undefined;
-    reference?: boolean | undefined;
-    timeoutMs?: number;
-  },
+  options: ChunkOptions & { baseline?: BaselineChunk | undefined },
 ): Promise<ScoredChunk> {
   checkSameTokens(chunk, options.baseline);
   if (options.reference) return scoreAgainstReference(runner, chunk, options.timeoutMs);
-  const base = options.baseline?.topk;
   const sentAt = performance.now();
-  const out = await runner.request(
-    "evaluate",
-    {
-      tokens: chunk.tokens,
-      scoreFrom: chunk.scoreFrom,
-      topK: base ? 1 : options.topK,
-      ...(base ? { targets: targetsOf(base) } : {}),
-    },
-    options.timeoutMs,
-  );
+  const out = await runner.request("evaluate", windowOf(chunk, options), options.timeoutMs);
+  return scoredOf(chunk, options, out, performance.now() - sentAt);
+}
+
+export interface ChunkOptions {
+  topK: number;
+  reference?: boolean | undefined;
+  timeoutMs?: number;
+}
+
+/**
+ * Several chunks in one `evaluateBatch` (capability `evaluate-batch`), each with its baseline:
+ * the runner evaluates them side by side as parallel sequences; each chunk's figures are what
+ * `scoreChunk` gives for it. The request's IPC time is shared out by positions.
+ */
+export async function scoreChunks(
+  runner: RunnerClient,
+  chunks: readonly HashedChunk[],
+  baselines: ReadonlyArray<BaselineChunk | undefined>,
+  options: ChunkOptions,
+): Promise<ScoredChunk[]> {
+  if (options.reference) throw new Error("scoreChunks: exact KLD goes one chunk at a time");
+  chunks.forEach((chunk, i) => {
+    checkSameTokens(chunk, baselines[i]);
+  });
+  const windows = chunks.map((chunk, i) => windowOf(chunk, { ...options, baseline: baselines[i] }));
+  const sentAt = performance.now();
+  const out = await runner.request("evaluateBatch", { windows }, options.timeoutMs);
+  const ipcMs = performance.now() - sentAt;
+  const positions = windows.reduce((n, w) => n + w.tokens.length - w.scoreFrom, 0);
+  return chunks.map((chunk, i) => {
+    const result = out.results[i] as EvaluateResult;
+    const share = (windows[i] as EvaluateParams).tokens.length - chunk.scoreFrom;
+    return scoredOf(
+      chunk,
+      { ...options, baseline: baselines[i] },
+      result,
+      (ipcMs * share) / positions,
+    );
+  });
+}
+
+function windowOf(
+  chunk: HashedChunk,
+  options: ChunkOptions & { baseline?: BaselineChunk | undefined },
+): EvaluateParams {
+  const base = options.baseline?.topk;
+  return {
+    tokens: chunk.tokens,
+    scoreFrom: chunk.scoreFrom,
+    topK: base ? 1 : options.topK,
+    ...(base ? { targets: targetsOf(base) } : {}),
+  };
+}
+
+function scoredOf(
+  chunk: HashedChunk,
+  options: ChunkOptions & { baseline?: BaselineChunk | undefined },
+  out: EvaluateResult,
+  ipcMs: number,
+): ScoredChunk {
+  const base = options.baseline?.topk;
   const scored: ScoredChunk = {
     tokensHash: chunk.tokensHash,
     logprobs: Float32Array.from(out.scored.map((s) => s.logprob)),
     sums: nllSums(out.scored.map((s) => s.logprob)),
     evalMs: out.evalMs,
-    ipcMs: performance.now() - sentAt,
+    ipcMs,
   };
   if (base) Object.assign(scored, compareWithBaseline(base, out.scored));
   else if (options.topK > 0) scored.topk = packTopK(out.scored);

@@ -27,6 +27,7 @@ export interface InitializeResult {
     | "reference"
     | "imatrix"
     | "tokenize-batch"
+    | "evaluate-batch"
   >;
 }
 
@@ -176,6 +177,22 @@ export interface EvaluateResult {
 }
 
 /**
+ * Several windows in one request (capability `evaluate-batch`): each is what one `evaluate`
+ * would be given (no `reference`), and the runner may evaluate them side by side as parallel
+ * sequences of one batch, as llama-perplexity packs n_seq chunks into a batch.
+ */
+export interface EvaluateBatchParams {
+  windows: EvaluateParams[];
+}
+
+export interface EvaluateBatchResult {
+  /** One result per window, in order, each what `evaluate` gives for it. */
+  results: EvaluateResult[];
+  /** The whole batch, in the runner. */
+  evalMs: number;
+}
+
+/**
  * Continuations of one shared context (the choices of a multiple-choice item): the context is
  * evaluated once and each continuation goes on from it, so n choices cost one context, not n.
  */
@@ -263,6 +280,7 @@ export interface Methods {
   tokenize: { params: TokenizeParams; result: TokenizeResult };
   tokenizeBatch: { params: TokenizeBatchParams; result: TokenizeBatchResult };
   evaluate: { params: EvaluateParams; result: EvaluateResult };
+  evaluateBatch: { params: EvaluateBatchParams; result: EvaluateBatchResult };
   memory: { params: Record<string, never>; result: MemoryResult };
   benchmark: { params: BenchmarkParams; result: BenchmarkResult };
   scoreChoices: { params: ScoreChoicesParams; result: ScoreChoicesResult };

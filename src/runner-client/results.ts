@@ -12,6 +12,8 @@ import { z } from "zod";
 import type {
   ChoiceScore,
   CollectImatrixParams,
+  EvaluateBatchParams,
+  EvaluateBatchResult as EvaluateBatchResultType,
   EvaluateParams,
   EvaluateResult as EvaluateResultType,
   ImatrixMatrix,
@@ -35,6 +37,7 @@ const Capability = z.enum([
   "reference",
   "imatrix",
   "tokenize-batch",
+  "evaluate-batch",
 ]);
 
 export const InitializeResult = z.object({
@@ -202,6 +205,11 @@ const ScoredTokens = z
 
 export const EvaluateResult = z.object({ scored: ScoredTokens, evalMs: z.number() });
 
+export const EvaluateBatchResult = z.object({
+  results: z.array(EvaluateResult),
+  evalMs: z.number(),
+});
+
 export const MemoryResult = z.object({
   device: z.object({ used: z.number(), total: z.number() }).optional(),
   rss: z.number(),
@@ -328,6 +336,7 @@ const RESULTS = {
   tokenize: TokenizeResult,
   tokenizeBatch: TokenizeBatchResult,
   evaluate: EvaluateResult,
+  evaluateBatch: EvaluateBatchResult,
   memory: MemoryResult,
   benchmark: BenchmarkResult,
   scoreChoices: ScoreChoicesResult,
@@ -346,6 +355,7 @@ const IN_SYNC: {
   tokenize: true,
   tokenizeBatch: true,
   evaluate: true,
+  evaluateBatch: true,
   memory: true,
   benchmark: true,
   scoreChoices: true,
@@ -412,6 +422,18 @@ export function checkResult<M extends MethodName>(
   if (method === "evaluate") {
     const flaw = evaluateShapeFlaw(params as EvaluateParams, result as EvaluateResultType);
     if (flaw) return { field: fieldPath(flaw.path), message: flaw.message };
+  }
+  if (method === "evaluateBatch") {
+    const { windows } = params as EvaluateBatchParams;
+    const { results } = result as EvaluateBatchResultType;
+    if (results.length !== windows.length) {
+      const message = `expected ${windows.length} results (one per window), got ${results.length}`;
+      return { field: "results", message };
+    }
+    for (const [i, window] of windows.entries()) {
+      const flaw = evaluateShapeFlaw(window, results[i] as EvaluateResultType);
+      if (flaw) return { field: fieldPath(["results", i, ...flaw.path]), message: flaw.message };
+    }
   }
   if (method === "collectImatrix") {
     const read = (params as CollectImatrixParams).read === true;

@@ -109,6 +109,40 @@ describe("llama.cpp runner (real process, stories260K F32 on CPU)", () => {
     }
   });
 
+  it("evaluates several windows side by side (evaluateBatch) exactly as one evaluate each", async () => {
+    const texts = [
+      "Lily went to the park. She saw a big dog.",
+      "Once upon a time, there was a little boy named Tom.",
+      "The sun was hot and the bird sang a song.",
+    ];
+    const windows = [];
+    for (const [i, text] of texts.entries()) {
+      const { tokens } = await runner.request("tokenize", { text });
+      const scoreFrom = 1 + i;
+      // The second window asks for targets (a variant's top-K KLD pass), the others a top-K.
+      const targets =
+        i === 1 ? tokens.slice(scoreFrom).map((t, k) => [t, (k * 7) % 512, 3]) : undefined;
+      windows.push({ tokens, scoreFrom, topK: i === 1 ? 1 : 4, ...(targets ? { targets } : {}) });
+    }
+    const one = [];
+    for (const window of windows) one.push(await runner.request("evaluate", window));
+    const batch = await runner.request("evaluateBatch", { windows });
+    assert.equal(batch.results.length, windows.length);
+    for (const [i, result] of batch.results.entries()) {
+      assert.deepEqual(
+        result.scored,
+        one[i]?.scored,
+        `window ${i}: the batch's scores differ from evaluate's`,
+      );
+    }
+    await assert.rejects(
+      runner.request("evaluateBatch", {
+        windows: [windows[0] as (typeof windows)[0], { tokens: [1, 2], scoreFrom: 0, topK: 0 }],
+      }),
+      /windows\[1\]: scoreFrom/,
+    );
+  });
+
   it("reports memory: RSS and its peak, no device figure on CPU", async () => {
     const mem = await runner.request("memory", {});
     assert.ok(mem.rss > 10 * 1024 * 1024);
