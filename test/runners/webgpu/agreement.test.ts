@@ -13,7 +13,7 @@ import {
   perplexityChunks,
   perplexityText,
 } from "../../../src/scoring/perplexity.js";
-import { model, ROOT } from "../../support/paths.js";
+import { model } from "../../support/paths.js";
 import { FIXTURES, PROMPTS } from "./compare.js";
 import { gpuOrReason } from "./gpu-harness.js";
 import { removeTestModels, storiesAs, wideAs } from "./test-models.js";
