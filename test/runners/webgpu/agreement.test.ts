@@ -13,7 +13,8 @@ import {
   perplexityChunks,
   perplexityText,
 } from "../../../src/scoring/perplexity.js";
-import { model, ROOT } from "../../support/paths.js";
+import { model } from "../../support/paths.js";
+import { FIXTURES, PROMPTS } from "./compare.js";
 import { gpuOrReason } from "./gpu-harness.js";
 import { removeTestModels, storiesAs, wideAs } from "./test-models.js";
 
@@ -21,29 +22,9 @@ const found = await gpuOrReason();
 const skip = typeof found === "string" ? found : false;
 const CTX = 128;
 const VOCAB = 512;
-const FIXTURES = join(ROOT, "test/fixtures/ppl");
 const REFERENCE = JSON.parse(readFileSync(join(FIXTURES, "reference.json"), "utf8")) as {
   results: Array<{ model: string; ctx: number; mean_nll: number }>;
 };
-/** Story openings the kernels were never tuned on. */
-const PROMPTS = [
-  "Once upon a time",
-  "The little dog",
-  "Tom and Sue went to the",
-  "One day, a big bird",
-  "Mom said",
-  "The sun was hot and",
-  "There was a girl who loved",
-  "In the park, the boys",
-  "Ben had a red ball.",
-  "The cat was sad because",
-  "Lucy wanted to bake a cake",
-  "A tiny frog lived",
-  "The old man smiled and",
-  "It was a rainy day, so",
-  "Max found a shiny key",
-  "The teacher asked the class",
-];
 
 interface Case {
   /** The file, made at test time for the quantized types. */
