@@ -6,6 +6,7 @@
  * - `same decodes, no ending reads`: the same context decode, KV copies and ending decode
  *   through node-llama-cpp, without the per-position `generateNext` log-prob reads of the endings
  *   (the context's last position still read): what the decodes alone cost;
+ * - `scoreChoices, flash attention off`: the same on a context without flash attention;
  * - `context decode + KV copies only`, `context decode only`: the steps before, alone;
  * - `endings decode alone`: the endings' decode from cleared sequences (no context, no KV copy
  *   before it; a one-token decode first, so the pool is the same): the decode's own cost;
@@ -43,6 +44,18 @@ const state: ChoicesState = {
   contextSize: 256,
   createContext: (sequences, size) =>
     model.createContext({ ...contextOptions, contextSize: size, batchSize: size, sequences }),
+};
+/** The same with flash attention off: attention as matmul + softmax instead of the per-row FA kernel. */
+const noFlash: ChoicesState = {
+  contextSize: 256,
+  createContext: (sequences, size) =>
+    model.createContext({
+      ...contextOptions,
+      flashAttention: false,
+      contextSize: size,
+      batchSize: size,
+      sequences,
+    }),
 };
 const bos = model.tokens.bos;
 const tokenize = (text: string): number[] => [
@@ -119,6 +132,7 @@ async function endingsAlone(item: (typeof items)[number]): Promise<void> {
 
 const variants: Record<string, (item: (typeof items)[number]) => Promise<unknown>> = {
   scoreChoices: (item) => scoreChoices(state, item),
+  "scoreChoices, flash attention off": (item) => scoreChoices(noFlash, item),
   "same decodes, no ending reads": (item) => decodesOnly(item, "endings"),
   "context decode + KV copies only": (item) => decodesOnly(item, "copies"),
   "context decode only": (item) => decodesOnly(item, "context"),
@@ -127,6 +141,7 @@ const variants: Record<string, (item: (typeof items)[number]) => Promise<unknown
 const times: Record<string, { wall: number[]; cpu: number[] }> = {};
 for (const name of Object.keys(variants)) times[name] = { wall: [], cpu: [] };
 for (const item of items) await scoreChoices(state, item); // pool made, code warm
+for (const item of items) await scoreChoices(noFlash, item);
 for (let r = 0; r < repeats; r++) {
   for (const [name, run] of Object.entries(variants)) {
     const started = performance.now();
@@ -138,6 +153,7 @@ for (let r = 0; r < repeats; r++) {
   }
 }
 await state.pool?.context.dispose();
+await noFlash.pool?.context.dispose();
 await model.dispose();
 
 /** Seconds of CPU this process's waited-for children have used. */
