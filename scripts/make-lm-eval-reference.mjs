@@ -239,6 +239,34 @@ result.rolling_mean = {
 };
 console.log("rolling", JSON.stringify(result.rolling_mean));
 
+// Left truncation (HFLM._loglikelihood_tokens): inp = (context_enc + continuation_enc)
+// [-(self.max_length + 1):][:-1], the continuation's logits the last len(continuation_enc) ones;
+// HellaSwag form at max_length 32, so most contexts are cut.
+const TRUNCATE_AT = 32;
+result.hellaswag_truncated = { max_length: TRUNCATE_AT, docs: [] };
+for (const doc of readJsonl("hellaswag.jsonl")) {
+  const lls = [];
+  let truncated = false;
+  for (const cont of doc.endings) {
+    const [contextEnc, continuationEnc] = await encodePair(doc.ctx, ` ${cont}`);
+    if (continuationEnc.length > TRUNCATE_AT) throw new Error(`${doc.id}: continuation too long`);
+    const whole = [...contextEnc, ...continuationEnc];
+    const kept = whole.slice(Math.max(0, whole.length - (TRUNCATE_AT + 1)));
+    truncated ||= kept.length < whole.length;
+    const from = kept.length - continuationEnc.length;
+    const [ll] = await loglikelihoodTokens(kept.slice(0, from), continuationEnc);
+    lls.push(ll);
+  }
+  const pred = npArgmax(lls);
+  result.hellaswag_truncated.docs.push({
+    id: doc.id,
+    lls,
+    pred,
+    acc: pred === doc.label ? 1 : 0,
+    truncated,
+  });
+}
+
 for (const task of ["hellaswag", "winogrande"]) {
   const docs = result[task];
   const mean = (k) => docs.reduce((s, d) => s + d[k], 0) / docs.length;

@@ -164,14 +164,17 @@ async function choiceResult(
 ): Promise<ItemResult> {
   requireChoices(context);
   const sentAt = performance.now();
-  const out = await scoreChoiceItem(runner, item, timeoutMs, context.capabilities);
+  // lm-eval's max_length is the plan's context: a longer item is cut from the left.
+  const maxLength = context.plan.contextSize;
+  const out = await scoreChoiceItem(runner, item, timeoutMs, context.capabilities, maxLength);
   return {
     status: "ok",
     output: choiceOutput(item.choices, out.pick, out.scores),
     promptTokens: out.evaluatedTokens,
     totalMs: out.evalMs,
     ipcMs: performance.now() - sentAt,
-    metrics: out.metrics,
+    // Stored only where the item was cut, so the suite's sum is the count of cut items.
+    metrics: out.truncated ? { ...out.metrics, truncated: 1 } : out.metrics,
   };
 }
 
@@ -210,7 +213,7 @@ async function likelihoodResult(
     const { context: text, continuation } = item;
     out = await scoreLoglikelihood(
       runner,
-      { context: text, continuation, bos: context.bos },
+      { context: text, continuation, bos: context.bos, maxLength: context.plan.contextSize },
       timeoutMs,
     );
   } else {

@@ -11,6 +11,7 @@ import {
   type ScoredSequence,
   spanLogprobs,
   splitPair,
+  truncateLeft,
   winograndeTerms,
 } from "../scoring/choices.js";
 import type { MultipleChoiceOptions } from "../suites/schema.js";
@@ -32,6 +33,8 @@ export interface ChoiceOutcome {
   scores: number[];
   /** Per choice, the token ids scored (lm-eval: its continuation_enc). */
   scoredTokens: number[][];
+  /** Whether a sequence was cut from the left to fit (lm-eval's truncation). */
+  truncated: boolean;
   /** Tokens evaluated: the shared context once, then each continuation. */
   evaluatedTokens: number;
   evalMs: number;
@@ -46,6 +49,7 @@ export async function scoreChoiceItem(
   item: ChoiceItem,
   timeoutMs: number,
   capabilities: readonly string[] = [],
+  maxLength = Number.POSITIVE_INFINITY,
 ): Promise<ChoiceOutcome> {
   const tokenize: Tokenize = capabilities.includes("tokenize-batch")
     ? async (texts) =>
@@ -60,10 +64,11 @@ export async function scoreChoiceItem(
   const { options } = item;
   if (options.scoring === "lm-eval") {
     const { sequences, lengths } = await lmEvalSequences(item, tokenize);
-    const { logprobs, evaluatedTokens, evalMs } = await scoreSequences(
+    const { logprobs, evaluatedTokens, evalMs, truncated } = await scoreSequences(
       runner,
       sequences,
       timeoutMs,
+      maxLength,
     );
     const lls = logprobs.map((l) => l.reduce((a, b) => a + b, 0));
     const scores = lmEvalChoiceScores(lls, lengths, item.gold);
@@ -73,7 +78,7 @@ export async function scoreChoiceItem(
     let ms = evalMs;
     if (options.mutual_info) {
       const unconditional = await unconditionalSequences(lengths, options, runner, timeoutMs);
-      const answer = await scoreSequences(runner, unconditional, timeoutMs);
+      const answer = await scoreSequences(runner, unconditional, timeoutMs, maxLength);
       const llsUnconditional = answer.logprobs.map((l) => l.reduce((a, b) => a + b, 0));
       metrics.acc_mutual_info = accMutualInfo(lls, llsUnconditional, item.gold);
       evaluated += answer.evaluatedTokens;
@@ -84,6 +89,7 @@ export async function scoreChoiceItem(
       pick: scores.pred,
       scores: lls,
       scoredTokens: sequences.map((s) => s.tokens.slice(s.from)),
+      truncated,
       evaluatedTokens: evaluated,
       evalMs: ms,
     };
@@ -102,6 +108,7 @@ export async function scoreChoiceItem(
     pick,
     scores,
     scoredTokens,
+    truncated: false,
     evaluatedTokens,
     evalMs,
   };
@@ -220,6 +227,7 @@ async function winogrande(
     pick,
     scores,
     scoredTokens,
+    truncated: false,
     evaluatedTokens,
     evalMs,
   };
@@ -231,8 +239,40 @@ function splitBlank(context: string, blank: string): { before: string; after: st
   return { before: context.slice(0, at), after: context.slice(at + blank.length) };
 }
 
-/** One scoreChoices request for the sequences; their scored log-probs, in order. */
+/**
+ * One scoreChoices request for the sequences; their scored log-probs, in order. Where one is
+ * longer than maxLength + 1 tokens, each is cut from the left as lm-eval does and scored in a
+ * request of its own (cut sequences no longer share their context).
+ */
 async function scoreSequences(
+  runner: RunnerClient,
+  sequences: readonly ScoredSequence[],
+  timeoutMs: number,
+  maxLength = Number.POSITIVE_INFINITY,
+): Promise<{ logprobs: number[][]; evaluatedTokens: number; evalMs: number; truncated: boolean }> {
+  let cut: ReturnType<typeof truncateLeft>[];
+  try {
+    cut = sequences.map((s) => truncateLeft(s, maxLength));
+  } catch (error) {
+    throw new RunnerFailure("error", (error as Error).message, {
+      cause: error,
+      runnerCode: "CONTEXT_OVERFLOW",
+    });
+  }
+  if (!cut.some((c) => c.truncated))
+    return { ...(await scoreShared(runner, sequences, timeoutMs)), truncated: false };
+  const each = [];
+  for (const c of cut) each.push(await scoreShared(runner, [c.sequence], timeoutMs));
+  return {
+    logprobs: each.map((e) => e.logprobs[0] as number[]),
+    evaluatedTokens: each.reduce((n, e) => n + e.evaluatedTokens, 0),
+    evalMs: each.reduce((n, e) => n + e.evalMs, 0),
+    truncated: true,
+  };
+}
+
+/** One scoreChoices request for sequences evaluated from their shared prefix. */
+async function scoreShared(
   runner: RunnerClient,
   sequences: readonly ScoredSequence[],
   timeoutMs: number,

@@ -1,6 +1,6 @@
 import { RunnerFailure } from "../errors.js";
 import type { RunnerClient } from "../runner-client/client.js";
-import { continuationTokens, splitPair } from "../scoring/choices.js";
+import { continuationTokens, splitPair, truncateLeft } from "../scoring/choices.js";
 import { countBytes, countWords, rollingWindows } from "../scoring/loglikelihood.js";
 
 export interface LikelihoodOutcome {
@@ -15,7 +15,7 @@ export interface LikelihoodOutcome {
  */
 export async function scoreLoglikelihood(
   runner: RunnerClient,
-  item: { context: string; continuation: string; bos: number | null },
+  item: { context: string; continuation: string; bos: number | null; maxLength?: number },
   timeoutMs: number,
 ): Promise<LikelihoodOutcome> {
   const tokenize = async (text: string, addBos = true) =>
@@ -35,6 +35,17 @@ export async function scoreLoglikelihood(
   if (continuationEnc.length === 0) {
     throw new RunnerFailure("error", "the target adds no token to the context");
   }
+  let cut: ReturnType<typeof truncateLeft>;
+  try {
+    const whole = { tokens: [...contextEnc, ...continuationEnc], from: contextEnc.length };
+    cut = truncateLeft(whole, item.maxLength ?? Number.POSITIVE_INFINITY);
+  } catch (error) {
+    throw new RunnerFailure("error", (error as Error).message, {
+      cause: error,
+      runnerCode: "CONTEXT_OVERFLOW",
+    });
+  }
+  contextEnc = cut.sequence.tokens.slice(0, cut.sequence.from);
   const out = await runner.request(
     "scoreChoices",
     { context: contextEnc, continuations: [continuationEnc] },
@@ -44,7 +55,12 @@ export async function scoreLoglikelihood(
   if (!choice) throw new RunnerFailure("error", "no score for the target");
   const ll = choice.logprobs.reduce((a, b) => a + b, 0);
   return {
-    metrics: { loglikelihood: ll, acc: choice.greedy ? 1 : 0 },
+    metrics: {
+      loglikelihood: ll,
+      acc: choice.greedy ? 1 : 0,
+      // Stored only where the context was cut, so the suite's sum counts cut items.
+      ...(cut.truncated ? { truncated: 1 } : {}),
+    },
     evaluatedTokens: contextEnc.length + continuationEnc.length - 1,
     evalMs: out.evalMs,
   };

@@ -51,6 +51,8 @@ export function summarizeRun({ run, suites }: RunAggregate): RunSummary {
         const metrics: Record<string, number> = {};
         for (const [name, mean] of Object.entries(s.means))
           if (!PPL_PARTS.has(name) && !LL_PARTS.has(name)) metrics[name] = mean;
+        // Items cut from the left to fit (stored as 1 on those only): a count, not a mean.
+        if (s.sums.truncated !== undefined) metrics.truncated = s.sums.truncated;
         Object.assign(metrics, likelihoodFigures(s.means, s.sums));
         if (Object.keys(s.sums).some((name) => PPL_PARTS.has(name))) {
           const estimate = combinePerplexity([
@@ -102,6 +104,7 @@ export function headlineMetrics(figures: SuiteFigures): Array<[string, number]> 
     "word_perplexity",
     "byte_perplexity",
     "bits_per_byte",
+    "truncated",
   ];
   return order
     .filter((k) => figures.metrics[k] !== undefined)
@@ -120,9 +123,10 @@ export function formatSummary(summary: RunSummary): string {
     );
     for (const s of v.suites) {
       const figures = headlineMetrics(s)
-        .map(
-          ([k, value]) =>
-            `${k} ${k.endsWith("ppl") || k.includes("perplexity") || k === "bits_per_byte" ? value.toFixed(4) : value.toFixed(3)}`,
+        .map(([k, value]) =>
+          k === "truncated"
+            ? `truncated ${value}`
+            : `${k} ${k.endsWith("ppl") || k.includes("perplexity") || k === "bits_per_byte" ? value.toFixed(4) : value.toFixed(3)}`,
         )
         .join("  ");
       const failed = s.failed > 0 ? `, ${s.failed} failed` : "";

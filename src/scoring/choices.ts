@@ -66,6 +66,28 @@ export function spanLogprobs(plan: SharedPlan, answers: readonly number[][]): nu
 }
 
 /**
+ * lm-eval's left truncation (lm_eval/models/huggingface.py `_loglikelihood_tokens`: `inp =
+ * (context_enc + continuation_enc)[-(self.max_length + 1):][:-1]`, at 4e7e0d47): a sequence
+ * longer than maxLength + 1 tokens loses its first tokens, the scored ones kept whole. Throws
+ * when the scored tokens alone need more than maxLength (lm-eval asserts they fit).
+ */
+export function truncateLeft(
+  sequence: ScoredSequence,
+  maxLength: number,
+): { sequence: ScoredSequence; truncated: boolean } {
+  const { tokens, from } = sequence;
+  if (tokens.length <= maxLength + 1) return { sequence, truncated: false };
+  const scored = tokens.length - from;
+  if (scored > maxLength) {
+    throw new RangeError(
+      `the continuation's ${scored} tokens exceed the ${maxLength} the context holds (with at least one before them)`,
+    );
+  }
+  const kept = tokens.slice(tokens.length - (maxLength + 1));
+  return { sequence: { tokens: kept, from: kept.length - scored }, truncated: true };
+}
+
+/**
  * lm-eval's `_encode_pair`: trailing whitespace of the context moves to the continuation
  * (Python's `str.rstrip()`), so the word boundary is tokenized with the continuation.
  */

@@ -15,7 +15,7 @@ const SCOPES: Record<AggregateScope, string> = {
   perplexity: PERPLEXITY,
   headline: `AND (m.name = 'exact_match' OR m.name GLOB 'rouge*_f1'
     OR m.name IN ('nll_sum', 'nll2_sum', 'tokens', 'acc', 'acc_norm', 'acc_bytes', 'acc_mutual_info',
-      'loglikelihood', 'll_words', 'll_bytes'))`,
+      'loglikelihood', 'll_words', 'll_bytes', 'truncated'))`,
 };
 
 /**

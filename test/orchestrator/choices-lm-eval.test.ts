@@ -29,6 +29,10 @@ interface ReferenceDoc {
 type Mean = { acc: number; acc_norm: number; acc_bytes: number; acc_mutual_info: number };
 type Reference = Record<"hellaswag" | "winogrande", ReferenceDoc[]> &
   Record<"hellaswag_mean" | "winogrande_mean", Mean> & {
+    hellaswag_truncated: {
+      max_length: number;
+      docs: Array<{ id: string; lls: number[]; pred: number; acc: number; truncated: boolean }>;
+    };
     loglikelihood: Array<{ id: string; perplexity: number; acc: number }>;
     loglikelihood_mean: { perplexity: number; acc: number };
     rolling: Array<{ id: string; loglikelihood: number; words: number; bytes: number }>;
@@ -127,6 +131,54 @@ describe("scoring: lm-eval against a line-by-line port of lm-evaluation-harness 
       assert.ok(differs > 0, `${task}: acc_mutual_info equals acc on every item`);
     });
   }
+
+  it("an over-long context is cut from the left as lm-eval's _loglikelihood_tokens cuts it: per choice the port's log-likelihoods at max_length 32", async () => {
+    const suite = loadSuite(join(FIXTURES, "hellaswag.yaml"));
+    const options = choiceMetric(suite);
+    assert.ok(options);
+    const { max_length: maxLength, docs } = reference.hellaswag_truncated;
+    let truncated = 0;
+    for (const [i, item] of suite.items.entries()) {
+      const doc = docs[i];
+      assert.ok(doc && item.choices);
+      const context = {
+        context: item.prompt,
+        choices: item.choices.texts,
+        gold: item.choices.gold,
+      };
+      const out = await scoreChoiceItem(
+        runner,
+        { ...context, options },
+        60_000,
+        capabilities,
+        maxLength,
+      );
+      assert.equal(out.truncated, doc.truncated, `${doc.id}: truncated`);
+      out.scores.forEach((ll, c) => {
+        const want = doc.lls[c] as number;
+        assert.ok(Math.abs(ll - want) < 1e-4, `${doc.id} choice ${c}: ${ll} vs ${want}`);
+      });
+      assert.equal(out.pick, doc.pred, `${doc.id}: pred`);
+      assert.equal(out.metrics.acc, doc.acc, `${doc.id}: acc`);
+      if (out.truncated) truncated++;
+    }
+    assert.ok(truncated > 0 && truncated < docs.length, `${truncated} of ${docs.length} cut`);
+    // A continuation longer than the context can hold fails the item, naming the sizes.
+    const item = suite.items[0];
+    assert.ok(item?.choices);
+    const tiny = {
+      context: item.prompt,
+      choices: item.choices.texts,
+      gold: item.choices.gold,
+      options,
+    };
+    await assert.rejects(
+      scoreChoiceItem(runner, tiny, 60_000, capabilities, 2),
+      (error: Error & { runnerCode?: string }) =>
+        /continuation's \d+ tokens exceed the 2 the context holds/.test(error.message) &&
+        error.runnerCode === "CONTEXT_OVERFLOW",
+    );
+  });
 
   it("loglikelihood (LAMBADA form): per item the target's log-likelihood and greedy match; perplexity = exp(−mean)", async () => {
     const suite = loadSuite(join(FIXTURES, "lambada.yaml"));

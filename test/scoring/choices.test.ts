@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  accMutualInfo,
   argmax,
   continuationTokens,
   hellaswagSequences,
@@ -8,6 +9,7 @@ import {
   planShared,
   spanLogprobs,
   splitPair,
+  truncateLeft,
   winograndeTerms,
 } from "../../src/scoring/choices.js";
 
@@ -119,5 +121,27 @@ describe("multiple-choice scoring (pure)", () => {
       b.map((t) => t.tokens),
       [[...s0, 21], s1.slice(0, 4)],
     );
+  });
+});
+
+describe("lm-eval's acc_mutual_info (accMutualInfo)", () => {
+  it("takes the argmax of ll − unconditional ll, which can differ from acc's", () => {
+    // acc picks 0 (−1 > −2); less the unconditional lls (−0.5, −3): −0.5 vs 1, the second wins.
+    assert.equal(accMutualInfo([-1, -2], [-0.5, -3], 1), 1);
+    assert.equal(accMutualInfo([-1, -2], [-0.5, -3], 0), 0);
+    assert.throws(() => accMutualInfo([-1, -2], [-1], 0), /2 log-likelihoods, 1 unconditional/);
+  });
+});
+
+describe("lm-eval's left truncation (truncateLeft)", () => {
+  it("keeps the last maxLength + 1 tokens, the scored ones whole; refuses a continuation that cannot fit", () => {
+    const seq = { tokens: [1, 2, 3, 4, 5, 6, 7], from: 5 };
+    assert.deepEqual(truncateLeft(seq, 6), { sequence: seq, truncated: false });
+    assert.deepEqual(truncateLeft(seq, 3), {
+      sequence: { tokens: [4, 5, 6, 7], from: 2 },
+      truncated: true,
+    });
+    assert.deepEqual(truncateLeft(seq, 2).sequence, { tokens: [5, 6, 7], from: 1 });
+    assert.throws(() => truncateLeft(seq, 1), /continuation's 2 tokens exceed the 1/);
   });
 });
