@@ -86,12 +86,19 @@ export async function buildSteps(
   const outputSteps: Step[] = [];
   const taps: Tap[] = [];
   // For the imatrix: the next step multiplies `input` (RMSNorm-ed by `norm`) by the weights `of`
-  // (a fused tensor named once).
-  const tap = (input: GPUBuffer, of: GgufTensorInfo[], norm?: { buffer: GPUBuffer }) => {
+  // (a fused tensor named once), uploaded as `weights`; `prenormed` is that step reading the
+  // input normalized already (for an F16 input rounded as ggml's CPU backend rounds it).
+  const tap = (
+    input: GPUBuffer,
+    of: GgufTensorInfo[],
+    weights: GpuWeight[],
+    norm?: { buffer: GPUBuffer },
+    prenormed?: (xn: GPUBuffer) => Step,
+  ) => {
     const unique = of.filter((t, i) => of.findIndex((u) => u.name === t.name) === i);
-    taps.push(
-      matmulInput(layerSteps.length, input, unique, norm && { g: norm.buffer, eps: c.eps }),
-    );
+    const f16 = weights.every((w) => w.type === "F16") ? { prenormed } : undefined;
+    const g = norm && { g: norm.buffer, eps: c.eps };
+    taps.push(matmulInput(layerSteps.length, input, unique, g, f16));
   };
   // A fused tensor (phi3's attn_qkv, ffn_up) is one upload read by several bindings.
   const uploaded = new Map<string, Promise<GpuWeight>>();
@@ -207,6 +214,17 @@ export async function buildSteps(
       eps: c.eps,
     };
     const qkv = variants((tb) => qkvKernel({ ...qkvSpec, tb }));
+    const qkvBuffers = (input: GPUBuffer) => ({
+      x: input,
+      g: w.attnNorm.buffer,
+      wq: w.q.buffer,
+      wk: w.k.buffer,
+      wv: w.v.buffer,
+      qout: q,
+      ...(kraw && headNorm ? { kraw } : { kcache: kCache }),
+      vcache: vCache,
+      inv_freq: layerFreq,
+    });
     /** A projection into the residual stream: added, or (with a post-norm) normalized first. */
     const residual = async (
       weight: GpuWeight,
@@ -217,7 +235,7 @@ export async function buildSteps(
       const epilogue = postNorm ? "store" : "add";
       const kernel = variants((tb) => matmulKernel({ w: weight, tb, epilogue, rows: "T" }));
       const out = postNorm && blockOut ? blockOut : x;
-      tap(input, [of]);
+      tap(input, [of], [weight]);
       layerSteps.push({
         kernel,
         group: bind(kernel.one, { x: input, w: weight.buffer, y: out }),
@@ -231,22 +249,12 @@ export async function buildSteps(
     };
     const gateSpec = { rows: c.nFf, upRow0: layer.upRow0, act: c.ffnAct };
     const swiglu = variants((tb) => swigluKernel(w.gate, w.up, c.eps, tb, gateSpec));
-    tap(x, [layer.q, layer.k, layer.v], w.attnNorm);
-    layerSteps.push({
-      kernel: qkv,
-      group: bind(qkv.one, {
-        x,
-        g: w.attnNorm.buffer,
-        wq: w.q.buffer,
-        wk: w.k.buffer,
-        wv: w.v.buffer,
-        qout: q,
-        ...(kraw && headNorm ? { kraw } : { kcache: kCache }),
-        vcache: vCache,
-        inv_freq: layerFreq,
-      }),
-      size: byTokens((qDim + 2 * kvDim) / 2),
+    const qkvSize = byTokens((qDim + 2 * kvDim) / 2);
+    tap(x, [layer.q, layer.k, layer.v], [w.q, w.k, w.v], w.attnNorm, (xn) => {
+      const kernel = variants((tb) => qkvKernel({ ...qkvSpec, tb, prenormed: true }));
+      return { kernel, group: bind(kernel.one, qkvBuffers(xn)), size: qkvSize };
     });
+    layerSteps.push({ kernel: qkv, group: bind(qkv.one, qkvBuffers(x)), size: qkvSize });
     if (kraw && headNorm) {
       const norm = headNormRopeKernel({ ...c, neox: c.ropeNeox, contextSize });
       const norms = await vectors(`q/k norm ${i}`, headNorm);
@@ -263,16 +271,20 @@ export async function buildSteps(
       size: attentionGroups,
     });
     await residual(w.o, layer.o, att, layer.postAttnNorm);
-    tap(x, [layer.gate, layer.up], w.ffnNorm);
+    const swigluBuffers = (input: GPUBuffer) => ({
+      x: input,
+      g: w.ffnNorm.buffer,
+      wg: w.gate.buffer,
+      wu: w.up.buffer,
+      y: ffh,
+    });
+    tap(x, [layer.gate, layer.up], [w.gate, w.up], w.ffnNorm, (xn) => {
+      const kernel = variants((tb) => swigluKernel(w.gate, w.up, c.eps, tb, gateSpec, true));
+      return { kernel, group: bind(kernel.one, swigluBuffers(xn)), size: byTokens(c.nFf) };
+    });
     layerSteps.push({
       kernel: swiglu,
-      group: bind(swiglu.one, {
-        x,
-        g: w.ffnNorm.buffer,
-        wg: w.gate.buffer,
-        wu: w.up.buffer,
-        y: ffh,
-      }),
+      group: bind(swiglu.one, swigluBuffers(x)),
       size: byTokens(c.nFf),
     });
     await residual(w.down, layer.down, ffh, layer.postFfnNorm);
