@@ -1,8 +1,8 @@
 /**
  * The protocol's `collectImatrix`: what llama-imatrix accumulates, on the GPU. The graph's
- * steps mark each matmul input (a Tap); while a collection is open the graph runs the layer
- * steps with a sum-of-squares kernel before each tapped matmul, into one f32 buffer per
- * input, read back once when the caller asks. No collection open: the plain steps, no cost.
+ * steps mark each matmul input (a Tap); a collection's passes run the layer steps with a
+ * sum-of-squares kernel before each tapped matmul, into one f32 buffer per input, read back
+ * once when the caller asks. Every other pass (evaluate between calls too): the plain steps.
  */
 import type {
   CollectImatrixParams,
@@ -32,6 +32,8 @@ export class ImatrixCollector {
   /** The per-token RMSNorm scales of the tapped input being summed; the normalized input. */
   private readonly scratch: GPUBuffer[];
   readonly f16Inputs: boolean;
+  /** The layer steps with the collection's kernels between them (the graph runs them only in run()). */
+  private readonly steps: Step[];
   tokens = 0;
 
   constructor(graph: LlamaGraph, f16Inputs = false) {
@@ -83,7 +85,7 @@ export class ImatrixCollector {
       before.set(tap.at, steps);
     }
     this.scratch = [scale, xn];
-    graph.tapped = graph.layerSteps.flatMap((step, i) => [
+    this.steps = graph.layerSteps.flatMap((step, i) => [
       ...(before.get(i) ?? []),
       instead.get(i) ?? step,
     ]);
@@ -92,11 +94,17 @@ export class ImatrixCollector {
   /** Runs each chunk from position 0 (a fresh context) through the layers; no logits. */
   run(chunks: readonly number[][]): void {
     const { graph } = this;
-    for (const chunk of chunks) {
-      for (let pos = 0; pos < chunk.length; pos += graph.maxBatch) {
-        graph.prefill(chunk.slice(pos, pos + graph.maxBatch), pos);
+    // Only these passes: an evaluate between two calls neither adds to the sums nor rounds.
+    graph.tapped = this.steps;
+    try {
+      for (const chunk of chunks) {
+        for (let pos = 0; pos < chunk.length; pos += graph.maxBatch) {
+          graph.prefill(chunk.slice(pos, pos + graph.maxBatch), pos);
+        }
+        this.tokens += chunk.length;
       }
-      this.tokens += chunk.length;
+    } finally {
+      graph.tapped = undefined;
     }
   }
 
@@ -135,7 +143,6 @@ export class ImatrixCollector {
 
   /** Back to the plain steps; the sums' buffers are freed. */
   close(): void {
-    this.graph.tapped = undefined;
     for (const buffer of [...this.sums, ...this.scratch]) this.graph.pool.destroy(buffer);
   }
 }
