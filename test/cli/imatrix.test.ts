@@ -103,8 +103,9 @@ describe("qbench imatrix vs llama-imatrix (test/fixtures/imatrix, scripts/make-i
           `${name} ${type}: ${mine.differ} of ${mine.total} bytes differ (${mine.tensorsDiffering}/${mine.tensors} tensors); ` +
             `llama-imatrix flash attention on vs off: ${floor.differ} (${floor.tensorsDiffering} tensors)`,
         );
+        // Measured: 0.7–1.3× what llama-imatrix's own two files differ by (docs/imatrix.md).
         assert.ok(
-          mine.differ <= 3 * Math.max(floor.differ, 1),
+          mine.differ <= 1.5 * Math.max(floor.differ, 1),
           `${mine.differ} bytes differ; llama.cpp's own two files differ in ${floor.differ}`,
         );
       }
