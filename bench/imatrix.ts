@@ -115,7 +115,9 @@ async function tapCost(path: string, ctx: number): Promise<{ plain: number; tapp
       const p = performance.now() - t;
       t = performance.now();
       for (const [i, c] of chunks.entries()) {
-        await client.request("collectImatrix", { chunks: [c], reset: i === 0, read: i === 7 });
+        // As qbench imatrix asks: F16 matmuls' inputs rounded as llama.cpp's CPU backend.
+        const flags = { reset: i === 0, read: i === 7, f16Inputs: true };
+        await client.request("collectImatrix", { chunks: [c], ...flags });
       }
       // The first round warms up (the collection's kernels compile on first use).
       if (r > 0) {
@@ -146,7 +148,7 @@ try {
   for (const path of models) await benchModel(path);
   console.log("\nThe collection's kernels: 8 chunks through the runner, fastest of the repeats");
   console.log(
-    "| model | evaluate (layers + 1 output row) | collectImatrix (layers + sums) | ratio |",
+    "| model | evaluate (layers + 1 output row) | collectImatrix, f16Inputs (layers + sums + f16 rounding) | ratio |",
   );
   console.log("| --- | --- | --- | --- |");
   for (const path of models) {

@@ -9,7 +9,9 @@
  * Each twice: with llama.cpp's default attention (flash attention, `NAME.imatrix.gguf`) and with
  * `-fa off` (`NAME.fa-off.imatrix.gguf`), so the tests know how far llama.cpp's two attention
  * paths differ from each other. The files are llama-imatrix's own output, byte for byte (a few
- * kB each).
+ * kB each). The values depend on the build's SIMD paths (silu, exp, sum order) at about 1e-4:
+ * the committed files come from a Release build with GGML_NATIVE on an AVX2/F16C/FMA machine
+ * (docs/imatrix.md, Agreement).
  *
  *   npx tsc -p tsconfig.json && node scripts/make-imatrix-reference.mjs --tools /tmp/llama-src/build/bin
  *

@@ -51,7 +51,7 @@ export class LlamaGraph {
   readonly layerSteps: Step[] = [];
   /** Each matmul's input, for an importance matrix (imatrix.ts). */
   readonly taps: Tap[] = [];
-  /** The layer steps with the imatrix kernels between them while one is collected; else unset. */
+  /** The layer steps with the imatrix kernels between them during a collection's passes; else unset. */
   tapped: Step[] | undefined;
   private readonly outputSteps: Step[] = [];
   private scoreStep: { step: Step; targets: GPUBuffer; out: GPUBuffer } | undefined;

@@ -14,6 +14,7 @@ import {
 import { EMBED_WG, embedKernel } from "./kernels/embed.js";
 import type { KernelSource } from "./kernels/kernel.js";
 import {
+  type GateSpec,
   matmulGroups,
   matmulKernel,
   qkvKernel,
@@ -93,12 +94,19 @@ export async function buildSteps(
   const outputSteps: Step[] = [];
   const taps: Tap[] = [];
   // For the imatrix: the next step multiplies `input` (RMSNorm-ed by `norm`) by the weights `of`
-  // (a fused tensor named once).
-  const tap = (input: GPUBuffer, of: GgufTensorInfo[], norm?: { buffer: GPUBuffer }) => {
+  // (a fused tensor named once), uploaded as `weights`; `prenormed` is that step reading the
+  // input normalized already (for an F16 input rounded as ggml's CPU backend rounds it).
+  const tap = (
+    input: GPUBuffer,
+    of: GgufTensorInfo[],
+    weights: GpuWeight[],
+    norm?: { buffer: GPUBuffer },
+    prenormed?: (xn: GPUBuffer) => Step[],
+  ) => {
     const unique = of.filter((t, i) => of.findIndex((u) => u.name === t.name) === i);
-    taps.push(
-      matmulInput(layerSteps.length, input, unique, norm && { g: norm.buffer, eps: c.eps }),
-    );
+    const f16 = weights.every((w) => w.type === "F16") ? { prenormed } : undefined;
+    const g = norm && { g: norm.buffer, eps: c.eps };
+    taps.push(matmulInput(layerSteps.length, input, unique, g, f16));
   };
   // A fused tensor (phi3's attn_qkv, ffn_up) is one upload read by several bindings.
   const uploaded = new Map<string, Promise<GpuWeight>>();
@@ -236,10 +244,14 @@ export async function buildSteps(
     ) => {
       const epilogue = postNorm ? "store" : "add";
       const out = postNorm && blockOut ? blockOut : x;
-      tap(input, [of]);
       const parts = fits(of)
         ? [{ w: await upload(of), at: 0 }]
         : await rowParts(of, 0, c.nEmbd, rowsPerPart(pool, of));
+      tap(
+        input,
+        [of],
+        parts.map((p) => p.w),
+      );
       // Split at rows: each part's kernel writes its rows of Y.
       for (const { w: weight, at } of parts) {
         const part = parts.length > 1 ? { row0: at, rows: c.nEmbd } : undefined;
@@ -256,9 +268,8 @@ export async function buildSteps(
         layerSteps.push({ kernel: norm, group: bind(norm, { y: out, g, x }), size: (T) => [T, 1] });
       }
     };
-    tap(x, [layer.q, layer.k, layer.v], w.attnNorm);
-    const qkvGroup = (wq: GPUBuffer, wk: GPUBuffer, wv: GPUBuffer) => ({
-      x,
+    const qkvGroup = (input: GPUBuffer, wq: GPUBuffer, wk: GPUBuffer, wv: GPUBuffer) => ({
+      x: input,
       g: w.attnNorm.buffer,
       wq,
       wk,
@@ -268,14 +279,22 @@ export async function buildSteps(
       vcache: vCache,
       inv_freq: layerFreq,
     });
+    // The QKV dispatches, reading `input` (normalized already when `prenormed`).
+    let qkvSteps: (input: GPUBuffer, prenormed: boolean) => Step[];
+    let qkvWeights: GpuWeight[];
     const [wq, wk, wv] = [w.q, w.k, w.v];
     if (wq && wk && wv) {
-      const qkv = variants((tb) => qkvKernel({ ...qkvSpec, q: wq, k: wk, v: wv, tb }));
-      layerSteps.push({
-        kernel: qkv,
-        group: bind(qkv.one, qkvGroup(wq.buffer, wk.buffer, wv.buffer)),
-        size: byTokens((qDim + 2 * kvDim) / 2),
-      });
+      qkvWeights = [wq, wk, wv];
+      qkvSteps = (input, prenormed) => {
+        const qkv = variants((tb) => qkvKernel({ ...qkvSpec, q: wq, k: wk, v: wv, tb, prenormed }));
+        return [
+          {
+            kernel: qkv,
+            group: bind(qkv.one, qkvGroup(input, wq.buffer, wk.buffer, wv.buffer)),
+            size: byTokens((qDim + 2 * kvDim) / 2),
+          },
+        ];
+      };
     } else {
       // Split at rows (whole heads, so a NEOX pair stays in one part): a dispatch per part over
       // its pairs alone, the part bound as q, k and v.
@@ -284,6 +303,7 @@ export async function buildSteps(
         [layer.k, layer.qkvRow0[1], kvDim, qDim / 2],
         [layer.v, layer.qkvRow0[2], kvDim, (qDim + kvDim) / 2],
       ];
+      const parts: { part: GpuWeight; at: number; pair0: number }[] = [];
       for (const [t, first, count, pair0] of ranges) {
         for (const { w: part, at } of await rowParts(
           t,
@@ -291,6 +311,12 @@ export async function buildSteps(
           count,
           rowsPerPart(pool, t, headDim),
         )) {
+          parts.push({ part, at, pair0 });
+        }
+      }
+      qkvWeights = parts.map((p) => p.part);
+      qkvSteps = (input, prenormed) =>
+        parts.map(({ part, at, pair0 }) => {
           const spec = {
             ...qkvSpec,
             q: part,
@@ -298,16 +324,18 @@ export async function buildSteps(
             v: part,
             row0: [-at, -at, -at] as [number, number, number],
             pairs: { first: pair0 + at / 2, count: part.m / 2 },
+            prenormed,
           };
           const qkv = variants((tb) => qkvKernel({ ...spec, tb }));
-          layerSteps.push({
+          return {
             kernel: qkv,
-            group: bind(qkv.one, qkvGroup(part.buffer, part.buffer, part.buffer)),
+            group: bind(qkv.one, qkvGroup(input, part.buffer, part.buffer, part.buffer)),
             size: byTokens(part.m / 2),
-          });
-        }
-      }
+          };
+        });
     }
+    tap(x, [layer.q, layer.k, layer.v], qkvWeights, w.attnNorm, (xn) => qkvSteps(xn, true));
+    layerSteps.push(...qkvSteps(x, false));
     if (kraw && headNorm) {
       const norm = headNormRopeKernel({ ...c, neox: c.ropeNeox, contextSize });
       const norms = await vectors(`q/k norm ${i}`, headNorm);
@@ -324,35 +352,36 @@ export async function buildSteps(
       size: attentionGroups,
     });
     await residual(layer.o, att, layer.postAttnNorm);
-    tap(x, [layer.gate, layer.up], w.ffnNorm);
-    const ffnGroup = (swiglu: Variants, wg: GPUBuffer, wu: GPUBuffer) =>
-      bind(swiglu.one, { x, g: w.ffnNorm.buffer, wg, wu, y: ffh });
     const act = c.ffnAct;
+    const ffnGroup = (swiglu: Variants, input: GPUBuffer, wg: GPUBuffer, wu: GPUBuffer) =>
+      bind(swiglu.one, { x: input, g: w.ffnNorm.buffer, wg, wu, y: ffh });
+    // The gate/up pairs: the whole matrices, or parts split at rows in step.
+    let ffnParts: { gate: GpuWeight; up: GpuWeight; spec: GateSpec }[];
     if (w.gate && w.up) {
-      const gateSpec = { rows: c.nFf, upRow0: layer.upRow0, act };
-      const [gate, up] = [w.gate, w.up];
-      const swiglu = variants((tb) => swigluKernel(gate, up, c.eps, tb, gateSpec));
-      layerSteps.push({
-        kernel: swiglu,
-        group: ffnGroup(swiglu, gate.buffer, up.buffer),
-        size: byTokens(c.nFf),
-      });
+      const spec = { rows: c.nFf, upRow0: layer.upRow0, act };
+      ffnParts = [{ gate: w.gate, up: w.up, spec }];
     } else {
-      // Split at rows: gate and up rows in step, each pair of parts one dispatch.
       const perPart = Math.min(rowsPerPart(pool, layer.gate), rowsPerPart(pool, layer.up));
       const gates = await rowParts(layer.gate, 0, c.nFf, perPart);
       const ups = await rowParts(layer.up, layer.upRow0, c.nFf, perPart);
-      for (const [j, { w: gate, at }] of gates.entries()) {
-        const up = (ups[j] as (typeof ups)[number]).w;
-        const gateSpec = { rows: gate.m, upRow0: 0, act, part: { row0: at, width: c.nFf } };
-        const swiglu = variants((tb) => swigluKernel(gate, up, c.eps, tb, gateSpec));
-        layerSteps.push({
-          kernel: swiglu,
-          group: ffnGroup(swiglu, gate.buffer, up.buffer),
-          size: byTokens(gate.m),
-        });
-      }
+      ffnParts = gates.map(({ w: gate, at }, j) => ({
+        gate,
+        up: (ups[j] as (typeof ups)[number]).w,
+        spec: { rows: gate.m, upRow0: 0, act, part: { row0: at, width: c.nFf } },
+      }));
     }
+    const ffnSteps = (input: GPUBuffer, prenormed: boolean): Step[] =>
+      ffnParts.map(({ gate, up, spec }) => {
+        const swiglu = variants((tb) => swigluKernel(gate, up, c.eps, tb, spec, prenormed));
+        return {
+          kernel: swiglu,
+          group: ffnGroup(swiglu, input, gate.buffer, up.buffer),
+          size: byTokens(spec.rows),
+        };
+      });
+    const ffnWeights = ffnParts.flatMap((p) => [p.gate, p.up]);
+    tap(x, [layer.gate, layer.up], ffnWeights, w.ffnNorm, (xn) => ffnSteps(xn, true));
+    layerSteps.push(...ffnSteps(x, false));
     await residual(layer.down, ffh, layer.postFfnNorm);
   }
   const outputNorm = await upload(model.outputNorm);

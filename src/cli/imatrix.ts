@@ -16,6 +16,7 @@ interface ImatrixArgs {
   chunks: number | undefined;
   out: string;
   backend: Backend;
+  "f32-inputs": boolean;
   json: boolean;
 }
 
@@ -51,6 +52,12 @@ export const imatrixCommand: CommandModule<object, ImatrixArgs> = {
         choices: ["webgpu"] as Backend[],
         default: "webgpu" as Backend,
         describe: "Compute backend (the WebGPU runner collects it on the GPU)",
+      })
+      .option("f32-inputs", {
+        type: "boolean",
+        default: false,
+        describe:
+          "Keep F16 matmuls' inputs in f32 (the WebGPU runner's own numerics) instead of rounding them to f16 as llama.cpp's CPU backend does",
       })
       .option("json", { type: "boolean", default: false, describe: "Print a JSON summary" })
       .example("$0 imatrix model-f16.gguf calib.txt --ctx 512 --out model.imatrix.gguf", "")
@@ -95,6 +102,7 @@ export const imatrixCommand: CommandModule<object, ImatrixArgs> = {
         ctx: args.ctx,
         chunks: args.chunks,
         location: textPath,
+        f16Inputs: !args["f32-inputs"],
         onTokenized: (tokens, chunks) => {
           log(`${tokens} tokens, ${chunks} chunks of ${args.ctx}`);
           chunkStart = performance.now();

@@ -15,6 +15,8 @@ export interface ImatrixOptions {
   chunks?: number | undefined;
   /** Where the text came from, for errors. */
   location: string;
+  /** F16 matmuls take their input rounded to f16, as llama.cpp's CPU backend (collectImatrix's f16Inputs). */
+  f16Inputs?: boolean;
   /** After tokenizing, before any chunk runs. */
   onTokenized?: (tokenCount: number, chunks: number) => void;
   /** After each chunk. */
@@ -76,6 +78,7 @@ export async function collectImatrixPass(
         chunks: [chunk],
         reset: i === 0,
         read: last,
+        f16Inputs: options.f16Inputs,
       });
       if (last) matrices = result.matrices;
       options.onChunk?.(i + 1, chunks.length);

@@ -227,6 +227,13 @@ export interface CollectImatrixParams {
   reset?: boolean;
   /** Return the sums so far, this call's chunks included, and end the collection. */
   read?: boolean;
+  /**
+   * Round each F16 matmul's input to f16 (round to nearest even) before the product, after it
+   * is summed, as ggml's CPU backend does, so the activations match llama-imatrix's. Fixed by
+   * the call that opens a collection (absent: false, f32 inputs); a continuing call that says
+   * otherwise is refused (BAD_PARAMS).
+   */
+  f16Inputs?: boolean;
 }
 
 /** One weight matrix's importance data, as llama-imatrix's `<name>.in_sum2` and `<name>.counts`. */

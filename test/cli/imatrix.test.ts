@@ -35,7 +35,7 @@ describe("qbench imatrix vs llama-imatrix (test/fixtures/imatrix, scripts/make-i
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const name of Object.keys(models)) {
-    it(`${name}, ctx 128: llama-imatrix's header byte for byte, the same counts, per-tensor relative error ≤ 1e-3`, async () => {
+    it(`${name}, ctx 128: llama-imatrix's header byte for byte, the same counts, relative error ≤ 2.5e-4 per tensor and ≤ 1e-3 per column`, async () => {
       const out = await qbench(
         ["imatrix", models[name] as string, TEXT, "--ctx", "128", "--out", ours(name), "--json"],
         { timeout: 300_000 },
@@ -64,12 +64,13 @@ describe("qbench imatrix vs llama-imatrix (test/fixtures/imatrix, scripts/make-i
           `worst column ${worst(agreement, "maxColumn").name} ${worst(agreement, "maxColumn").maxColumn.toExponential(2)}; ` +
           `llama-imatrix flash attention on vs off: ${worst(floor, "tensor").tensor.toExponential(2)}, column ${worst(floor, "maxColumn").maxColumn.toExponential(2)}`,
       );
+      // F16 weights too: qbench imatrix rounds their matmuls' inputs to f16 as llama.cpp's CPU
+      // backend does (without, F16 columns reached 2.2e-3). Measured: tensor ≤ 1.8e-4, column
+      // ≤ 7.0e-4, about llama-imatrix's own flash attention on vs off (docs/imatrix.md).
       for (const m of agreement) {
         assert.ok(m.countsEqual, `${m.name}: counts differ`);
-        assert.ok(m.tensor <= 1e-3, `${m.name}: relative error ${m.tensor}`);
-        // F32 weights: llama.cpp's matmuls keep f32 activations, so every column agrees too.
-        if (name.endsWith("f32"))
-          assert.ok(m.maxColumn <= 1e-3, `${m.name}: column ${m.maxColumn}`);
+        assert.ok(m.tensor <= 2.5e-4, `${m.name}: relative error ${m.tensor}`);
+        assert.ok(m.maxColumn <= 1e-3, `${m.name}: column ${m.maxColumn}`);
       }
       // qbench quantize reads it as llama-quantize does: sums ÷ counts.
       const read = await readImatrix(ours(name));
@@ -102,8 +103,9 @@ describe("qbench imatrix vs llama-imatrix (test/fixtures/imatrix, scripts/make-i
           `${name} ${type}: ${mine.differ} of ${mine.total} bytes differ (${mine.tensorsDiffering}/${mine.tensors} tensors); ` +
             `llama-imatrix flash attention on vs off: ${floor.differ} (${floor.tensorsDiffering} tensors)`,
         );
+        // Measured: 0.7–1.3× what llama-imatrix's own two files differ by (docs/imatrix.md).
         assert.ok(
-          mine.differ <= 3 * Math.max(floor.differ, 1),
+          mine.differ <= 1.5 * Math.max(floor.differ, 1),
           `${mine.differ} bytes differ; llama.cpp's own two files differ in ${floor.differ}`,
         );
       }

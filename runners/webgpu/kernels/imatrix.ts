@@ -55,3 +55,68 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }`,
   };
 }
+
+/**
+ * f32 → f16 → f32 as ggml's CPU backend converts (F16C `vcvtps2ph`, round to nearest even):
+ * a normal half keeps 10 mantissa bits, rounded on the bits; below 2⁻¹⁴ the step is 2⁻²⁴
+ * (WGSL's round() is round-half-to-even); past 65504 the half is ±inf.
+ */
+export const ROUND_F16 = `fn round_f16(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 6.103515625e-05) { return round(x * 16777216.0) / 16777216.0; }
+  let b = bitcast<u32>(x);
+  let r = (b + 0x0fffu + ((b >> 13u) & 1u)) & 0xffffe000u;
+  if ((r & 0x7fffffffu) > 0x477fe000u) { return bitcast<f32>((b & 0x80000000u) | 0x7f800000u); }
+  return bitcast<f32>(r);
+}`;
+
+/**
+ * The F16 matmul's input as ggml's CPU backend makes it (its F16 `vec_dot_type` is F16: the
+ * f32 activations are converted before the dot products): x[i] rounded to f16 in place, for
+ * the pass's T rows of `cols`. Bindings: x. Dispatch (⌈cols/64⌉, T).
+ */
+export function roundF16Kernel(cols: number): KernelSource {
+  const list = new BindingList();
+  list.add("x", "rw", "array<f32>");
+  return {
+    label: `imatrix round to f16 ${cols}`,
+    bindings: list.entries,
+    code: `${list.wgsl}
+${ROUND_F16}
+const N = ${cols}u;
+@compute @workgroup_size(${IMATRIX_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let j = gid.x;
+  let t = gid.y;
+  if (j >= N || t >= P.T) { return; }
+  x[t * N + j] = round_f16(x[t * N + j]);
+}`,
+  };
+}
+
+/**
+ * xn[t, j] = f16((x[t, j] · scale[t]) · g[j]): an RMSNorm-ed input (the scale from
+ * rowScaleKernel) as llama.cpp's rms_norm, mul and the F16 matmul's conversion make it, for a
+ * matmul kernel that takes its input normalized (`prenormed`). Bindings: x, scale, g, xn.
+ * Dispatch (⌈cols/64⌉, T).
+ */
+export function normRoundKernel(cols: number): KernelSource {
+  const list = new BindingList();
+  list.add("x", "read", "array<f32>");
+  list.add("scale", "read", "array<f32>").add("g", "read", "array<f32>");
+  list.add("xn", "rw", "array<f32>");
+  return {
+    label: `imatrix norm and round to f16 ${cols}`,
+    bindings: list.entries,
+    code: `${list.wgsl}
+${ROUND_F16}
+const N = ${cols}u;
+@compute @workgroup_size(${IMATRIX_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let j = gid.x;
+  let t = gid.y;
+  if (j >= N || t >= P.T) { return; }
+  xn[t * N + j] = round_f16((x[t * N + j] * scale[t]) * g[j]);
+}`,
+  };
+}

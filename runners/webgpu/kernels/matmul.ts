@@ -142,6 +142,7 @@ export function swigluKernel(
   eps: number,
   tb: number,
   spec: GateSpec = { rows: gate.m, upRow0: 0, act: "silu" },
+  prenormed = false,
 ): KernelSource {
   const list = new BindingList();
   list.add("x", "read", "array<vec4f>");
@@ -158,13 +159,13 @@ export function swigluKernel(
       const u = ts.map((t) => `u${t}`);
       const q = ts.map((t) => `q${t}`);
       return `${[...g, ...u, ...q].map((a) => `var ${a} = 0.0;`).join(" ")}
-    ${dotRows("wg", gate, "row", toks, g, { sumSq: q })}
-    ${dotRows("wu", up, `${spec.upRow0}u + row`, toks, u, {})}
+    ${dotRows("wg", gate, "row", toks, g, prenormed ? undefined : { sumSq: q })}
+    ${dotRows("wu", up, `${spec.upRow0}u + row`, toks, u, prenormed ? undefined : {})}
     ${ts
       .map(
         (t) =>
           `if (t0 + ${t}u < tEnd) {
-      let r = ${rmsScale(`q${t}`, gate.k, "EPS")};
+      let r = ${prenormed ? "1.0" : rmsScale(`q${t}`, gate.k, "EPS")};
       let gs = g${t} * r;
       y[${spec.part ? `(t0 + ${t}u) * ${spec.part.width}u + ${spec.part.row0}u + row` : `(t0 + ${t}u) * M + row`}] = ${spec.act === "gelu" ? "gelu_f16(gs)" : "gs / (1.0 + exp(-gs))"} * (u${t} * r);
     }`,
@@ -173,7 +174,7 @@ export function swigluKernel(
     }),
   );
   return {
-    label: `${spec.act === "gelu" ? "geglu" : "swiglu"}+norm ${gate.type}/${up.type} ${spec.rows}x${gate.k} tb${tb}${spec.upRow0 ? " fused" : ""}${spec.part ? ` rows ${spec.part.row0}…` : ""}`,
+    label: `${spec.act === "gelu" ? "geglu" : "swiglu"}+norm ${gate.type}/${up.type} ${spec.rows}x${gate.k} tb${tb}${spec.upRow0 ? " fused" : ""}${spec.part ? ` rows ${spec.part.row0}…` : ""}${prenormed ? " prenormed" : ""}`,
     code,
     bindings: list.entries,
   };
@@ -212,6 +213,11 @@ export interface QkvSpec {
   /** The attention RMSNorm's epsilon (X is normalized with weight g on the way in). */
   eps: number;
   tb: number;
+  /**
+   * X is the normalized input itself (the imatrix's f16-rounded one, kernels/imatrix.ts): no
+   * RMSNorm on the way in; g still holds the biases after the norm weight.
+   */
+  prenormed?: boolean;
 }
 
 /**
@@ -242,6 +248,7 @@ export function qkvKernel(options: QkvSpec): KernelSource {
     neox: false,
     bias: false,
     rope: true,
+    prenormed: false,
     ...options,
   };
   const { q, k, v, headDim, nRot, contextSize, tb, row0 } = spec;
@@ -277,11 +284,11 @@ export function qkvKernel(options: QkvSpec): KernelSource {
       const r1 = ts.map((t) => `r1_${t}`);
       const q = ts.map((t) => `q${t}`);
       const scaled = (t: number) => `
-        let rs = ${rmsScale(`q${t}`, shape.k, "EPS")};
+        let rs = ${spec.prenormed ? "1.0" : rmsScale(`q${t}`, shape.k, "EPS")};
         let n0 = r0_${t} * rs${biasAt(biasFirst, "ra")}; let n1 = r1_${t} * rs${biasAt(biasFirst, "rb")};`;
       return `${[...r0, ...r1, ...q].map((a) => `var ${a} = 0.0;`).join(" ")}
-      ${dotRows(w, shape, offsetRow(first, "ra"), toks, r0, { sumSq: q })}
-      ${dotRows(w, shape, offsetRow(first, "rb"), toks, r1, {})}
+      ${dotRows(w, shape, offsetRow(first, "ra"), toks, r0, spec.prenormed ? undefined : { sumSq: q })}
+      ${dotRows(w, shape, offsetRow(first, "rb"), toks, r1, spec.prenormed ? undefined : {})}
       ${ts.map((t) => `if (t0 + ${t}u < tEnd) { ${scaled(t)} ${store(`t0 + ${t}u`, "n0", "n1")} }`).join("\n      ")}`;
     })}`;
   const rope = (pair: string, t: string, r0: string, r1: string) =>
@@ -347,7 +354,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
 }`;
   const pairs = spec.pairs ? ` pairs ${spec.pairs.first}+${spec.pairs.count}` : "";
-  const variant = `${spec.neox ? " neox" : ""}${spec.bias ? " bias" : ""}${spec.rope ? "" : " raw"}${pairs}`;
+  const variant = `${spec.neox ? " neox" : ""}${spec.bias ? " bias" : ""}${spec.rope ? "" : " raw"}${pairs}${spec.prenormed ? " prenormed" : ""}`;
   return {
     label: `norm+qkv ${q.type}/${k.type}/${v.type} tb${tb}${variant}`,
     code,
