@@ -175,6 +175,18 @@ console.log(line("    of which the source's pass", split.base));
 console.log(line("    of which the N groups' passes", split.passes));
 console.log(line("    of which the N quantizations", split.quant, 3));
 console.log(line("    of which the rest", split.rest, 3));
+const meanGroupPass = split.passes.map((x) => x / groupCount);
+console.log(line("  a group's pass, mean over the N", meanGroupPass));
+console.log(
+  `  the source's pass / a group's mean pass = ${(stats(split.base).median / stats(meanGroupPass).median).toFixed(3)} (median)`,
+);
+console.log(
+  `  with one pass = a group's mean: ${ratio(
+    total,
+    meanGroupPass,
+    split.quant.map((x) => x / groupCount),
+  )}`,
+);
 console.log(`  ${ratio(total, pass, quant)}`);
 console.log(line("  source's pass: runner's evaluate", where.baseEval));
 console.log(line("  source's pass: IPC beyond it", where.baseIpc));
