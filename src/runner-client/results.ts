@@ -70,6 +70,7 @@ export const LoadResult = z.object({
       resolutionBytes: z.number().nonnegative().optional(),
     })
     .optional(),
+  capabilities: z.array(Capability).optional(),
 });
 
 export const GenerateResult = z.object({
