@@ -68,7 +68,6 @@ describe("http runner scoreChoices over prompt log-probs (loopback server in vLL
         const { context, continuations } = await item();
         const out = await http.client.request("scoreChoices", { context, continuations });
         assert.equal(out.choices.length, continuations.length);
-        let greedySeen = 0;
         for (const [i, continuation] of continuations.entries()) {
           const whole = await direct.client.request("evaluate", {
             tokens: [...context, ...continuation],
@@ -83,7 +82,6 @@ describe("http runner scoreChoices over prompt log-probs (loopback server in vLL
           );
           const greedy = whole.scored.every((s, j) => s.top?.[0]?.[0] === continuation[j]);
           assert.equal(choice.greedy, greedy, `choice ${i} greedy`);
-          if (greedy) greedySeen++;
         }
         // A one-token continuation that is the model's argmax after the context: greedy true.
         const top = await direct.client.request("evaluate", {
@@ -100,7 +98,6 @@ describe("http runner scoreChoices over prompt log-probs (loopback server in vLL
           again.choices.map((c) => c.greedy),
           [true, false],
         );
-        assert.ok(greedySeen <= continuations.length);
         await assert.rejects(
           http.client.request("scoreChoices", { context: [], continuations: [[5]] }),
           (e) => e instanceof RunnerFailure && e.runnerCode === "BAD_PARAMS",
