@@ -12,16 +12,19 @@ import type {
   FinishReason,
   GenerateParams,
   GenerateResult,
+  InitializeResult,
   LoadParams,
   LoadResult,
   RunnerErrorCode,
+  ScoreChoicesParams,
+  ScoreChoicesResult,
 } from "../../src/runner-client/protocol.js";
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { RunnerError, readPeakRss } from "../shared/serve.js";
 import { type PipelinedServer, servePipelined } from "../shared/serve-pipelined.js";
 import { findStop } from "../shared/stop.js";
 import { runnerVersion } from "../shared/versions.js";
-import { scorePromptTokens } from "./prompt-logprobs.js";
+import { scoreChoicesOn, scorePromptTokens } from "./prompt-logprobs.js";
 import { CAPABILITIES, probeServer, type ServerFacts } from "./server-kind.js";
 import { type HttpSettings, readSettings, SettingsError } from "./settings.js";
 import { tokenizeOn } from "./tokenize.js";
@@ -36,6 +39,14 @@ interface Loaded {
 }
 
 let loaded: Loaded | undefined;
+
+/** What the runner does whatever the server; `choices` joins at load for servers with prompt log-probs. */
+const BASE_CAPABILITIES: InitializeResult["capabilities"] = [
+  "generate",
+  "tokenize",
+  "evaluate",
+  "memory",
+];
 
 function requireLoaded(): Loaded {
   if (!loaded) throw new RunnerError("NOT_LOADED", "no server configured: call load first");
@@ -110,6 +121,11 @@ async function load(params: LoadParams, server: PipelinedServer): Promise<LoadRe
     vocabularySize: facts.vocabularySize ?? 0,
     addBos,
     bos: state.bos,
+    // Log-likelihood suites need prompt log-probs; elsewhere they are skipped as UNSUPPORTED.
+    capabilities:
+      CAPABILITIES[facts.kind].promptLogprobs === "none"
+        ? BASE_CAPABILITIES
+        : [...BASE_CAPABILITIES, "choices"],
   };
 }
 
@@ -213,6 +229,25 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
   return { scored, evalMs: performance.now() - started };
 }
 
+async function scoreChoices(params: ScoreChoicesParams): Promise<ScoreChoicesResult> {
+  const state = requireLoaded();
+  const { context, continuations } = params;
+  if (!Array.isArray(context) || context.length === 0) {
+    throw new RunnerError("BAD_PARAMS", "context must hold at least one token");
+  }
+  if (!Array.isArray(continuations) || continuations.length === 0) {
+    throw new RunnerError("BAD_PARAMS", "continuations must hold at least one continuation");
+  }
+  if (continuations.some((c) => !Array.isArray(c) || c.length === 0)) {
+    throw new RunnerError("BAD_PARAMS", "every continuation needs at least one token");
+  }
+  const started = performance.now();
+  const { choices } = await guarded(() =>
+    scoreChoicesOn(state.settings.endpoint, state.facts.kind, state.model, params),
+  );
+  return { choices, evalMs: performance.now() - started };
+}
+
 await servePipelined((server) => ({
   initialize: () => ({
     name: "http",
@@ -220,7 +255,7 @@ await servePipelined((server) => ({
     protocolVersion: PROTOCOL_VERSION,
     engine: "OpenAI-compatible HTTP server (kind known after load)",
     backends: ["auto", "cuda", "vulkan", "metal", "cpu", "webgpu"],
-    capabilities: ["generate", "tokenize", "evaluate", "memory"],
+    capabilities: BASE_CAPABILITIES,
   }),
   load: (params) => load(params, server),
   generate,
@@ -233,6 +268,7 @@ await servePipelined((server) => ({
     return { tokens };
   },
   evaluate,
+  scoreChoices,
   memory: async () => {
     // The server's memory is its own process's; this is the runner's.
     const peakRss = await readPeakRss();

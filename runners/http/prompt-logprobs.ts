@@ -5,7 +5,12 @@
  */
 
 import { callJson, type Endpoint, HttpCallError } from "../../lib/openai/http-call.js";
-import type { EvaluateParams, ScoredToken } from "../../src/runner-client/protocol.js";
+import type {
+  EvaluateParams,
+  ScoreChoicesParams,
+  ScoreChoicesResult,
+  ScoredToken,
+} from "../../src/runner-client/protocol.js";
 import { CAPABILITIES, type ServerKind } from "./server-kind.js";
 
 type VllmLogprob = { logprob: number; rank?: number | null };
@@ -128,4 +133,42 @@ export async function scorePromptTokens(
     );
   }
   return how === "vllm" ? viaVllm(endpoint, model, params) : viaSglang(endpoint, params);
+}
+
+/**
+ * scoreChoices over prompt log-probs: one request per continuation, its prompt the context's
+ * token ids followed by the continuation's, scored from the continuation on with the top-1
+ * candidate per position (greedy: the continuation's token is that candidate). The server
+ * evaluates the context once per choice unless it caches prefixes (vLLM's automatic prefix
+ * caching, SGLang's radix cache, both on by default); the requests go out together.
+ */
+export async function scoreChoicesOn(
+  endpoint: Endpoint,
+  kind: ServerKind,
+  model: string,
+  params: ScoreChoicesParams,
+): Promise<Omit<ScoreChoicesResult, "evalMs">> {
+  if (CAPABILITIES[kind].promptLogprobs === "none") {
+    throw new HttpCallError(
+      "UNSUPPORTED",
+      `${kind} at ${endpoint.baseUrl} cannot score choices (log-likelihood): ${CAPABILITIES[kind].whyNoLogprobs}. ` +
+        "Run this suite with the llama-cpp or webgpu runner.",
+    );
+  }
+  const { context, continuations } = params;
+  const choices = await Promise.all(
+    continuations.map(async (continuation) => {
+      const tokens = [...context, ...continuation];
+      const scored = await scorePromptTokens(endpoint, kind, model, {
+        tokens,
+        scoreFrom: context.length,
+        topK: 1,
+      });
+      return {
+        logprobs: scored.map((s) => s.logprob),
+        greedy: scored.every((s, i) => s.top?.[0]?.[0] === continuation[i]),
+      };
+    }),
+  );
+  return { choices };
 }

@@ -13,6 +13,7 @@ import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../sh
 import { runnerVersion } from "../shared/versions.js";
 import { benchmark } from "./benchmark.js";
 import { BufferLimitError } from "./buffers.js";
+import { scoreChoices } from "./choices.js";
 import { acquireGpu, backendOrder, type Gpu, NoAdapterError } from "./device.js";
 import { evaluate } from "./evaluate.js";
 import { generate } from "./generate.js";
@@ -55,6 +56,7 @@ async function initialize(): Promise<InitializeResult> {
       "evaluate",
       "memory",
       "imatrix",
+      "choices",
     ] as InitializeResult["capabilities"],
   };
   try {
@@ -172,6 +174,7 @@ const handlers: Handlers = {
     return { tokens: state.tokenizer.tokenize(text, addBos ?? true) };
   },
   evaluate: (params) => evaluate(requireLoaded(), params),
+  scoreChoices: (params) => scoreChoices(requireLoaded(), params),
   benchmark: (params) => benchmark(requireLoaded(), params),
   collectImatrix: (params) => collectImatrix(requireLoaded(), params),
   memory: async () => {

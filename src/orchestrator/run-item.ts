@@ -21,8 +21,10 @@ export interface ItemContext {
   topK: number;
   /** The model's BOS whether or not its tokenizer adds it: lm-eval's prefix token. */
   prefix?: number | null;
-  /** What the runner said it can do (initialize's capabilities). */
+  /** What the runner said it can do (load's capabilities where it gave them, else initialize's). */
   capabilities?: readonly string[];
+  /** What the runner loaded onto (load's `device`), named when a suite is skipped. */
+  device?: string;
   /** The baseline's stored chunk, for a chunk item of a variant that is not the baseline. */
   baseline?: BaselineChunk | undefined;
   /** Exact KLD: the runner has the baseline loaded as its reference (`plan.kldMethod: exact`). */
@@ -193,7 +195,8 @@ export function choiceOutput(
 /** Log-likelihood scoring needs scoreChoices: a runner without it has the suite skipped. */
 function requireChoices(context: ItemContext): void {
   if (context.capabilities && !context.capabilities.includes("choices")) {
-    throw new RunnerFailure("error", "the runner cannot score choices (no scoreChoices)", {
+    const on = context.device ? ` on ${context.device}` : "";
+    throw new RunnerFailure("error", `the runner cannot score choices (no scoreChoices${on})`, {
       runnerCode: "UNSUPPORTED",
     });
   }

@@ -85,7 +85,9 @@ async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsuppor
     const bos = loaded.addBos ? loaded.bos : null;
     const itemAt = {
       ...itemContext(context, item, bos, exact),
-      capabilities: init.capabilities,
+      // What the runner can do with what it loaded, where it says (the http runner's server kind).
+      capabilities: loaded.capabilities ?? init.capabilities,
+      device: loaded.device,
       prefix: loaded.bos,
     };
     const run = () => runItem(client, item, itemAt);

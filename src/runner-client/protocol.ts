@@ -89,6 +89,12 @@ export interface LoadResult {
   kvCache?: { k: string; v: string };
   /** The engine's own figures for its buffers, where it reports them. */
   engineMemory?: EngineMemory;
+  /**
+   * What the runner can do with what it loaded, where that differs from initialize's list (the
+   * http runner learns the server's kind at load: `choices` only for servers with prompt
+   * log-probs). When present it replaces initialize's capabilities; older harnesses ignore it.
+   */
+  capabilities?: InitializeResult["capabilities"];
 }
 
 export interface GenerateParams {

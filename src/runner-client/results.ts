@@ -73,6 +73,7 @@ export const LoadResult = z.object({
       resolutionBytes: z.number().nonnegative().optional(),
     })
     .optional(),
+  capabilities: z.array(Capability).optional(),
 });
 
 export const GenerateResult = z.object({
