@@ -1,0 +1,72 @@
+/**
+ * References made by llama.cpp on the CPU, kept per kind of CPU.
+ *
+ * llama.cpp's CPU backend picks its kernels by instruction set: an AVX-512 machine and an
+ * AVX2-only machine run different dot products (and different weight repacking), so the same
+ * model and text give figures that differ in the fourth digit (stories260K Q4_0 at ctx 64:
+ * llama-perplexity 4.9197 on AVX-512, 4.9115 on AVX2), and the prebuilt node-llama-cpp binary
+ * qbench drives follows the machine the same way. A test that holds qbench to llama.cpp's own
+ * figure must use the figure llama.cpp gives on this kind of CPU, not a looser bound.
+ *
+ * `<name>.json` is the reference where it was first made (its `system_info` says on what);
+ * `<name>.<kind>.json` beside it holds the same reference made on a CPU of another kind, by the
+ * same script.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export type CpuKind = "avx512" | "avx2" | "other";
+
+/** This machine's kind, from the flags the kernel reports (what ggml's CPU backend selects on). */
+export function cpuKind(): CpuKind {
+  let flags = "";
+  try {
+    flags = readFileSync("/proc/cpuinfo", "utf8").match(/^flags\s*:(.*)$/m)?.[1] ?? "";
+  } catch {
+    return "other";
+  }
+  const has = (flag: string) => new RegExp(`\\b${flag}\\b`).test(flags);
+  if (has("avx512f")) return "avx512";
+  if (has("avx2")) return "avx2";
+  return "other";
+}
+
+/** The kind a llama.cpp `system_info` line names ("… AVX2 = 1 | … AVX512 = 1 | …"). */
+export function kindOfSystemInfo(systemInfo: string): CpuKind {
+  if (/\bAVX512 = 1\b/.test(systemInfo)) return "avx512";
+  if (/\bAVX2 = 1\b/.test(systemInfo)) return "avx2";
+  return "other";
+}
+
+/**
+ * The path of the reference `file` (in `dir`) made on this kind of CPU: `<name>.<kind>.<ext>`
+ * when there is one, else `file` itself when its kind (`kindOf`, from its contents) is this
+ * machine's or cannot be told. Otherwise it throws, naming the script that makes the missing one.
+ */
+export function referenceFor(
+  dir: string,
+  file: string,
+  script: string,
+  kindOf: (text: string) => CpuKind | undefined = (text) => {
+    const info = text.match(/system_info"?\s*[:=]\s*"?([^"\n]*)/)?.[1];
+    return info === undefined ? undefined : kindOfSystemInfo(info);
+  },
+): string {
+  const kind = cpuKind();
+  const dot = file.lastIndexOf(".");
+  const own = join(dir, `${file.slice(0, dot)}.${kind}${file.slice(dot)}`);
+  if (existsSync(own)) return own;
+  const base = join(dir, file);
+  const madeOn = kindOf(readFileSync(base, "utf8"));
+  if (madeOn === undefined || madeOn === kind) return base;
+  throw new Error(
+    `${base} was made by llama.cpp on an ${madeOn} CPU and this one is ${kind}; ` +
+      `llama.cpp's figures differ between the two. Run ${script} here (with llama.cpp's tools ` +
+      `built on this machine) to write ${own}.`,
+  );
+}
+
+/** `referenceFor`, read as JSON. */
+export function readReference<T>(dir: string, file: string, script: string): T {
+  return JSON.parse(readFileSync(referenceFor(dir, file, script), "utf8")) as T;
+}
