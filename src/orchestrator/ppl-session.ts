@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { LoadResult } from "../runner-client/protocol.js";
 import { RunnerSession, type RunnerSpec } from "./runner-session.js";
 import {
@@ -47,16 +48,18 @@ export async function scorePerplexityText(
     const scored: ScoredChunk[] = [];
     let nll = 0;
     let count = 0;
-    const perBatch = init.capabilities.includes("evaluate-batch")
-      ? windowsPerBatch(options.ctx)
-      : 1;
+    // Exact KLD evaluates each chunk on two models in lockstep: one chunk per request.
+    const perBatch =
+      init.capabilities.includes("evaluate-batch") && !options.reference
+        ? windowsPerBatch(options.ctx)
+        : 1;
     const { chunks } = tokenized;
     for (let i = 0; i < chunks.length; i += perBatch) {
       const group = chunks.slice(i, i + perBatch);
       const baselines = group.map((_, j) => options.baseline?.scored[i + j]);
       const chunkOptions = { topK: options.topK, reference: options.reference };
       const results =
-        group.length > 1 && !options.reference
+        group.length > 1
           ? await scoreChunks(client, group, baselines, chunkOptions)
           : [
               await scoreChunk(client, group[0] as HashedChunk, {
@@ -80,8 +83,10 @@ export async function scorePerplexityText(
 
 /**
  * Chunks per evaluateBatch: llama-perplexity's n_seq = n_batch / n_ctx at its default batch of
- * 2048 tokens (4 at ctx 512), at least 1, at most the runner's 16.
+ * 2048 tokens (4 at ctx 512), at most one per CPU core (what a batch gains is its windows'
+ * positions sampled in parallel, one core each; more windows than cores only add the KV and
+ * logits of a sequence each: measured in docs/performance.md), at least 1, at most the runner's 16.
  */
-export function windowsPerBatch(ctx: number): number {
-  return Math.max(1, Math.min(16, Math.floor(2048 / ctx)));
+export function windowsPerBatch(ctx: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(16, cores, Math.floor(2048 / ctx)));
 }

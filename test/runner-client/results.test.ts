@@ -145,4 +145,38 @@ describe("runner result schemas", () => {
       },
     );
   });
+  it("holds evaluateBatch to its params: one evaluate result per window, each of its shape", () => {
+    const windows = [
+      { tokens: [1, 2, 3], scoreFrom: 1, topK: 0 },
+      { tokens: [1, 2, 3, 4], scoreFrom: 2, topK: 0, targets: [[5], [6]] },
+    ];
+    const first = { scored: [{ logprob: -1 }, { logprob: -2 }], evalMs: 1 };
+    const second = {
+      scored: [
+        { logprob: -1, targets: [-3] },
+        { logprob: -2, targets: [-4] },
+      ],
+      evalMs: 1,
+    };
+    const params = { windows };
+    assert.equal(
+      checkResult("evaluateBatch", params, { results: [first, second], evalMs: 2 }),
+      undefined,
+    );
+    assert.deepEqual(checkResult("evaluateBatch", params, { results: [first], evalMs: 2 }), {
+      field: "results",
+      message: "expected 2 results (one per window), got 1",
+    });
+    assert.deepEqual(checkResult("evaluateBatch", params, { results: [first, first], evalMs: 2 }), {
+      field: "results[1].scored[0].targets",
+      message: "expected 1 target log-probs, got none",
+    });
+    assert.deepEqual(
+      checkResult("evaluateBatch", params, {
+        results: [{ scored: [{ logprob: -1 }], evalMs: 1 }, second],
+        evalMs: 2,
+      }),
+      { field: "results[0].scored", message: "expected 2 positions (tokens − scoreFrom), got 1" },
+    );
+  });
 });
