@@ -75,7 +75,8 @@ export async function scoreLoglikelihood(
  * max_length + 1 tokens). Not `scoreChoices`: its context decode then continuation decode (one
  * context token here) moved single log-probs by up to 9.4e-3 from the one-pass figure on
  * stories260K, a document's sum by up to 0.028 (scripts/lm-eval-port.mjs, test
- * choices-lm-eval.test.ts); `evaluate` gives the one-pass figure exactly.
+ * choices-lm-eval.test.ts, scripts/rolling-decode-split.mjs); `evaluate` gives the one-pass figure
+ * exactly.
  */
 export async function scoreRolling(
   runner: RunnerClient,
