@@ -93,7 +93,9 @@ export async function evaluate(
   state: EvaluateState,
   params: EvaluateParams,
 ): Promise<EvaluateResult> {
-  checkWindow(state, params);
+  // The last token is only scored, never decoded (its own logits are not asked), so a window
+  // may hold one token more than the context: lm-eval's rolling window, max_length + 1 tokens.
+  checkWindow(state, params, params.reference ? 0 : 1);
   if (params.reference) return evaluateWithReference(state, params);
   return evaluateOn(state.sequence, params);
 }
@@ -122,7 +124,8 @@ async function evaluateOn(
     const generateNext = { logits: { filter }, totalLogitWeight: true, options: GREEDY };
     return [token as Token, { generateNext }] as [Token, { generateNext: typeof generateNext }];
   });
-  const outputs = await sequence.controlledEvaluate(input);
+  const outputs =
+    tokens.length > 1 ? await sequence.controlledEvaluate(input.slice(0, -1)) : [];
   const scored: ScoredToken[] = [];
   for (let i = scoreFrom - 1; i < tokens.length - 1; i++) {
     const next = outputs[i]?.next;
@@ -149,13 +152,16 @@ async function evaluateOn(
   return { scored, evalMs: performance.now() - started };
 }
 
-/** The window fits the context, scoreFrom is in range, and targets has one list per position. */
-export function checkWindow(state: EvaluateState, params: EvaluateParams): void {
+/**
+ * The window fits the context (with `spare` tokens more that are scored, not decoded), scoreFrom
+ * is in range, and targets has one list per position.
+ */
+export function checkWindow(state: EvaluateState, params: EvaluateParams, spare = 0): void {
   const { tokens, scoreFrom, targets } = params;
-  if (tokens.length > state.contextSize) {
+  if (tokens.length > state.contextSize + spare) {
     throw new RunnerError(
       "CONTEXT_OVERFLOW",
-      `${tokens.length} tokens to evaluate; the context holds ${state.contextSize}`,
+      `${tokens.length - spare} tokens to evaluate; the context holds ${state.contextSize}`,
     );
   }
   if (!Number.isInteger(scoreFrom) || scoreFrom < 1 || scoreFrom > tokens.length) {

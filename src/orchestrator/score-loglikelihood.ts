@@ -69,7 +69,14 @@ export async function scoreLoglikelihood(
 /**
  * lm-eval's loglikelihood_rolling: the document's tokens (with BOS where the model adds one, as
  * its tokenizer's default does) in rolling windows after the prefix token, every token scored
- * once; stores the summed log-likelihood with the document's words and UTF-8 bytes.
+ * once; stores the summed log-likelihood with the document's words and UTF-8 bytes. Each window
+ * is one whole-sequence `evaluate`, as lm-eval's `_loglikelihood_tokens` runs one forward pass
+ * over a window's (context + continuation)[:-1] (the last token only scored: a full window holds
+ * max_length + 1 tokens). Not `scoreChoices`: its context decode then continuation decode (one
+ * context token here) moved single log-probs by up to 9.4e-3 from the one-pass figure on
+ * stories260K, a document's sum by up to 0.028 (scripts/lm-eval-port.mjs, test
+ * choices-lm-eval.test.ts, scripts/rolling-decode-split.mjs); `evaluate` gives the one-pass figure
+ * exactly.
  */
 export async function scoreRolling(
   runner: RunnerClient,
@@ -82,11 +89,15 @@ export async function scoreRolling(
   let evalMs = 0;
   for (const window of rollingWindows(tokens, item.prefix, item.maxLength)) {
     const out = await runner.request(
-      "scoreChoices",
-      { context: window.context, continuations: [window.continuation] },
+      "evaluate",
+      {
+        tokens: [...window.context, ...window.continuation],
+        scoreFrom: window.context.length,
+        topK: 0,
+      },
       timeoutMs,
     );
-    ll += (out.choices[0]?.logprobs ?? []).reduce((a, b) => a + b, 0);
+    ll += out.scored.reduce((sum, s) => sum + s.logprob, 0);
     evaluatedTokens += window.context.length + window.continuation.length - 1;
     evalMs += out.evalMs;
   }

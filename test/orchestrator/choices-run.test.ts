@@ -2,10 +2,20 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
+import type { RunnerClient } from "../../src/runner-client/client.js";
+import { resolveRunner } from "../../src/runner-client/registry.js";
+import { startRunner } from "../../src/runner-client/start.js";
 import { qbench, tempDir, writeFiles } from "../support/cli.js";
 import { storedResults } from "../support/db.js";
 import { model, ROOT, SUPPORT } from "../support/paths.js";
 import { writePlan } from "../support/plans.js";
+
+/** What this test reads of scripts/lm-eval-port.mjs's reference. */
+interface Port {
+  loglikelihood_mean: { perplexity: number; acc: number };
+  rolling_mean: Record<"word_perplexity" | "byte_perplexity" | "bits_per_byte", number>;
+}
 
 const SUITE = join(ROOT, "test/fixtures/choices/hellaswag.yaml");
 
@@ -68,12 +78,26 @@ describe("qbench run with a multiple-choice suite (real llama.cpp runner on stor
     });
     const text = out.stdout + out.stderr;
     assert.equal(out.exitCode, 0, text);
-    // test/fixtures/choices/lm-eval-stories260K-f32.json: perplexity 81.2828, acc 4/14;
-    // word_perplexity 23.9466, byte_perplexity 1.9240, bits_per_byte 0.9441.
-    assert.match(text, /lambada\s+n=14\s+acc 0\.286\s+perplexity 81\.28\d\d/);
-    assert.match(
-      text,
-      /rolling\s+n=6\s+word_perplexity 23\.94\d\d\s+byte_perplexity 1\.9240\s+bits_per_byte 0\.9441/,
-    );
+    // The port's figures, computed here (the engine's log-probs depend on the CPU its prebuilt
+    // binary runs on): on an AVX2 EPYC perplexity 81.2685, acc 4/14; word_perplexity 23.9466,
+    // byte_perplexity 1.9240, bits_per_byte 0.9441.
+    const load = { backend: "cpu" as const, contextSize: 256, seed: 1, threads: 1 };
+    const spec = { ...load, model: model("stories260K-f32.gguf") };
+    const { client } = await startRunner(resolveRunner("cpu", undefined), spec, 60_000);
+    const port = (await import(pathToFileURL(join(ROOT, "scripts/lm-eval-port.mjs")).href)) as {
+      lmEvalReference(client: RunnerClient, root: string): Promise<{ result: Port }>;
+    };
+    const { result } = await port.lmEvalReference(client, ROOT).finally(() => client.stop());
+    const lambada = /lambada\s+n=14\s+acc (\S+)\s+perplexity (\S+)/.exec(text);
+    assert.ok(lambada, text);
+    assert.equal(lambada[1], result.loglikelihood_mean.acc.toFixed(3));
+    // Printed to 4 decimals; lambada's items go through scoreChoices (within 1e-4 each).
+    const perplexity = Number(lambada[2]);
+    const want = result.loglikelihood_mean.perplexity;
+    assert.ok(Math.abs(perplexity / want - 1) < 1e-5, `${perplexity} vs ${want}`);
+    const r = result.rolling_mean;
+    // Rolling windows are the port's own whole-sequence evaluates: the same figures exactly.
+    const line = `rolling            n=6  word_perplexity ${r.word_perplexity.toFixed(4)}  byte_perplexity ${r.byte_perplexity.toFixed(4)}  bits_per_byte ${r.bits_per_byte.toFixed(4)}`;
+    assert.ok(text.includes(line), `${line}\n${text}`);
   });
 });

@@ -150,6 +150,28 @@ describe("llama.cpp runner (real process, stories260K F32 on CPU)", () => {
     assert.equal(mem.device, undefined);
   });
 
+  it("evaluate takes one token more than the context (only scored, never decoded: lm-eval's full rolling window) and no more", async () => {
+    // llama.cpp's context is at least 256 here; the plan's 128 is the size enforced.
+    const tokens = Array.from({ length: LOAD.contextSize + 1 }, (_, i) => 1 + ((i * 7) % 200));
+    const full = await runner.request("evaluate", { tokens, scoreFrom: 1, topK: 0 });
+    assert.equal(full.scored.length, LOAD.contextSize);
+    // Its positions are the same whole-sequence evaluate's as a window one token shorter.
+    const shorter = await runner.request("evaluate", {
+      tokens: tokens.slice(0, -1),
+      scoreFrom: 1,
+      topK: 0,
+    });
+    assert.deepEqual(
+      full.scored.slice(0, -1).map((s) => s.logprob),
+      shorter.scored.map((s) => s.logprob),
+    );
+    assert.ok(Number.isFinite(full.scored.at(-1)?.logprob));
+    await assert.rejects(
+      runner.request("evaluate", { tokens: [...tokens, 1], scoreFrom: 1, topK: 0 }),
+      /129 tokens to evaluate; the context holds 128/,
+    );
+  });
+
   it("answers bad requests with stable error codes", async () => {
     const tooLong = Array.from({ length: 300 }, () => 1);
     await assert.rejects(
