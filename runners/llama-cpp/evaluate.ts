@@ -124,8 +124,7 @@ async function evaluateOn(
     const generateNext = { logits: { filter }, totalLogitWeight: true, options: GREEDY };
     return [token as Token, { generateNext }] as [Token, { generateNext: typeof generateNext }];
   });
-  const outputs =
-    tokens.length > 1 ? await sequence.controlledEvaluate(input.slice(0, -1)) : [];
+  const outputs = tokens.length > 1 ? await sequence.controlledEvaluate(input.slice(0, -1)) : [];
   const scored: ScoredToken[] = [];
   for (let i = scoreFrom - 1; i < tokens.length - 1; i++) {
     const next = outputs[i]?.next;

@@ -4,7 +4,16 @@ import type { RunnerClient } from "../../../src/runner-client/client.js";
 import type { InitializeResult } from "../../../src/runner-client/protocol.js";
 import { resolveRunner } from "../../../src/runner-client/registry.js";
 import { startRunner } from "../../../src/runner-client/start.js";
+import { cpuKind } from "../../support/cpu-reference.js";
 import { model } from "../../support/paths.js";
+
+/**
+ * A context decoded first and a continuation after it, against one decode of the whole window,
+ * 300 tokens in: llama.cpp's CPU kernels for the two batch shapes round differently, by under
+ * 1e-5 per token with AVX-512 and by up to 4.1e-5 with AVX2 kernels (measured on an AMD EPYC,
+ * stories260K F32, 2026-12-02). The bound is that of the kernels this machine runs.
+ */
+const SPLIT_DECODE_BOUND = cpuKind() === "avx512" ? 1e-5 : 1e-4;
 
 const LOAD = { backend: "cpu" as const, contextSize: 128, seed: 1, threads: 1 };
 
@@ -163,8 +172,8 @@ describe("llama.cpp runner scoreChoices past its first sequences' size (real pro
       out.choices[i]?.logprobs.forEach((logprob, j) => {
         const reference = whole.scored[j]?.logprob as number;
         assert.ok(
-          Math.abs(logprob - reference) < 1e-5,
-          `choice ${i} token ${j}: ${logprob} vs ${reference}`,
+          Math.abs(logprob - reference) < SPLIT_DECODE_BOUND,
+          `choice ${i} token ${j}: ${logprob} vs ${reference} (bound ${SPLIT_DECODE_BOUND} on ${cpuKind()})`,
         );
       });
     }
