@@ -2,7 +2,6 @@ import type { LoadResult } from "../runner-client/protocol.js";
 import { RunnerSession, type RunnerSpec } from "./runner-session.js";
 import {
   checkSameTokens,
-  type HashedChunk,
   type ScoredChunk,
   scoreChunk,
   scoreChunks,
@@ -55,15 +54,18 @@ export async function scorePerplexityText(
       const group = chunks.slice(i, i + perBatch);
       const baselines = group.map((_, j) => options.baseline?.scored[i + j]);
       const chunkOptions = { topK: options.topK, reference: options.reference };
-      const results =
-        group.length > 1 && !options.reference
-          ? await scoreChunks(client, group, baselines, chunkOptions)
-          : [
-              await scoreChunk(client, group[0] as HashedChunk, {
-                ...chunkOptions,
-                baseline: baselines[0],
-              }),
-            ];
+      // Exact KLD (a reference distribution per chunk) goes one chunk per request: every chunk
+      // of the group, not only its first.
+      const results: ScoredChunk[] = [];
+      if (group.length > 1 && !options.reference) {
+        results.push(...(await scoreChunks(client, group, baselines, chunkOptions)));
+      } else {
+        for (const [j, chunk] of group.entries()) {
+          results.push(
+            await scoreChunk(client, chunk, { ...chunkOptions, baseline: baselines[j] }),
+          );
+        }
+      }
       for (const result of results) {
         scored.push(result);
         nll += result.sums.nllSum;
