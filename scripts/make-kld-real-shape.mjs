@@ -10,12 +10,19 @@
  *
  * --tools: llama-perplexity built from node-llama-cpp's bundled llama.cpp (docs/performance.md);
  * --vocab: the vocab-only GGUF (default /tmp/llama-src/models/ggml-vocab-llama-bpe.gguf).
+ *
+ * llama.cpp's CPU kernels (and so its figures) differ between AVX-512 and AVX2 machines
+ * (test/support/cpu-reference.ts). The output records llama-perplexity's `system_info`, and lands
+ * as kld-real-shape.json only when that file is missing or records this machine's kind (or
+ * QBENCH_REFERENCE_BASE=1); otherwise as kld-real-shape.<kind>.json beside it (e.g. .avx2.json),
+ * which the test reads on a CPU of that kind. The committed kld-real-shape.json was made on AVX-512.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { referenceTarget } from "../dist/test/support/cpu-reference.js";
 import { REAL_SHAPE, writeRealShape } from "../dist/test/support/real-shape.js";
 
 const arg = (name, fallback) => {
@@ -83,7 +90,15 @@ try {
     "on",
   ];
   const base = join(work, "base.kld");
-  run(join(tools, "llama-perplexity"), ["-m", f16, "--kl-divergence-base", base, ...common]);
+  const baseRun = spawnSync(
+    join(tools, "llama-perplexity"),
+    ["-m", f16, "--kl-divergence-base", base, ...common],
+    { encoding: "utf8", maxBuffer: 64 << 20 },
+  );
+  if (baseRun.status !== 0)
+    throw new Error(`llama-perplexity (base): ${baseRun.stderr.slice(-3000)}`);
+  const systemInfo = `${baseRun.stdout}${baseRun.stderr}`.match(/system_info: (.*)/)?.[1]?.trim();
+  if (!systemInfo) throw new Error("no system_info line in llama-perplexity's output");
   const results = [];
   for (const type of ["f16", "q8_0", "q4_0"]) {
     const file = type === "f16" ? f16 : join(work, `real-shape-${type}.gguf`);
@@ -117,6 +132,7 @@ try {
     llama_perplexity: spawnSync(join(tools, "llama-perplexity"), ["--version"], {
       encoding: "utf8",
     }).stderr.trim(),
+    system_info: systemInfo,
     model: REAL_SHAPE,
     text: "test/fixtures/ppl/real-shape.txt",
     command: `llama-perplexity -m MODEL --kl-divergence-base BASE --kl-divergence ${common.slice(2).join(" ")}`,
@@ -125,11 +141,9 @@ try {
       "the floor its 16-bit storage of the base log-probs sets.",
     results,
   };
-  writeFileSync(
-    join(root, "test/fixtures/ppl/kld-real-shape.json"),
-    `${JSON.stringify(fixture, null, 2)}\n`,
-  );
-  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  const target = referenceTarget(join(root, "test/fixtures/ppl"), "kld-real-shape.json");
+  writeFileSync(target, `${JSON.stringify(fixture, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\nwrote ${target}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

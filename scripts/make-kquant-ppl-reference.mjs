@@ -11,6 +11,13 @@
  *   npx tsc -p tsconfig.json && node scripts/make-kquant-ppl-reference.mjs [llama.cpp build/bin] [models dir]
  *
  * The tools: llama-quantize and llama-perplexity built from the llama.cpp node-llama-cpp bundles.
+ *
+ * llama.cpp's CPU kernels (and so its figures, and node-llama-cpp's) differ between AVX-512 and
+ * AVX2 machines (test/support/cpu-reference.ts). The output records llama-perplexity's
+ * `system_info`, and lands as kquant-ppl-reference.json only when that file is missing or records
+ * this machine's kind (or QBENCH_REFERENCE_BASE=1); otherwise as kquant-ppl-reference.<kind>.json
+ * beside it (e.g. .avx2.json), which the test reads on a CPU of that kind. The committed
+ * kquant-ppl-reference.json was made on AVX-512 (its `engine` lists avx512f).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -23,10 +30,13 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = process.argv[2] ?? "/tmp/llama-src/build/bin";
 const models = process.argv[3] ?? resolve(root, "../shared/models");
 const text = join(root, "test/fixtures/ppl/stories.txt");
-const target = join(root, "test/fixtures/quantize/kquant-ppl-reference.json");
 const { PPL_MODEL, engineKey, writePplModel } = await import(
   join(root, "dist/test/fixtures/quantize/ppl-model.js")
 );
+const { referenceTarget } = await import(join(root, "dist/test/support/cpu-reference.js"));
+const target = referenceTarget(join(root, "test/fixtures/quantize"), "kquant-ppl-reference.json");
+/** llama-perplexity's system_info line (the CPU features its kernels were picked by). */
+let systemInfo;
 
 /** llama-quantize's names, as the test passes them to qbench quantize --type. */
 const MIXES = ["q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", "iq4_xs"];
@@ -52,6 +62,7 @@ function perplexity(model) {
       ...PERPLEXITY_FLAGS,
     ]);
     const log = `${out.stdout}${out.stderr}`;
+    systemInfo ??= log.match(/system_info: (.*)/)?.[1]?.trim();
     const final = log.match(/Final estimate: PPL = ([0-9.]+) \+\/- ([0-9.]+)/);
     const rows = [...log.matchAll(/^\s*(\d+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s*$/gm)];
     const chunks = log.match(/calculating perplexity over (\d+) chunks/);
@@ -114,6 +125,7 @@ try {
       JSON.parse(readFileSync(join(root, "node_modules/node-llama-cpp/package.json"), "utf8"))
         .version,
     ),
+    system_info: systemInfo,
     model: PPL_MODEL,
     tokenizer: "stories260K-f32.gguf",
     text: "test/fixtures/ppl/stories.txt",

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { engineKey, PPL_MODEL, writePplModel } from "../fixtures/quantize/ppl-model.js";
 import { qbench, tempDir } from "../support/cli.js";
+import { readReference } from "../support/cpu-reference.js";
 import { model, ROOT } from "../support/paths.js";
 
 interface Figures {
@@ -23,9 +24,12 @@ interface PplReference {
   }>;
 }
 
-const reference = JSON.parse(
-  readFileSync(join(ROOT, "test/fixtures/quantize/kquant-ppl-reference.json"), "utf8"),
-) as PplReference;
+/** llama.cpp's figures on this kind of CPU (kquant-ppl-reference.json: AVX-512; .avx2.json beside it). */
+const reference = readReference<PplReference>(
+  join(ROOT, "test/fixtures/quantize"),
+  "kquant-ppl-reference.json",
+  "scripts/make-kquant-ppl-reference.mjs",
+);
 const nodeLlamaCpp = (
   JSON.parse(readFileSync(join(ROOT, "node_modules/node-llama-cpp/package.json"), "utf8")) as {
     version: string;

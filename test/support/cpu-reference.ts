@@ -38,6 +38,35 @@ export function kindOfSystemInfo(systemInfo: string): CpuKind {
   return "other";
 }
 
+/** The kind a reference's text records in a `system_info` field or line; undefined when none. */
+export function recordedKind(text: string): CpuKind | undefined {
+  const info = text.match(/system_info"?\s*[:=]\s*"?([^"\n]*)/)?.[1];
+  return info === undefined ? undefined : kindOfSystemInfo(info);
+}
+
+/** `<name>.<kind>.<ext>` for `file` in `dir`. */
+function kindPath(dir: string, file: string, kind: CpuKind): string {
+  const dot = file.lastIndexOf(".");
+  return join(dir, `${file.slice(0, dot)}.${kind}${file.slice(dot)}`);
+}
+
+/**
+ * Where a make script run on this machine writes the reference `file` (in `dir`): `file` itself
+ * when there is none yet, when it records this machine's kind, or when QBENCH_REFERENCE_BASE=1
+ * asks for it; else `<name>.<kind>.<ext>`, so that a reference made on another kind of CPU (or
+ * one that does not say on what) stays as it is and `referenceFor` picks the new one here.
+ */
+export function referenceTarget(
+  dir: string,
+  file: string,
+  kindOf: (text: string) => CpuKind | undefined = recordedKind,
+): string {
+  const base = join(dir, file);
+  if (process.env.QBENCH_REFERENCE_BASE === "1" || !existsSync(base)) return base;
+  const kind = cpuKind();
+  return kindOf(readFileSync(base, "utf8")) === kind ? base : kindPath(dir, file, kind);
+}
+
 /**
  * The path of the reference `file` (in `dir`) made on this kind of CPU: `<name>.<kind>.<ext>`
  * when there is one, else `file` itself when its kind (`kindOf`, from its contents) is this
@@ -47,14 +76,10 @@ export function referenceFor(
   dir: string,
   file: string,
   script: string,
-  kindOf: (text: string) => CpuKind | undefined = (text) => {
-    const info = text.match(/system_info"?\s*[:=]\s*"?([^"\n]*)/)?.[1];
-    return info === undefined ? undefined : kindOfSystemInfo(info);
-  },
+  kindOf: (text: string) => CpuKind | undefined = recordedKind,
 ): string {
   const kind = cpuKind();
-  const dot = file.lastIndexOf(".");
-  const own = join(dir, `${file.slice(0, dot)}.${kind}${file.slice(dot)}`);
+  const own = kindPath(dir, file, kind);
   if (existsSync(own)) return own;
   const base = join(dir, file);
   const madeOn = kindOf(readFileSync(base, "utf8"));
