@@ -9,17 +9,20 @@
  * Each twice: with llama.cpp's default attention (flash attention, `NAME.imatrix.gguf`) and with
  * `-fa off` (`NAME.fa-off.imatrix.gguf`), so the tests know how far llama.cpp's two attention
  * paths differ from each other. The files are llama-imatrix's own output, byte for byte (a few
- * kB each). The values depend on the build's SIMD paths (silu, exp, sum order) at about 1e-4:
- * the committed files come from a Release build with GGML_NATIVE on an AVX2/F16C/FMA machine
- * (docs/imatrix.md, Agreement).
+ * kB each). The values depend on the CPU's SIMD paths (silu, exp, sum order) at about 1e-4, so
+ * they are kept per kind of CPU (test/support/cpu-reference.ts): `NAME.imatrix.gguf` as first
+ * made (on AVX-512), `NAME.imatrix.KIND.gguf` beside it from a CPU of another kind (`--kind`,
+ * e.g. avx2: the tests read it on such a machine). A GGUF imatrix records no system_info, so
+ * the script writes llama-imatrix's system_info line beside them: `system-info.txt` for the base
+ * files, `system-info.KIND.txt` for `--kind KIND`'s (docs/imatrix.md, Agreement).
  *
- *   npx tsc -p tsconfig.json && node scripts/make-imatrix-reference.mjs --tools /tmp/llama-src/build/bin
+ *   npx tsc -p tsconfig.json && node scripts/make-imatrix-reference.mjs --tools /tmp/llama-src/build/bin [--kind avx2]
  *
  * --models: the folder of stories260K-*.gguf (default ../shared/models);
  * --vocab: the vocab-only GGUF (default /tmp/llama-src/models/ggml-vocab-llama-bpe.gguf).
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,6 +37,13 @@ const tools = arg("--tools", "/tmp/llama-src/build/bin");
 const models = arg("--models", join(root, "../shared/models"));
 const vocab = arg("--vocab", "/tmp/llama-src/models/ggml-vocab-llama-bpe.gguf");
 const out = join(root, "test/fixtures/imatrix");
+/** `--kind avx2`: write `NAME.imatrix.avx2.gguf` and `system-info.avx2.txt`, leaving the base files. */
+const kind = arg("--kind", "");
+if (kind !== "" && !/^[a-z0-9]+$/.test(kind))
+  throw new Error(`--kind ${kind}: expected a CPU kind such as avx2`);
+const tag = kind === "" ? "" : `.${kind}`;
+/** llama-imatrix's system_info line (the same for every run of one build on one machine). */
+let systemInfo;
 const work = mkdtempSync(join(tmpdir(), "imatrix-reference-"));
 /** As the test passes it to qbench imatrix: imatrix.datasets records it as given. */
 const TEXT = "test/fixtures/ppl/stories.txt";
@@ -44,13 +54,17 @@ function imatrix(model, name) {
     ["", []],
     [".fa-off", ["-fa", "off"]],
   ]) {
-    const file = join(out, `${name}${suffix}.imatrix.gguf`);
+    const file = join(out, `${name}${suffix}.imatrix${tag}.gguf`);
     const args = ["-m", model, "-f", TEXT, "-c", String(CTX), "-t", "1", "--no-ppl", "-o", file];
-    execFileSync(join(tools, "llama-imatrix"), [...args, ...extra], {
+    const result = spawnSync(join(tools, "llama-imatrix"), [...args, ...extra], {
       cwd: root,
       stdio: ["ignore", "ignore", "pipe"],
+      encoding: "utf8",
       maxBuffer: 64 << 20,
     });
+    if (result.status !== 0)
+      throw new Error(`llama-imatrix ${args.join(" ")} failed:\n${result.stderr}`);
+    systemInfo ??= result.stderr.match(/\bsystem_info: (.*)$/m)?.[1]?.trim();
     process.stderr.write(`wrote ${file}\n`);
   }
 }
@@ -62,6 +76,8 @@ try {
   const realShape = join(work, "real-shape-f16.gguf");
   await writeRealShape(realShape, vocab);
   imatrix(realShape, "real-shape-f16");
+  if (systemInfo === undefined) throw new Error("llama-imatrix printed no system_info line");
+  writeFileSync(join(out, `system-info${tag}.txt`), `system_info: ${systemInfo}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
