@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { qbench } from "../support/cli.js";
+import { readReference } from "../support/cpu-reference.js";
 import { kldFigureKeys } from "../support/kld-figures.js";
 import { model, ROOT } from "../support/paths.js";
 
@@ -18,9 +18,12 @@ interface KldReference {
 }
 
 const FIXTURES = join(ROOT, "test/fixtures/ppl");
-const reference = JSON.parse(
-  readFileSync(join(FIXTURES, "kld-reference.json"), "utf8"),
-) as KldReference;
+/** llama-perplexity --kl-divergence on this kind of CPU (kld-reference.json, or kld-reference.<kind>.json). */
+const reference = readReference<KldReference>(
+  FIXTURES,
+  "kld-reference.json",
+  "test/fixtures/ppl/make-reference.sh",
+);
 
 describe("qbench ppl --baseline against llama-perplexity --kl-divergence (test/fixtures/ppl)", () => {
   for (const name of ["stories260K-q8_0.gguf", "stories260K-q4_0.gguf"]) {
