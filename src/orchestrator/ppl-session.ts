@@ -47,16 +47,19 @@ export async function scorePerplexityText(
     const scored: ScoredChunk[] = [];
     let nll = 0;
     let count = 0;
-    const perBatch = init.capabilities.includes("evaluate-batch")
-      ? windowsPerBatch(options.ctx)
-      : 1;
+    // Lockstep evaluation against a reference model (exact KLD) goes one chunk per request:
+    // evaluateBatch has no reference, so batching here would skip all but each group's first.
+    const perBatch =
+      init.capabilities.includes("evaluate-batch") && !options.reference
+        ? windowsPerBatch(options.ctx)
+        : 1;
     const { chunks } = tokenized;
     for (let i = 0; i < chunks.length; i += perBatch) {
       const group = chunks.slice(i, i + perBatch);
       const baselines = group.map((_, j) => options.baseline?.scored[i + j]);
       const chunkOptions = { topK: options.topK, reference: options.reference };
       const results =
-        group.length > 1 && !options.reference
+        group.length > 1
           ? await scoreChunks(client, group, baselines, chunkOptions)
           : [
               await scoreChunk(client, group[0] as HashedChunk, {

@@ -11,6 +11,7 @@ interface KldReference {
     model: string;
     base: string;
     ctx: number;
+    scored_tokens: number;
     ppl_ratio: number;
     kld: Record<string, number> & { mean: number; p99: number };
     same_top_p_percent: number;
@@ -93,6 +94,9 @@ describe("qbench ppl --baseline against llama-perplexity --kl-divergence (test/f
       assert.equal(out.exitCode, 0, out.stderr);
       const got = JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "") as Record<string, number>;
       assert.equal(got.kld_is_bound as unknown, false);
+      // Every chunk, as llama-perplexity scores them (lockstep once went only through the
+      // first chunk of each evaluateBatch group).
+      assert.equal(got.scored_tokens, ref.scored_tokens);
       for (const [label, key] of kldFigureKeys()) {
         const want = ref.kld[label] as number;
         // The maximum is one token's value: on Q8_0 it is 2.7 % above llama.cpp's native build
