@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { qbench } from "../support/cli.js";
+import { readReference } from "../support/cpu-reference.js";
 import { kldFigureKeys } from "../support/kld-figures.js";
 import { model, ROOT } from "../support/paths.js";
 
@@ -11,6 +11,7 @@ interface KldReference {
     model: string;
     base: string;
     ctx: number;
+    scored_tokens: number;
     ppl_ratio: number;
     kld: Record<string, number> & { mean: number; p99: number };
     same_top_p_percent: number;
@@ -18,9 +19,12 @@ interface KldReference {
 }
 
 const FIXTURES = join(ROOT, "test/fixtures/ppl");
-const reference = JSON.parse(
-  readFileSync(join(FIXTURES, "kld-reference.json"), "utf8"),
-) as KldReference;
+/** llama-perplexity --kl-divergence on this kind of CPU (kld-reference.json, or kld-reference.<kind>.json). */
+const reference = readReference<KldReference>(
+  FIXTURES,
+  "kld-reference.json",
+  "test/fixtures/ppl/make-reference.sh",
+);
 
 describe("qbench ppl --baseline against llama-perplexity --kl-divergence (test/fixtures/ppl)", () => {
   for (const name of ["stories260K-q8_0.gguf", "stories260K-q4_0.gguf"]) {
@@ -90,6 +94,9 @@ describe("qbench ppl --baseline against llama-perplexity --kl-divergence (test/f
       assert.equal(out.exitCode, 0, out.stderr);
       const got = JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "") as Record<string, number>;
       assert.equal(got.kld_is_bound as unknown, false);
+      // Every chunk, as llama-perplexity scores them (lockstep once went only through the
+      // first chunk of each evaluateBatch group).
+      assert.equal(got.scored_tokens, ref.scored_tokens);
       for (const [label, key] of kldFigureKeys()) {
         const want = ref.kld[label] as number;
         // The maximum is one token's value: on Q8_0 it is 2.7 % above llama.cpp's native build

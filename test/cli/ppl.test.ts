@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { qbench, tempDir, writeFiles } from "../support/cli.js";
+import { readReference } from "../support/cpu-reference.js";
 import { model, ROOT } from "../support/paths.js";
 
 interface Reference {
@@ -20,7 +20,12 @@ interface Reference {
 }
 
 const FIXTURES = join(ROOT, "test/fixtures/ppl");
-const reference = JSON.parse(readFileSync(join(FIXTURES, "reference.json"), "utf8")) as Reference;
+/** llama-perplexity's figures on this kind of CPU (reference.json, or reference.<kind>.json). */
+const reference = readReference<Reference>(
+  FIXTURES,
+  "reference.json",
+  "test/fixtures/ppl/make-reference.sh",
+);
 
 describe("qbench ppl against llama-perplexity (references in test/fixtures/ppl)", () => {
   it("matches llama-perplexity within 0.1 % on stories260K F32/F16/Q8_0/Q4_0 at ctx 64 and 128", async () => {

@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Verdict } from "../../src/verdict/policy.js";
 import { qbench, tempDir, writeFiles } from "../support/cli.js";
+import { readReference } from "../support/cpu-reference.js";
 import { ROOT } from "../support/paths.js";
 import { writePlan } from "../support/plans.js";
 
-const reference = JSON.parse(
-  readFileSync(join(ROOT, "test/fixtures/ppl/kld-reference.json"), "utf8"),
-) as { results: Array<{ model: string; ctx: number; kld: { mean: number } }> };
+/** llama-perplexity --kl-divergence on this kind of CPU (kld-reference.json, or kld-reference.<kind>.json). */
+const reference = readReference<{
+  results: Array<{ model: string; ctx: number; kld: { mean: number } }>;
+}>(join(ROOT, "test/fixtures/ppl"), "kld-reference.json", "test/fixtures/ppl/make-reference.sh");
 
 function kldReason(stdout: string, variant: string) {
   const { verdicts } = JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as {
