@@ -27,8 +27,7 @@ const reference = readReference<RealShapeReference>(
  * the figure ± half the last digit, so the bound is 1 % of it plus that half digit. (An AVX2 CPU's
  * q8_0 p99.9 is 2.4662e-5 in qbench, printed 0.000024 by llama-perplexity: 2.45e-5 or under.)
  */
-const within = (got: number, want: number) =>
-  Math.abs(got - want) <= 0.01 * Math.abs(want) + 5e-7;
+const within = (got: number, want: number) => Math.abs(got - want) <= 0.01 * Math.abs(want) + 5e-7;
 
 describe("KLD at a 128k vocabulary: qbench ppl vs llama-perplexity --kl-divergence (kld-real-shape.json)", () => {
   const dir = tempDir("qbench-real-shape-");
