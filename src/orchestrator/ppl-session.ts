@@ -26,6 +26,12 @@ export interface TextScoreOptions {
   baseline?: TextScores | undefined;
   /** Exact KLD: the spec's load names the baseline as `reference`, evaluated in lockstep. */
   reference?: boolean;
+  /**
+   * Chunks per request where the runner has evaluateBatch (default 1: each chunk alone, as
+   * llama-perplexity -b <ctx>; "auto": windowsPerBatch). Batched chunks are scored as parallel
+   * sequences of one engine batch, which rounds differently.
+   */
+  batchChunks?: number | "auto";
   /** After tokenizing, before any chunk is evaluated; may refuse the text by throwing. */
   onTokenized?: (text: TokenizedText) => void;
   /** After each chunk, with the perplexity so far. */
@@ -51,7 +57,9 @@ export async function scorePerplexityText(
     // Exact KLD evaluates each chunk on two models in lockstep: one chunk per request.
     const perBatch =
       init.capabilities.includes("evaluate-batch") && !options.reference
-        ? windowsPerBatch(options.ctx)
+        ? options.batchChunks === "auto"
+          ? windowsPerBatch(options.ctx)
+          : (options.batchChunks ?? 1)
         : 1;
     const { chunks } = tokenized;
     for (let i = 0; i < chunks.length; i += perBatch) {
