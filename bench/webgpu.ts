@@ -9,7 +9,8 @@
 // vocab-only GGUF in node-llama-cpp's bundled llama.cpp sources (/tmp/llama-src/models).
 // Run: npx tsc -p tsconfig.json && node dist/bench/webgpu.js [--prompt 256] [--gen 128]
 //      [--repeats 3] [--threads 2] [--floor | --floor-only] [--eval-ctx 512 [--eval-tokens N]]
-//      [--vocab128k] [MODEL.gguf ...]
+//      [--top-k K] [--vocab128k] [MODEL.gguf ...]
+// `--top-k K` asks each scored position's top K too (what a KLD baseline pass asks: 512).
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
@@ -34,6 +35,7 @@ const { values, positionals } = parseArgs({
     "floor-only": { type: "boolean", default: false },
     "eval-ctx": { type: "string" },
     "eval-tokens": { type: "string" },
+    "top-k": { type: "string", default: "0" },
     vocab128k: { type: "boolean", default: false },
     "vocab-gguf": { type: "string", default: "/tmp/llama-src/models/ggml-vocab-llama-bpe.gguf" },
   },
@@ -42,6 +44,7 @@ const promptTokens = Number(values.prompt);
 const gen = Number(values.gen);
 const repeats = Number(values.repeats);
 const threads = Number(values.threads);
+const topK = Number(values["top-k"]);
 /** The 128k-vocabulary model (made once under /tmp). */
 async function vocab128k(): Promise<string> {
   const dir = "/tmp/qbench-bench/webgpu";
@@ -168,7 +171,7 @@ async function evalSpeed(runner: RunnerClient, tokens: number[], bos: number | n
     const started = performance.now();
     let n = 0;
     for (const chunk of chunks) {
-      await runner.request("evaluate", { ...chunk, topK: 0 }, 600_000);
+      await runner.request("evaluate", { ...chunk, topK }, 600_000);
       n += chunk.tokens.length;
     }
     if (r > 0) rates.push(n / ((performance.now() - started) / 1000));
@@ -206,7 +209,7 @@ async function evalSpeeds(path: string, ctx: number): Promise<void> {
     results.push(`  WebGPU: ${(error as Error).message.split("\n")[0]}`);
   }
   console.log(
-    `${basename(path)}: evaluate ${tokens.length} tokens in chunks of ${ctx} (${repeats} repeats after a warm-up)`,
+    `${basename(path)}: evaluate ${tokens.length} tokens in chunks of ${ctx}, top ${topK} per scored position (${repeats} repeats after a warm-up)`,
   );
   for (const r of results) console.log(r);
 }

@@ -7,7 +7,7 @@ import {
   serialAttentionKernel,
 } from "../../../runners/webgpu/kernels/attention.js";
 import { EMBED_WG, embedKernel } from "../../../runners/webgpu/kernels/embed.js";
-import { argmaxKernel, scoreKernel } from "../../../runners/webgpu/kernels/logits.js";
+import { argmaxKernel, SELECT_CAP, scoreKernel } from "../../../runners/webgpu/kernels/logits.js";
 import {
   matmulGroups,
   matmulKernel,
@@ -362,6 +362,51 @@ describe("WebGPU kernels on this machine's adapter vs a plain TypeScript referen
       );
     }
     assert.equal(got[S + 2 * K + S], 4, "the tie at logit 9 goes to id 4 before id 17");
+  });
+
+  it("top K by radix select: any K, ties across the K-th, −inf and ±0, and K passes past the cap", async () => {
+    const h = harness();
+    const V = 2000;
+    const random = randomVector(V, rng(21), 4);
+    const rows: Float32Array[] = [
+      random,
+      // Nine levels: every K-th entry sits among a run of equal logits.
+      Float32Array.from(random, (x) => Math.round(x)),
+      // Half the vocabulary masked, with signed zeros among the rest.
+      Float32Array.from(random, (x, i) =>
+        i % 2 ? Number.NEGATIVE_INFINITY : i % 7 ? x : i % 3 ? 0 : -0,
+      ),
+      new Float32Array(V).fill(1.5),
+    ];
+    const logits = new Float32Array(rows.length * V);
+    for (const [r, row] of rows.entries()) logits.set(row, r * V);
+    const targets = new Uint32Array(rows.length);
+    const kernel = scoreKernel(V);
+    for (const K of [1, 3, 64, 500, 1000, SELECT_CAP, SELECT_CAP + 76]) {
+      const stride = 1 + 2 * K;
+      const out = h.zeros(rows.length * stride * 4);
+      const buffers = { logits: h.buffer(logits), targets: h.buffer(targets), out };
+      const params = { T: rows.length, pos0: 0, nOut: rows.length, tOut0: 0, S: 1, K };
+      h.run(kernel, params, buffers, [rows.length, 1]);
+      const got = await h.readF32(out, rows.length * stride);
+      for (const [r, row] of rows.entries()) {
+        // The K passes past the cap skip −inf entries, as they always have.
+        if (K > SELECT_CAP && r === 2) continue;
+        const want = logSoftmaxRef(row);
+        const order = Array.from(want.keys()).sort(
+          (a, b) => (row[b] as number) - (row[a] as number) || a - b,
+        );
+        const at = (k: number) => got[r * stride + 1 + 2 * k] as number;
+        const lp = (k: number) => got[r * stride + 2 + 2 * k] as number;
+        const ids = Array.from({ length: K }, (_, k) => at(k));
+        assert.deepEqual(ids, order.slice(0, K), `row ${r}, K ${K}: ids in order`);
+        for (let k = 0; k < K; k++) {
+          const w = want[order[k] as number] as number;
+          const ok = w === Number.NEGATIVE_INFINITY ? lp(k) === w : Math.abs(lp(k) - w) <= 1e-5;
+          assert.ok(ok, `row ${r}, K ${K}, entry ${k}: log p ${lp(k)}, want ${w}`);
+        }
+      }
+    }
   });
 
   it("greedy argmax reads the last logits row and breaks ties toward the lower id", async () => {
