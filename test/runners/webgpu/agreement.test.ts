@@ -2,19 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, describe, it } from "node:test";
-import type { RunnerClient } from "../../../src/runner-client/client.js";
-import type { LoadParams } from "../../../src/runner-client/protocol.js";
-import { resolveRunner } from "../../../src/runner-client/registry.js";
-import { startRunner } from "../../../src/runner-client/start.js";
-import { klDivergence, summarizeKld } from "../../../src/scoring/kld.js";
-import {
-  combinePerplexity,
-  nllSums,
-  perplexityChunks,
-  perplexityText,
-} from "../../../src/scoring/perplexity.js";
 import { model } from "../../support/paths.js";
-import { FIXTURES, PROMPTS } from "./compare.js";
+import { compareWithLlamaCpp, FIXTURES } from "./compare.js";
 import { gpuOrReason } from "./gpu-harness.js";
 import { removeTestModels, storiesAs, wideAs } from "./test-models.js";
 
@@ -69,20 +58,6 @@ const CASES: Record<string, Case> = {
   "wide iq4_xs": { path: () => wideAs("iq4_xs"), ...WIDE_QUANTIZED },
 };
 
-async function scoreAll(runner: RunnerClient, tokens: number[], bos: number | null) {
-  const logprobs: number[] = [];
-  const dists: Map<number, number>[] = [];
-  for (const chunk of perplexityChunks(tokens, CTX, bos)) {
-    const out = await runner.request("evaluate", { ...chunk, topK: VOCAB }, 120_000);
-    // llama-perplexity scores the second half of each chunk: positions ≥ ctx/2.
-    for (const s of out.scored.slice(CTX / 2 - chunk.scoreFrom + 1)) {
-      logprobs.push(s.logprob);
-      dists.push(new Map(s.top ?? []));
-    }
-  }
-  return { logprobs, dists };
-}
-
 describe("WebGPU vs llama.cpp CPU per file and format (the perplexity fixture text, greedy story openings)", {
   skip,
 }, () => {
@@ -90,67 +65,24 @@ describe("WebGPU vs llama.cpp CPU per file and format (the perplexity fixture te
   for (const [name, bounds] of Object.entries(CASES)) {
     it(`${name}: same top token, KLD, perplexity and greedy generations`, async (t) => {
       const path = await bounds.path();
-      const load: LoadParams = {
-        model: path,
-        backend: "cpu",
-        contextSize: CTX,
-        seed: 1,
-        threads: 1,
-      };
-      const ref = await startRunner(resolveRunner("cpu", undefined), load, 60_000);
-      const gpu = await startRunner(
-        resolveRunner("webgpu", undefined),
-        { ...load, backend: "webgpu" },
-        60_000,
+      const r = await compareWithLlamaCpp(path, { ctx: CTX, vocab: VOCAB });
+      // llama-perplexity's own figure where the fixture has it, else the llama.cpp runner's.
+      const reference = REFERENCE.results.find((x) => x.model === basename(path) && x.ctx === CTX);
+      const referencePpl = reference ? Math.exp(reference.mean_nll) : r.llamaPpl;
+      const pplDiffPct = 100 * (r.ppl / referencePpl - 1);
+      t.diagnostic(
+        `${name}: n=${r.n} same top ${r.sameTopPct.toFixed(2)}% · mean KLD ${r.meanKld.toExponential(2)} (from all ${VOCAB} log-probs) · ` +
+          `ppl ${r.ppl.toFixed(4)} vs ${reference ? "llama-perplexity" : "llama.cpp runner"} ${referencePpl.toFixed(4)} (${pplDiffPct.toFixed(3)}%), runner ${r.llamaPpl.toFixed(4)} · ` +
+          `greedy 32 tokens identical ${r.greedyIdentical}/${r.prompts}`,
       );
-      try {
-        const text = perplexityText(readFileSync(join(FIXTURES, "stories.txt"), "utf8"));
-        const { tokens } = await ref.client.request("tokenize", { text });
-        assert.deepEqual((await gpu.client.request("tokenize", { text })).tokens, tokens);
-        const base = await scoreAll(ref.client, tokens, ref.loaded.bos);
-        const ours = await scoreAll(gpu.client, tokens, gpu.loaded.bos);
-        const kld: number[] = [];
-        const sameTop: number[] = [];
-        for (const [i, p] of base.dists.entries()) {
-          const q = ours.dists[i] as Map<number, number>;
-          const ids = [...p.keys()];
-          kld.push(
-            klDivergence(
-              ids.map((id) => p.get(id) as number),
-              ids.map((id) => q.get(id) ?? -1e30),
-            ),
-          );
-          sameTop.push(ids[0] === q.keys().next().value ? 1 : 0);
-        }
-        const summary = summarizeKld(kld, sameTop);
-        const ppl = combinePerplexity([nllSums(ours.logprobs)]);
-        const llamaPpl = combinePerplexity([nllSums(base.logprobs)]);
-        // llama-perplexity's own figure where the fixture has it, else the llama.cpp runner's.
-        const reference = REFERENCE.results.find(
-          (r) => r.model === basename(path) && r.ctx === CTX,
-        );
-        const referencePpl = reference ? Math.exp(reference.mean_nll) : llamaPpl.ppl;
-        const pplDiffPct = 100 * (ppl.ppl / referencePpl - 1);
-        let identical = 0;
-        for (const prompt of PROMPTS) {
-          const params = { prompt, maxTokens: 32, stop: [], temperature: 0 };
-          const a = await ref.client.request("generate", params);
-          const b = await gpu.client.request("generate", params);
-          if (a.text === b.text) identical++;
-        }
-        t.diagnostic(
-          `${name}: n=${summary.n} same top ${summary.sameTopPct.toFixed(2)}% · mean KLD ${summary.meanKld.toExponential(2)} (from all ${VOCAB} log-probs) · ` +
-            `ppl ${ppl.ppl.toFixed(4)} vs ${reference ? "llama-perplexity" : "llama.cpp runner"} ${referencePpl.toFixed(4)} (${pplDiffPct.toFixed(3)}%), runner ${llamaPpl.ppl.toFixed(4)} · ` +
-            `greedy 32 tokens identical ${identical}/${PROMPTS.length}`,
-        );
-        assert.equal(summary.n, 1890);
-        assert.ok(summary.sameTopPct >= bounds.sameTopPct, `same top ${summary.sameTopPct}%`);
-        assert.ok(summary.meanKld <= bounds.meanKld, `mean KLD ${summary.meanKld}`);
-        assert.ok(Math.abs(pplDiffPct) <= 0.5, `ppl differs by ${pplDiffPct}%`);
-        assert.ok(identical >= bounds.greedy, `${identical}/${PROMPTS.length} greedy identical`);
-      } finally {
-        await Promise.all([ref.client.stop(), gpu.client.stop()]);
-      }
+      assert.equal(r.n, 1890);
+      assert.ok(r.sameTopPct >= bounds.sameTopPct, `same top ${r.sameTopPct}%`);
+      assert.ok(r.meanKld <= bounds.meanKld, `mean KLD ${r.meanKld}`);
+      assert.ok(Math.abs(pplDiffPct) <= 0.5, `ppl differs by ${pplDiffPct}%`);
+      assert.ok(
+        r.greedyIdentical >= bounds.greedy,
+        `${r.greedyIdentical}/${r.prompts} greedy identical`,
+      );
     });
   }
 });

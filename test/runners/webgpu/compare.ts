@@ -93,8 +93,11 @@ export async function compareWithLlamaCpp(
     const text = perplexityText(readFileSync(join(FIXTURES, "stories.txt"), "utf8"));
     const { tokens } = await ref.client.request("tokenize", { text });
     assert.deepEqual((await gpu.client.request("tokenize", { text })).tokens, tokens);
-    const base = await scoreAll(ref.client, tokens, ref.loaded.bos, ctx, vocab);
-    const ours = await scoreAll(gpu.client, tokens, gpu.loaded.bos, ctx, vocab);
+    // The two runners side by side: llama.cpp takes one thread, llvmpipe the rest.
+    const [base, ours] = await Promise.all([
+      scoreAll(ref.client, tokens, ref.loaded.bos, ctx, vocab),
+      scoreAll(gpu.client, tokens, gpu.loaded.bos, ctx, vocab),
+    ]);
     const kld: number[] = [];
     const sameTop: number[] = [];
     for (const [i, p] of base.dists.entries()) {
@@ -112,8 +115,10 @@ export async function compareWithLlamaCpp(
     let greedyIdentical = 0;
     for (const prompt of prompts) {
       const params = { prompt, maxTokens: options.maxTokens ?? 32, stop: [], temperature: 0 };
-      const a = await ref.client.request("generate", params);
-      const b = await gpu.client.request("generate", params);
+      const [a, b] = await Promise.all([
+        ref.client.request("generate", params),
+        gpu.client.request("generate", params),
+      ]);
       if (a.text === b.text) greedyIdentical++;
     }
     return {
