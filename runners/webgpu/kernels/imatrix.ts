@@ -71,15 +71,12 @@ export const ROUND_F16 = `fn round_f16(x: f32) -> f32 {
 }`;
 
 /**
- * The F16 matmul's input as ggml's CPU backend makes it (its F16 `vec_dot_type` is F16: the
- * f32 activations are converted before the dot products): x[i] rounded to f16 in place, for
- * the pass's T rows of `cols`. Bindings: x. Dispatch (⌈cols/64⌉, T).
+ * One invocation per element of the pass's T rows of `cols`, with ROUND_F16 in scope: `body`
+ * sets element i = t·N + j. Dispatch (⌈cols/64⌉, T).
  */
-export function roundF16Kernel(cols: number): KernelSource {
-  const list = new BindingList();
-  list.add("x", "rw", "array<f32>");
+function perElement(label: string, list: BindingList, cols: number, body: string): KernelSource {
   return {
-    label: `imatrix round to f16 ${cols}`,
+    label,
     bindings: list.entries,
     code: `${list.wgsl}
 ${ROUND_F16}
@@ -89,9 +86,21 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let j = gid.x;
   let t = gid.y;
   if (j >= N || t >= P.T) { return; }
-  x[t * N + j] = round_f16(x[t * N + j]);
+  let i = t * N + j;
+  ${body}
 }`,
   };
+}
+
+/**
+ * The F16 matmul's input as ggml's CPU backend makes it (its F16 `vec_dot_type` is F16: the
+ * f32 activations are converted before the dot products): x[i] rounded to f16 in place, for
+ * the pass's T rows of `cols`. Bindings: x. Dispatch (⌈cols/64⌉, T).
+ */
+export function roundF16Kernel(cols: number): KernelSource {
+  const list = new BindingList();
+  list.add("x", "rw", "array<f32>");
+  return perElement(`imatrix round to f16 ${cols}`, list, cols, "x[i] = round_f16(x[i]);");
 }
 
 /**
@@ -105,18 +114,6 @@ export function normRoundKernel(cols: number): KernelSource {
   list.add("x", "read", "array<f32>");
   list.add("scale", "read", "array<f32>").add("g", "read", "array<f32>");
   list.add("xn", "rw", "array<f32>");
-  return {
-    label: `imatrix norm and round to f16 ${cols}`,
-    bindings: list.entries,
-    code: `${list.wgsl}
-${ROUND_F16}
-const N = ${cols}u;
-@compute @workgroup_size(${IMATRIX_WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let j = gid.x;
-  let t = gid.y;
-  if (j >= N || t >= P.T) { return; }
-  xn[t * N + j] = round_f16((x[t * N + j] * scale[t]) * g[j]);
-}`,
-  };
+  const body = "xn[i] = round_f16((x[i] * scale[t]) * g[j]);";
+  return perElement(`imatrix norm and round to f16 ${cols}`, list, cols, body);
 }
