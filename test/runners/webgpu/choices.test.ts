@@ -12,10 +12,10 @@ import type {
   ScoreChoicesParams,
   ScoreChoicesResult,
 } from "../../../src/runner-client/protocol.js";
-import { resolveRunner } from "../../../src/runner-client/registry.js";
-import { type StartedRunner, startRunner } from "../../../src/runner-client/start.js";
+import type { StartedRunner } from "../../../src/runner-client/start.js";
 import { choiceMetric, loadSuite } from "../../../src/suites/load.js";
 import { model, ROOT } from "../../support/paths.js";
+import { startPair } from "./compare.js";
 import { gpuOrReason } from "./gpu-harness.js";
 
 const found = await gpuOrReason();
@@ -120,12 +120,7 @@ for (const [name, path] of MODELS) {
         seed: 1,
         threads: 1,
       };
-      ref = await startRunner(resolveRunner("cpu", undefined), load, 60_000);
-      gpu = await startRunner(
-        resolveRunner("webgpu", undefined),
-        { ...load, backend: "webgpu" },
-        60_000,
-      );
+      ({ ref, gpu } = await startPair(load, 60_000));
     });
     after(() => Promise.all([ref?.client.stop(), gpu?.client.stop()]));
 

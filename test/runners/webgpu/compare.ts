@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { RunnerClient } from "../../../src/runner-client/client.js";
 import type { LoadParams } from "../../../src/runner-client/protocol.js";
 import { resolveRunner } from "../../../src/runner-client/registry.js";
-import { startRunner } from "../../../src/runner-client/start.js";
+import { type StartedRunner, startRunner } from "../../../src/runner-client/start.js";
 import { klDivergence, summarizeKld } from "../../../src/scoring/kld.js";
 import {
   combinePerplexity,
@@ -40,6 +40,25 @@ export const PROMPTS = [
   "Max found a shiny key",
   "The teacher asked the class",
 ];
+
+/**
+ * The llama.cpp runner (CPU) and the WebGPU runner on the same load, started side by side; if
+ * either fails to start, the other is stopped before the error is thrown.
+ */
+export async function startPair(
+  load: LoadParams,
+  timeoutMs: number,
+): Promise<{ ref: StartedRunner; gpu: StartedRunner }> {
+  const [ref, gpu] = await Promise.allSettled([
+    startRunner(resolveRunner("cpu", undefined), { ...load, backend: "cpu" }, timeoutMs),
+    startRunner(resolveRunner("webgpu", undefined), { ...load, backend: "webgpu" }, timeoutMs),
+  ]);
+  if (ref.status === "fulfilled" && gpu.status === "fulfilled") {
+    return { ref: ref.value, gpu: gpu.value };
+  }
+  for (const r of [ref, gpu]) if (r.status === "fulfilled") await r.value.client.stop();
+  throw ref.status === "rejected" ? ref.reason : (gpu as PromiseRejectedResult).reason;
+}
 
 async function scoreAll(
   runner: RunnerClient,
@@ -80,15 +99,7 @@ export async function compareWithLlamaCpp(
   const { ctx, vocab } = options;
   const prompts = options.prompts ?? PROMPTS;
   const load: LoadParams = { model: path, backend: "cpu", contextSize: ctx, seed: 1, threads: 1 };
-  const ref = await startRunner(resolveRunner("cpu", undefined), load, 60_000);
-  const gpu = await startRunner(
-    resolveRunner("webgpu", undefined),
-    { ...load, backend: "webgpu" },
-    60_000,
-  ).catch(async (error: unknown) => {
-    await ref.client.stop();
-    throw error;
-  });
+  const { ref, gpu } = await startPair(load, 60_000);
   try {
     const text = perplexityText(readFileSync(join(FIXTURES, "stories.txt"), "utf8"));
     const { tokens } = await ref.client.request("tokenize", { text });
@@ -152,15 +163,7 @@ export interface VocabAgreement {
  */
 export async function compareOnOwnVocabulary(path: string, ctx: number): Promise<VocabAgreement> {
   const load: LoadParams = { model: path, backend: "cpu", contextSize: ctx, seed: 1, threads: 1 };
-  const ref = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
-  const gpu = await startRunner(
-    resolveRunner("webgpu", undefined),
-    { ...load, backend: "webgpu" },
-    120_000,
-  ).catch(async (error: unknown) => {
-    await ref.client.stop();
-    throw error;
-  });
+  const { ref, gpu } = await startPair(load, 120_000);
   try {
     const text = readFileSync(join(ROOT, "test/fixtures/tokenizer/multilingual.txt"), "utf8");
     const all = (await ref.client.request("tokenize", { text })).tokens;

@@ -7,11 +7,10 @@ import { after, before, describe, it } from "node:test";
 import { readTokenizer, writeSyntheticLlama } from "../../../bench/quantize.js";
 import type { Gpu } from "../../../runners/webgpu/device.js";
 import type { LoadParams } from "../../../src/runner-client/protocol.js";
-import { resolveRunner } from "../../../src/runner-client/registry.js";
-import { startRunner } from "../../../src/runner-client/start.js";
 import { perplexityText } from "../../../src/scoring/perplexity.js";
 import { ROOT } from "../../support/paths.js";
 import { bundledVocab } from "../../support/real-shape.js";
+import { startPair } from "./compare.js";
 import { gpuOrReason } from "./gpu-harness.js";
 
 const found = await gpuOrReason();
@@ -36,12 +35,7 @@ describe("a 128,256-token vocabulary at context 512 (logits over the storage bin
 
   it("loads, evaluates 512 positions like llama.cpp CPU and reports its live GPU buffers", async (t) => {
     const load: LoadParams = { model: path, backend: "cpu", contextSize: CTX, seed: 1, threads: 1 };
-    const ref = await startRunner(resolveRunner("cpu", undefined), load, 120_000);
-    const gpu = await startRunner(
-      resolveRunner("webgpu", undefined),
-      { ...load, backend: "webgpu" },
-      120_000,
-    );
+    const { ref, gpu } = await startPair(load, 120_000);
     try {
       assert.equal(gpu.loaded.vocabularySize, 128_256);
       assert.equal(gpu.loaded.contextSize, CTX);
