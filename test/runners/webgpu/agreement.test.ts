@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { model } from "../../support/paths.js";
-import { compareWithLlamaCpp, FIXTURES } from "./compare.js";
+import { compareWithLlamaCpp, FIXTURES, type Positions } from "./compare.js";
 import { gpuOrReason } from "./gpu-harness.js";
 import { removeTestModels, storiesAs, wideAs } from "./test-models.js";
 
@@ -21,6 +21,13 @@ interface Case {
   sameTopPct: number;
   greedy: number;
   meanKld: number;
+  /**
+   * The wide model's: every position of half the chunks (as many positions, half the forward
+   * work); its random weights agree alike at any position. stories260K's files keep
+   * llama-perplexity's second halves, where its figures and llama.cpp's own floor were measured
+   * (on every position IQ4_NL's same top falls from 98.4 % to 98.0 %).
+   */
+  positions?: Positions;
 }
 
 /**
@@ -37,9 +44,11 @@ const QUANTIZED = { sameTopPct: 98, greedy: 9, meanKld: 1e-3 };
 /**
  * The random-weight model's distributions are nearly flat (perplexity ≈ 560 of 512 ids), so its
  * top token is often a near-tie: llama.cpp CPU agrees with itself (flash attention on vs off)
- * on only 97.2–97.7 % of these positions for its k-quant files, with mean KLD 1.6e-5 (docs/webgpu.md).
+ * on only 97.2–97.7 % of llama-perplexity's positions (the chunks' second halves) for its k-quant
+ * files, with mean KLD 1.6e-5 (docs/webgpu.md); the WebGPU runner's same top on them was
+ * 96.88–97.88 %, and on every position of half the chunks (what these cases compare) 96.69–97.85 %.
  */
-const WIDE_QUANTIZED = { sameTopPct: 96, greedy: 4, meanKld: 5e-5 };
+const WIDE_QUANTIZED = { sameTopPct: 96, greedy: 4, meanKld: 5e-5, positions: "all" as const };
 const CASES: Record<string, Case> = {
   f32: { path: STORIES("f32"), ...EXACT },
   f16: { path: STORIES("f16"), ...EXACT },
@@ -50,7 +59,7 @@ const CASES: Record<string, Case> = {
   "q4_k_m (Q5_0, Q8_0)": { path: () => storiesAs("q4_k_m"), ...QUANTIZED },
   "q5_k_m (Q5_1, Q8_0)": { path: () => storiesAs("q5_k_m"), ...QUANTIZED },
   "iq4_nl (IQ4_NL, Q8_0)": { path: () => storiesAs("iq4_nl"), ...QUANTIZED },
-  "wide f16": { path: () => wideAs("f16"), ...EXACT },
+  "wide f16": { path: () => wideAs("f16"), ...EXACT, positions: "all" },
   // Q4_K_M holds Q4_K and Q6_K, Q5_K_M Q5_K and Q6_K, Q2_K Q2_K and Q3_K (and Q6_K output).
   "wide q4_k_m": { path: () => wideAs("q4_k_m"), ...WIDE_QUANTIZED },
   "wide q5_k_m": { path: () => wideAs("q5_k_m"), ...WIDE_QUANTIZED },
@@ -65,7 +74,8 @@ describe("WebGPU vs llama.cpp CPU per file and format (the perplexity fixture te
   for (const [name, bounds] of Object.entries(CASES)) {
     it(`${name}: same top token, KLD, perplexity and greedy generations`, async (t) => {
       const path = await bounds.path();
-      const r = await compareWithLlamaCpp(path, { ctx: CTX, vocab: VOCAB });
+      const positions = bounds.positions ?? "second-halves";
+      const r = await compareWithLlamaCpp(path, { ctx: CTX, vocab: VOCAB, positions });
       // llama-perplexity's own figure where the fixture has it, else the llama.cpp runner's.
       const reference = REFERENCE.results.find((x) => x.model === basename(path) && x.ctx === CTX);
       const referencePpl = reference ? Math.exp(reference.mean_nll) : r.llamaPpl;
@@ -75,7 +85,7 @@ describe("WebGPU vs llama.cpp CPU per file and format (the perplexity fixture te
           `ppl ${r.ppl.toFixed(4)} vs ${reference ? "llama-perplexity" : "llama.cpp runner"} ${referencePpl.toFixed(4)} (${pplDiffPct.toFixed(3)}%), runner ${r.llamaPpl.toFixed(4)} · ` +
           `greedy 32 tokens identical ${r.greedyIdentical}/${r.prompts}`,
       );
-      assert.equal(r.n, 1890);
+      assert.equal(r.n, positions === "all" ? 1905 : 1890);
       assert.ok(r.sameTopPct >= bounds.sameTopPct, `same top ${r.sameTopPct}%`);
       assert.ok(r.meanKld <= bounds.meanKld, `mean KLD ${r.meanKld}`);
       assert.ok(Math.abs(pplDiffPct) <= 0.5, `ppl differs by ${pplDiffPct}%`);

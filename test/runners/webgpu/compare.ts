@@ -1,7 +1,8 @@
 /**
- * The WebGPU runner against the llama.cpp runner (CPU) on one file: every scored position of
- * the perplexity fixture text in llama-perplexity's chunks (its second halves), KLD from all of
- * the vocabulary's log-probabilities, and greedy continuations of story openings.
+ * The WebGPU runner against the llama.cpp runner (CPU) on one file: ~1,900 positions of the
+ * perplexity fixture text in ctx chunks (llama-perplexity's second halves, or every position of
+ * half the chunks: `Positions`), KLD from all of the vocabulary's log-probabilities, and greedy
+ * continuations of story openings.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -60,19 +61,31 @@ export async function startPair(
   throw ref.status === "rejected" ? ref.reason : (gpu as PromiseRejectedResult).reason;
 }
 
+/**
+ * Which positions are compared. `second-halves`: llama-perplexity's, the second half of every
+ * ctx chunk (1,890 of the fixture text at ctx 128), for a perplexity set beside its figure.
+ * `all`: every position of the first half of the chunks (1,905 at ctx 128): as many positions
+ * for half the forward work, where the comparison is with the llama.cpp runner alone.
+ */
+export type Positions = "second-halves" | "all";
+
 async function scoreAll(
   runner: RunnerClient,
   tokens: number[],
   bos: number | null,
-  ctx: number,
-  vocab: number,
+  options: { ctx: number; vocab: number; positions: Positions },
 ) {
+  const { ctx, vocab, positions } = options;
   const logprobs: number[] = [];
   const dists: Map<number, number>[] = [];
-  for (const chunk of perplexityChunks(tokens, ctx, bos)) {
+  const chunks = perplexityChunks(tokens, ctx, bos);
+  const wanted =
+    positions === "all"
+      ? chunks.slice(0, Math.ceil(chunks.length / 2)).map((c) => ({ ...c, scoreFrom: 1 }))
+      : chunks;
+  for (const chunk of wanted) {
     const out = await runner.request("evaluate", { ...chunk, topK: vocab }, 120_000);
-    // llama-perplexity scores the second half of each chunk: positions ≥ ctx/2.
-    for (const s of out.scored.slice(ctx / 2 - chunk.scoreFrom + 1)) {
+    for (const s of out.scored) {
       logprobs.push(s.logprob);
       dists.push(new Map(s.top ?? []));
     }
@@ -94,9 +107,16 @@ export interface Agreement {
 /** Runs both runners on `path` (same tokenization asserted) and measures their agreement. */
 export async function compareWithLlamaCpp(
   path: string,
-  options: { ctx: number; vocab: number; prompts?: string[]; maxTokens?: number },
+  options: {
+    ctx: number;
+    vocab: number;
+    positions?: Positions;
+    prompts?: string[];
+    maxTokens?: number;
+  },
 ): Promise<Agreement> {
   const { ctx, vocab } = options;
+  const scoring = { ctx, vocab, positions: options.positions ?? "second-halves" };
   const prompts = options.prompts ?? PROMPTS;
   const load: LoadParams = { model: path, backend: "cpu", contextSize: ctx, seed: 1, threads: 1 };
   const { ref, gpu } = await startPair(load, 60_000);
@@ -106,8 +126,8 @@ export async function compareWithLlamaCpp(
     assert.deepEqual((await gpu.client.request("tokenize", { text })).tokens, tokens);
     // The two runners side by side: llama.cpp takes one thread, llvmpipe the rest.
     const [base, ours] = await Promise.all([
-      scoreAll(ref.client, tokens, ref.loaded.bos, ctx, vocab),
-      scoreAll(gpu.client, tokens, gpu.loaded.bos, ctx, vocab),
+      scoreAll(ref.client, tokens, ref.loaded.bos, scoring),
+      scoreAll(gpu.client, tokens, gpu.loaded.bos, scoring),
     ]);
     const kld: number[] = [];
     const sameTop: number[] = [];

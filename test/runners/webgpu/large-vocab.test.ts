@@ -45,8 +45,10 @@ describe("a 128,256-token vocabulary at context 512 (logits over the storage bin
       const all = (await ref.client.request("tokenize", { text })).tokens;
       const tokens = all.slice(0, CTX);
       const params = { tokens, scoreFrom: 1, topK: TOP_K };
-      const a = await ref.client.request("evaluate", params, 600_000);
-      const b = await gpu.client.request("evaluate", params, 600_000);
+      const [a, b] = await Promise.all([
+        ref.client.request("evaluate", params, 600_000),
+        gpu.client.request("evaluate", params, 600_000),
+      ]);
       assert.equal(b.scored.length, CTX - 1);
       let same = 0;
       let worst = 0;
