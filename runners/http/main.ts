@@ -20,6 +20,7 @@ import type {
   ScoreChoicesResult,
 } from "../../src/runner-client/protocol.js";
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
+import { checkChoiceParams } from "../shared/choice-params.js";
 import { RunnerError, readPeakRss } from "../shared/serve.js";
 import { type PipelinedServer, servePipelined } from "../shared/serve-pipelined.js";
 import { findStop } from "../shared/stop.js";
@@ -231,16 +232,7 @@ async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
 
 async function scoreChoices(params: ScoreChoicesParams): Promise<ScoreChoicesResult> {
   const state = requireLoaded();
-  const { context, continuations } = params;
-  if (!Array.isArray(context) || context.length === 0) {
-    throw new RunnerError("BAD_PARAMS", "context must hold at least one token");
-  }
-  if (!Array.isArray(continuations) || continuations.length === 0) {
-    throw new RunnerError("BAD_PARAMS", "continuations must hold at least one continuation");
-  }
-  if (continuations.some((c) => !Array.isArray(c) || c.length === 0)) {
-    throw new RunnerError("BAD_PARAMS", "every continuation needs at least one token");
-  }
+  checkChoiceParams(params);
   const started = performance.now();
   const { choices } = await guarded(() =>
     scoreChoicesOn(state.settings.endpoint, state.facts.kind, state.model, params),

@@ -11,6 +11,7 @@ import type {
   ScoreChoicesParams,
   ScoreChoicesResult,
 } from "../../src/runner-client/protocol.js";
+import { checkChoiceParams } from "../shared/choice-params.js";
 import { RunnerError } from "../shared/serve.js";
 
 /** The part of the loaded model scoreChoices needs. */
@@ -51,7 +52,7 @@ export async function scoreChoices(
   params: ScoreChoicesParams,
 ): Promise<ScoreChoicesResult> {
   const { context, continuations } = params;
-  checkParams(state, params);
+  checkChoiceParams(params, state.contextSize);
   const started = performance.now();
   const longest = Math.max(...continuations.map((c) => c.length));
   const sequences = await sequencesFor(state, continuations.length, context.length + longest - 1);
@@ -124,26 +125,6 @@ async function sequencesFor(
   const sequences = Array.from({ length: number }, () => context.getSequence());
   state.pool = { context, sequences, size };
   return sequences;
-}
-
-function checkParams(state: ChoicesState, { context, continuations }: ScoreChoicesParams): void {
-  if (!Array.isArray(context) || context.length === 0) {
-    throw new RunnerError("BAD_PARAMS", "context must hold at least one token");
-  }
-  if (!Array.isArray(continuations) || continuations.length === 0) {
-    throw new RunnerError("BAD_PARAMS", "continuations must hold at least one continuation");
-  }
-  const longest = Math.max(...continuations.map((c) => c.length));
-  if (continuations.some((c) => c.length === 0)) {
-    throw new RunnerError("BAD_PARAMS", "every continuation needs at least one token");
-  }
-  // The context and every continuation token but the last are evaluated.
-  if (context.length + longest - 1 > state.contextSize) {
-    throw new RunnerError(
-      "CONTEXT_OVERFLOW",
-      `context ${context.length} + continuation ${longest - 1} tokens to evaluate; the context holds ${state.contextSize}`,
-    );
-  }
 }
 
 /** A token whose next-token logits are wanted for `tokens`, with the normaliser and the argmax. */

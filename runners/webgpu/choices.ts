@@ -11,6 +11,7 @@ import type {
   ScoreChoicesParams,
   ScoreChoicesResult,
 } from "../../src/runner-client/protocol.js";
+import { checkChoiceParams } from "../shared/choice-params.js";
 import { RunnerError } from "../shared/serve.js";
 import { checkTokens, type Session } from "./session.js";
 
@@ -93,26 +94,10 @@ async function run(
   return rows;
 }
 
-function checkParams(state: Session, { context, continuations }: ScoreChoicesParams): void {
-  if (!Array.isArray(context) || context.length === 0) {
-    throw new RunnerError("BAD_PARAMS", "context must hold at least one token");
-  }
-  if (!Array.isArray(continuations) || continuations.length === 0) {
-    throw new RunnerError("BAD_PARAMS", "continuations must hold at least one continuation");
-  }
-  if (continuations.some((c) => !Array.isArray(c) || c.length === 0)) {
-    throw new RunnerError("BAD_PARAMS", "every continuation needs at least one token");
-  }
-  const longest = Math.max(...continuations.map((c) => c.length));
-  // The context and every continuation token but the last are evaluated.
-  if (context.length + longest - 1 > state.graph.contextSize) {
-    throw new RunnerError(
-      "CONTEXT_OVERFLOW",
-      `context ${context.length} + continuation ${longest - 1} tokens to evaluate; the context holds ${state.graph.contextSize}`,
-    );
-  }
-  checkTokens(state, context, "context");
-  continuations.forEach((c, i) => {
+function checkParams(state: Session, params: ScoreChoicesParams): void {
+  checkChoiceParams(params, state.graph.contextSize);
+  checkTokens(state, params.context, "context");
+  params.continuations.forEach((c, i) => {
     checkTokens(state, c, `continuations[${i}]`);
   });
 }
