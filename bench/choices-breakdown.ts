@@ -20,22 +20,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuUsage } from "node:process";
-import { fileURLToPath } from "node:url";
 import { getLlama, type LlamaContextSequence, type Token } from "node-llama-cpp";
 import { type ChoicesState, scoreChoices } from "../runners/llama-cpp/choices.js";
 import { hellaswagSequences, planShared } from "../src/scoring/choices.js";
 import { loadSuite } from "../src/suites/load.js";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const arg = (flag: string, fallback: string) => {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-};
-const modelPath = arg("--model", join(root, "../shared/models/stories260K-f32.gguf"));
-const threads = Number(arg("--threads", "1"));
-const repeats = Number(arg("--repeats", "3"));
-const bin = arg("--llama-bin", "/tmp/llama-src/build/bin");
-const fixtures = join(root, "test/fixtures/choices");
+import { bin, fixtures, modelPath, repeats, threads } from "./choice-args.js";
 
 const llama = await getLlama({ gpu: false });
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
@@ -103,7 +92,16 @@ async function decodesOnly(
     }),
   );
   if (stage === "copies") return;
-  await Promise.all(
+  await decodeEndings(sequences, continuations, longest);
+}
+
+/** Each ending but its last token on its own sequence, padded to the longest as scoreChoices pads. */
+function decodeEndings(
+  sequences: readonly LlamaContextSequence[],
+  continuations: readonly number[][],
+  longest: number,
+): Promise<unknown> {
+  return Promise.all(
     continuations.map((c, i) => {
       const body = c.slice(0, -1) as Token[];
       if (body.length === 0) return Promise.resolve([]);
@@ -120,14 +118,7 @@ async function endingsAlone(item: (typeof items)[number]): Promise<void> {
   await scoreChoices(state, { context: [continuations[0]?.[0] as number], continuations: [[0]] });
   const sequences = state.pool?.sequences ?? [];
   await Promise.all(sequences.map((s) => s.clearHistory()));
-  await Promise.all(
-    continuations.map((c, i) => {
-      const body = c.slice(0, -1) as Token[];
-      if (body.length === 0) return Promise.resolve([]);
-      while (body.length < longest - 1) body.push(body.at(-1) as Token);
-      return (sequences[i] as LlamaContextSequence).controlledEvaluate(body);
-    }),
-  );
+  await decodeEndings(sequences, continuations, longest);
 }
 
 const variants: Record<string, (item: (typeof items)[number]) => Promise<unknown>> = {

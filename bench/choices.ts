@@ -13,22 +13,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuUsage } from "node:process";
-import { fileURLToPath } from "node:url";
 import { scoreChoiceItem } from "../src/orchestrator/score-choices.js";
 import { resolveRunner } from "../src/runner-client/registry.js";
 import { startRunner } from "../src/runner-client/start.js";
 import { choiceMetric, loadSuite } from "../src/suites/load.js";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const arg = (flag: string, fallback: string) => {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-};
-const modelPath = arg("--model", join(root, "../shared/models/stories260K-f32.gguf"));
-const threads = Number(arg("--threads", "1"));
-const repeats = Number(arg("--repeats", "3"));
-const bin = arg("--llama-bin", "/tmp/llama-src/build/bin");
-const fixtures = join(root, "test/fixtures/choices");
+import { bin, fixtures, modelPath, repeats, threads } from "./choice-args.js";
 
 const suite = loadSuite(join(fixtures, "hellaswag-llama-cpp.yaml"));
 const found = choiceMetric(suite);
