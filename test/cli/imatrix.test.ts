@@ -28,10 +28,18 @@ const reference = (name: string, suffix = "") =>
     `${name}${suffix}.imatrix.gguf`,
     "scripts/make-imatrix-reference.mjs --kind <kind>",
     baseKind,
+    KIND,
   );
+/**
+ * qbench imatrix runs on WebGPU (here Mesa's llvmpipe, on this CPU's AVX-512 or AVX2), never on
+ * ggml's AMX kernels, so an AMX CPU compares with the AVX-512 files. llama-imatrix on
+ * node-llama-cpp's prebuilt sapphirerapids library (scripts/engine-tools.sh, 2026-12-03) moved
+ * stories260K F16's worst column to 2.1e-3 from qbench's, against 5e-4 for the AVX-512 build.
+ */
+const KIND: CpuKind = cpuKind() === "amx" ? "avx512" : cpuKind();
 function baseKind(): CpuKind | undefined {
   const text = readFileSync(join(FIXTURES, "system-info.txt"), "utf8");
-  const stated = text.match(/^kind: (avx512|avx2|other)$/m)?.[1] as CpuKind | undefined;
+  const stated = text.match(/^kind: (amx|avx512|avx2|other)$/m)?.[1] as CpuKind | undefined;
   const info = text.match(/^system_info: (.*)$/m)?.[1];
   return stated ?? (info === undefined ? undefined : kindOfSystemInfo(info));
 }
@@ -124,7 +132,7 @@ describe("qbench imatrix vs llama-imatrix (test/fixtures/imatrix, scripts/make-i
         // Measured against this CPU kind's llama-imatrix files (docs/imatrix.md): 0.7–1.3× what
         // llama-imatrix's own two files differ by on AVX2; 1.6–2.6× on the AVX-512 files (made
         // before f16 inputs; the bound there stays the 3× it had).
-        const ratio = cpuKind() === "avx2" ? 1.5 : 3;
+        const ratio = KIND === "avx2" ? 1.5 : 3;
         assert.ok(
           mine.differ <= ratio * Math.max(floor.differ, 1),
           `${mine.differ} bytes differ; llama.cpp's own two files differ in ${floor.differ}`,

@@ -24,7 +24,7 @@ interface PplReference {
   }>;
 }
 
-/** llama.cpp's figures on this kind of CPU (kquant-ppl-reference.json: AVX-512; .avx2.json beside it). */
+/** llama.cpp's figures on this kind of CPU (kquant-ppl-reference.json: AVX-512; .avx2.json, .amx.json beside it). */
 const reference = readReference<PplReference>(
   join(ROOT, "test/fixtures/quantize"),
   "kquant-ppl-reference.json",
@@ -101,10 +101,13 @@ describe("k-quant mixes from qbench quantize load in node-llama-cpp with llama-q
       if (sameEngine) {
         assert.equal(got.ppl, ref.node_llama_cpp.ppl, "node-llama-cpp on llama-quantize's file");
         assert.equal(got.ppl_error, ref.node_llama_cpp.ppl_err);
-        // llama-perplexity prints 4 decimals: the same figure to every digit it prints. (The ± is
-        // qbench ppl's own estimate; its agreement with llama-perplexity's is ppl.test.ts's.)
+        // llama-perplexity prints 4 decimals: the same figure to every digit it prints, give or
+        // take its own sum's order (1e-8 relative) where the figure lies on a rounding boundary:
+        // on an AMX CPU q5_k_m is 536.8963491824792 here and printed 536.8964 there (its mean NLL
+        // 6.285805 to 6 decimals; qbench's 6.28580506). (The ± is qbench ppl's own estimate; its
+        // agreement with llama-perplexity's is ppl.test.ts's.)
         assert.ok(
-          Math.abs(got.ppl - want.ppl) <= 5e-5,
+          Math.abs(got.ppl - want.ppl) <= 5e-5 + 1e-8 * want.ppl,
           `${got.ppl} vs llama-perplexity ${want.ppl}`,
         );
       } else {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import {
   cpuKind,
+  kindOfCpuFlags,
   kindOfSystemInfo,
   readReference,
   recordedKind,
@@ -15,10 +16,15 @@ import {
 const AVX512 =
   "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | AVX512 = 1 | REPACK = 1 |";
 const AVX2 = "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | REPACK = 1 |";
+/** node-llama-cpp 3.22.1's prebuilt on a Sapphire Rapids CPU (its sapphirerapids kernel library). */
+const AMX =
+  "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | AVX512 = 1 | " +
+  "AVX512_VBMI = 1 | AVX512_VNNI = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | REPACK = 1 |";
 const here = cpuKind();
 /** A system_info line for a kind that is not this machine's. */
 const elsewhere = here === "avx512" ? AVX2 : AVX512;
-const hereInfo = here === "avx512" ? AVX512 : here === "avx2" ? AVX2 : "CPU : SSE3 = 1 |";
+const INFO = { amx: AMX, avx512: AVX512, avx2: AVX2, other: "CPU : SSE3 = 1 |" } as const;
+const hereInfo = INFO[here];
 
 describe("references per CPU kind (cpu-reference.ts)", () => {
   const root = mkdtempSync(join(tmpdir(), "qbench-cpu-reference-"));
@@ -36,6 +42,17 @@ describe("references per CPU kind (cpu-reference.ts)", () => {
   it("reads the kind from system_info lines and JSON fields", () => {
     assert.equal(kindOfSystemInfo(AVX512), "avx512");
     assert.equal(kindOfSystemInfo(AVX2), "avx2");
+    assert.equal(kindOfSystemInfo(AMX), "amx");
+  });
+
+  it("reads the kind from /proc/cpuinfo flags as ggml picks its kernel library", () => {
+    const zen4 = "fpu sse4_2 avx avx2 fma f16c bmi2 avx512f avx512vbmi avx512_vnni avx512_bf16";
+    assert.equal(kindOfCpuFlags(`${zen4} amx_bf16 amx_tile amx_int8`), "amx");
+    assert.equal(kindOfCpuFlags(zen4), "avx512");
+    // AMX without the rest of the sapphirerapids set does not get that library.
+    assert.equal(kindOfCpuFlags("avx2 avx512f amx_tile amx_int8"), "avx512");
+    assert.equal(kindOfCpuFlags("fpu sse4_2 avx avx2 fma"), "avx2");
+    assert.equal(kindOfCpuFlags("fpu neon"), "other");
     assert.equal(kindOfSystemInfo("CPU : NEON = 1 | ARM_FMA = 1 |"), "other");
     assert.equal(recordedKind(JSON.stringify({ system_info: AVX2 })), "avx2");
     assert.equal(recordedKind(`system_info: n_threads = 1 | ${AVX512}`), "avx512");
