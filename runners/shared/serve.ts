@@ -32,6 +32,7 @@ type OptionalMethod =
   | "benchmark"
   | "scoreChoices"
   | "collectImatrix"
+  | "swapWeights"
   | "tokenizeBatch"
   | "evaluateBatch";
 

@@ -67,6 +67,11 @@ export class BufferPool {
     for (const buffer of [...this.live.keys()]) this.destroy(buffer);
   }
 
+  /** The buffers created here and not yet destroyed. */
+  buffers(): Set<GPUBuffer> {
+    return new Set(this.live.keys());
+  }
+
   /** Bytes of the buffers created here and not yet destroyed. */
   get liveBytes(): number {
     return this.bytes;

@@ -17,7 +17,7 @@ import {
 } from "./kernels/kernel.js";
 import { argmaxKernel, scoreKernel } from "./kernels/logits.js";
 import type { LlamaConfig, LlamaModel } from "./model-config.js";
-import { buildSteps, STORAGE, type Step } from "./steps.js";
+import { buildSteps, STORAGE, type Step, WeightUploads } from "./steps.js";
 import type { Tap } from "./taps.js";
 
 export interface ScoreRequest {
@@ -54,6 +54,10 @@ export class LlamaGraph {
   /** The layer steps with the imatrix kernels between them during a collection's passes; else unset. */
   tapped: Step[] | undefined;
   private readonly outputSteps: Step[] = [];
+  /** The weights the last build read, for a swap to take what did not change. */
+  private uploads = new WeightUploads();
+  /** The buffers the last build made or took: weights, KV cache, scratch. */
+  private built = new Set<GPUBuffer>();
   private scoreStep: { step: Step; targets: GPUBuffer; out: GPUBuffer } | undefined;
 
   private constructor(
@@ -111,33 +115,80 @@ export class LlamaGraph {
   ): Promise<LlamaGraph> {
     const { contextSize, maxBatch, bindingCap } = options;
     const graph = new LlamaGraph(gpu, model.config, contextSize, maxBatch, bindingCap);
-    gpu.device.pushErrorScope("validation");
-    gpu.device.pushErrorScope("out-of-memory");
-    let built: unknown;
     try {
-      await graph.build(model, fh, dataOffset);
+      await graph.scoped(() => graph.build(model, fh, dataOffset, new WeightUploads()));
     } catch (error) {
-      built = error;
-    }
-    const oom = await gpu.device.popErrorScope();
-    const invalid = await gpu.device.popErrorScope();
-    if (built !== undefined) {
       graph.dispose();
-      throw built;
+      throw error;
     }
+    return graph;
+  }
+
+  /**
+   * The same model's weights from another file (swap-weights): the tensors `changed` names are
+   * read from it and uploaded, every other weight stays in its buffer, the steps are built again
+   * (their kernels follow the new types) and the KV cache and scratch are allocated afresh. The
+   * caller checks that the file holds the same model. On failure the graph is as it was.
+   */
+  async swap(
+    model: LlamaModel,
+    fh: FileHandle,
+    dataOffset: number,
+    changed: ReadonlySet<string>,
+  ): Promise<{ read: Set<string> }> {
+    const old = {
+      uploads: this.uploads,
+      built: this.built,
+      steps: [[...this.layerSteps], [...this.outputSteps], [...this.taps]] as const,
+    };
+    const uploads = new WeightUploads(old.uploads, changed);
+    const before = this.pool.buffers();
+    try {
+      await this.scoped(() => this.build(model, fh, dataOffset, uploads));
+    } catch (error) {
+      // Back to the old build: drop what this one made, keep what it took.
+      for (const b of this.pool.buffers()) if (!before.has(b)) this.pool.destroy(b);
+      this.uploads = old.uploads;
+      this.built = old.built;
+      this.layerSteps.splice(0, Infinity, ...old.steps[0]);
+      this.outputSteps.splice(0, Infinity, ...old.steps[1]);
+      this.taps.splice(0, Infinity, ...old.steps[2]);
+      throw error;
+    }
+    for (const b of old.built) if (!this.built.has(b)) this.pool.destroy(b);
+    return { read: uploads.readTensors };
+  }
+
+  /** Runs `work` inside out-of-memory and validation error scopes; throws what either caught. */
+  private async scoped(work: () => Promise<void>): Promise<void> {
+    this.device.pushErrorScope("validation");
+    this.device.pushErrorScope("out-of-memory");
+    let failed: unknown;
+    try {
+      await work();
+    } catch (error) {
+      failed = error;
+    }
+    const oom = await this.device.popErrorScope();
+    const invalid = await this.device.popErrorScope();
+    if (failed !== undefined) throw failed;
     if (oom || invalid) {
-      graph.dispose();
       const error = (oom ?? invalid) as GPUError;
       throw Object.assign(new Error(error.message), { oom: oom !== null });
     }
-    return graph;
   }
 
   bindGroup(kernel: KernelSource, buffers: Record<string, GPUBuffer>): GPUBindGroup {
     return this.kernels.bind(kernel, { P: this.paramsBuffer, ...buffers });
   }
 
-  private async build(model: LlamaModel, fh: FileHandle, dataOffset: number): Promise<void> {
+  private async build(
+    model: LlamaModel,
+    fh: FileHandle,
+    dataOffset: number,
+    uploads: WeightUploads,
+  ): Promise<void> {
+    const before = this.pool.buffers();
     const { layerSteps, outputSteps, taps } = await buildSteps(
       {
         pool: this.pool,
@@ -148,14 +199,20 @@ export class LlamaGraph {
         software: this.software,
         tokenBuffer: this.tokenBuffer,
         logits: this.logits,
+        uploads,
       },
       model,
       fh,
       dataOffset,
     );
-    this.layerSteps.push(...layerSteps);
-    this.taps.push(...taps);
-    this.outputSteps.push(...outputSteps);
+    const built = await uploads.reusedBuffers();
+    for (const b of this.pool.buffers()) if (!before.has(b)) built.add(b);
+    this.uploads = uploads;
+    this.built = built;
+    this.tapped = undefined;
+    this.layerSteps.splice(0, Infinity, ...layerSteps);
+    this.taps.splice(0, Infinity, ...taps);
+    this.outputSteps.splice(0, Infinity, ...outputSteps);
     // Compile every variant now, so the first request does not pay for it.
     for (const step of [...this.layerSteps, ...this.outputSteps, this.argmaxStep]) {
       const k = step.kernel;

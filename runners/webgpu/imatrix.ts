@@ -158,6 +158,12 @@ export class ImatrixCollector {
 /** The collection open on each loaded graph (its buffers go with the graph's on unload). */
 const open = new WeakMap<LlamaGraph, ImatrixCollector>();
 
+/** Ends the collection open on `graph`, if any (its sums are dropped): a swap-weights does. */
+export function endCollection(graph: LlamaGraph): void {
+  open.get(graph)?.close();
+  open.delete(graph);
+}
+
 function checkParams(state: Session, params: CollectImatrixParams): void {
   if (!Array.isArray(params.chunks)) {
     throw new RunnerError("BAD_PARAMS", "chunks must be a list of token lists");

@@ -26,6 +26,7 @@ import {
   UnsupportedModelError,
 } from "./model-config.js";
 import type { Session } from "./session.js";
+import { swapWeights } from "./swap.js";
 import { Tokenizer } from "./tokenizer.js";
 import { engineVersion } from "./versions.js";
 
@@ -57,6 +58,7 @@ async function initialize(): Promise<InitializeResult> {
       "memory",
       "imatrix",
       "choices",
+      "swap-weights",
     ] as InitializeResult["capabilities"],
   };
   try {
@@ -136,7 +138,12 @@ async function load(params: LoadParams): Promise<LoadResult> {
   } finally {
     await fh?.close();
   }
-  loaded = { graph, tokenizer, vocab: model.config.nVocab };
+  loaded = {
+    graph,
+    tokenizer,
+    vocab: model.config.nVocab,
+    file: { path: params.model, model, tensors: file.tensors },
+  };
   const tensorTypes: Record<string, number> = {};
   let parameterCount = 0;
   for (const t of file.tensors) {
@@ -177,6 +184,11 @@ const handlers: Handlers = {
   scoreChoices: (params) => scoreChoices(requireLoaded(), params),
   benchmark: (params) => benchmark(requireLoaded(), params),
   collectImatrix: (params) => collectImatrix(requireLoaded(), params),
+  swapWeights: async (params) => {
+    const state = requireLoaded();
+    const found = await getGpu();
+    return swapWeights(state, params, (model) => checkBindingLimits(found, model));
+  },
   memory: async () => {
     const found = loaded ? await getGpu() : undefined;
     const peakRss = await readPeakRss();

@@ -1,12 +1,16 @@
 /** What a loaded model holds: the GPU graph, llama.cpp's tokenizer for the file, the vocabulary size. */
+import type { GgufTensorInfo } from "../../lib/gguf/reader.js";
 import { RunnerError } from "../shared/serve.js";
 import type { LlamaGraph } from "./graph.js";
+import type { LlamaModel } from "./model-config.js";
 import type { Tokenizer } from "./tokenizer.js";
 
 export interface Session {
   graph: LlamaGraph;
   tokenizer: Tokenizer;
   vocab: number;
+  /** The file the weights now come from (the last swap-weights', else load's), as described. */
+  file: { path: string; model: LlamaModel; tensors: readonly GgufTensorInfo[] };
 }
 
 export function checkTokens(state: Session, tokens: readonly number[], what: string): void {

@@ -67,6 +67,68 @@ export function ropeInvFreq(
   return out;
 }
 
+/**
+ * The weights one build read from its file, by what was read. A rebuild for a file that differs
+ * from the last one only in the tensors `changed` names (swap-weights) takes every entry none of
+ * whose tensors changed as it is, its GPU buffers included; the rest it reads and uploads anew.
+ */
+export class WeightUploads {
+  private readonly entries = new Map<
+    string,
+    { tensors: string[]; value: Promise<unknown>; reused: boolean }
+  >();
+
+  constructor(
+    private readonly previous?: WeightUploads,
+    private readonly changed: ReadonlySet<string> = new Set(),
+  ) {}
+
+  /** What `make` reads from `tensors` under `key`: made once per build, or the last build's. */
+  get<T>(key: string, tensors: readonly GgufTensorInfo[], make: () => Promise<T>): Promise<T> {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const names = tensors.map((t) => t.name);
+      const old = this.previous?.entries.get(key);
+      const reused =
+        old !== undefined &&
+        old.tensors.join("\n") === names.join("\n") &&
+        !names.some((n) => this.changed.has(n));
+      entry = { tensors: names, value: reused && old ? old.value : make(), reused };
+      this.entries.set(key, entry);
+    }
+    return entry.value as Promise<T>;
+  }
+
+  /** The buffers of the entries taken from the last build. */
+  async reusedBuffers(): Promise<Set<GPUBuffer>> {
+    const out = new Set<GPUBuffer>();
+    for (const entry of this.entries.values()) {
+      if (entry.reused) for (const b of buffersOf(await entry.value)) out.add(b);
+    }
+    return out;
+  }
+
+  /** Tensors read from the file by this build (not taken from the last one). */
+  get readTensors(): Set<string> {
+    const out = new Set<string>();
+    for (const entry of this.entries.values()) {
+      if (!entry.reused) for (const name of entry.tensors) out.add(name);
+    }
+    return out;
+  }
+}
+
+/** The GPU buffers in an uploaded value: a weight, its parts, a vector buffer. */
+function buffersOf(value: unknown): GPUBuffer[] {
+  if (Array.isArray(value)) return value.flatMap(buffersOf);
+  if (value instanceof Object && "w" in value) return buffersOf((value as { w: unknown }).w);
+  if (value instanceof Object && "buffer" in value && "type" in value) {
+    return [(value as GpuWeight).buffer];
+  }
+  if (value instanceof Object && "destroy" in value) return [value as GPUBuffer];
+  return [];
+}
+
 /** What the steps are built against: the graph's buffers and a bind-group maker. */
 export interface StepContext {
   pool: BufferPool;
@@ -78,6 +140,8 @@ export interface StepContext {
   software: boolean;
   tokenBuffer: GPUBuffer;
   logits: GPUBuffer;
+  /** Where the weights are read through: a fresh one, or one over the last build's (swap-weights). */
+  uploads: WeightUploads;
 }
 
 /** Uploads the weights, allocates KV cache and scratch, and returns the steps in order. */
@@ -87,7 +151,7 @@ export async function buildSteps(
   fh: FileHandle,
   dataOffset: number,
 ): Promise<{ layerSteps: Step[]; outputSteps: Step[]; taps: Tap[] }> {
-  const { pool, bind, contextSize, maxBatch, software, tokenBuffer, logits } = ctx;
+  const { pool, bind, contextSize, maxBatch, software, tokenBuffer, logits, uploads } = ctx;
   const c = ctx.config;
   const B = maxBatch;
   const layerSteps: Step[] = [];
@@ -109,44 +173,41 @@ export async function buildSteps(
     taps.push(matmulInput(layerSteps.length, input, unique, g, f16));
   };
   // A fused tensor (phi3's attn_qkv, ffn_up) is one upload read by several bindings.
-  const uploaded = new Map<string, Promise<GpuWeight>>();
-  const upload = (t: Parameters<typeof uploadWeight>[3]) => {
-    let weight = uploaded.get(t.name);
-    if (!weight) {
-      weight = uploadWeight(pool, fh, dataOffset, t);
-      uploaded.set(t.name, weight);
-    }
-    return weight;
-  };
+  const upload = (t: Parameters<typeof uploadWeight>[3]) =>
+    uploads.get(`w ${t.name}`, [t], () => uploadWeight(pool, fh, dataOffset, t));
   // A weight over the storage binding limit goes up in parts of whole rows (read once, even
   // when fused): `at` is a part's first row within the rows first … first + count asked for.
   const raws = new Map<string, Promise<Uint8Array>>();
-  const rowParts = async (t: GgufTensorInfo, first: number, count: number, perPart: number) => {
-    let raw = raws.get(t.name);
-    if (!raw) {
-      raw = readTensor(fh, dataOffset, t);
-      raws.set(t.name, raw);
-    }
-    const bytes = await raw;
-    const parts: { w: GpuWeight; at: number }[] = [];
-    for (let at = 0; at < count; at += perPart) {
-      const rows = Math.min(perPart, count - at);
-      parts.push({ w: uploadRows(pool, t, bytes, first + at, rows), at });
-    }
-    return parts;
-  };
+  const rowParts = (t: GgufTensorInfo, first: number, count: number, perPart: number) =>
+    uploads.get(`rows ${t.name} ${first} ${count} ${perPart}`, [t], async () => {
+      let raw = raws.get(t.name);
+      if (!raw) {
+        raw = readTensor(fh, dataOffset, t);
+        raws.set(t.name, raw);
+      }
+      const bytes = await raw;
+      const parts: { w: GpuWeight; at: number }[] = [];
+      for (let at = 0; at < count; at += perPart) {
+        const rows = Math.min(perPart, count - at);
+        parts.push({ w: uploadRows(pool, t, bytes, first + at, rows), at });
+      }
+      return parts;
+    });
+  const weightRows = (t: GgufTensorInfo) =>
+    uploads.get(`parts ${t.name}`, [t], () => uploadWeightRows(pool, fh, dataOffset, t));
   const fits = (t: GgufTensorInfo) => rowsPerPart(pool, t) >= (t.dims[1] ?? 1);
   /** F32 vectors back to back in one buffer (a norm weight and the biases read with it). */
-  const vectors = async (label: string, tensors: Parameters<typeof uploadWeight>[3][]) => {
-    const parts = await Promise.all(tensors.map((t) => readTensor(fh, dataOffset, t)));
-    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      all.set(part, at);
-      at += part.length;
-    }
-    return pool.upload(label, all);
-  };
+  const vectors = (label: string, tensors: Parameters<typeof uploadWeight>[3][]) =>
+    uploads.get(`vectors ${label}`, tensors, async () => {
+      const parts = await Promise.all(tensors.map((t) => readTensor(fh, dataOffset, t)));
+      const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        all.set(part, at);
+        at += part.length;
+      }
+      return pool.upload(label, all);
+    });
   const qDim = c.nHead * c.headDim;
   const kvDim = c.nHeadKv * c.headDim;
   const x = pool.create("x", B * c.nEmbd * 4, STORAGE());
@@ -177,7 +238,7 @@ export async function buildSteps(
   const needsBlockOut = model.layers.some((l) => l.postAttnNorm || l.postFfnNorm);
   const blockOut = needsBlockOut ? pool.create("block out", B * c.nEmbd * 4, STORAGE()) : undefined;
   // A large vocabulary's table may exceed one storage binding: parts of whole rows.
-  const embedding = await uploadWeightRows(pool, fh, dataOffset, model.embedding);
+  const embedding = await weightRows(model.embedding);
   for (const e of embedding) {
     const embed = embedKernel(e, c.embedScale, embedding.length > 1 ? e.row0 : undefined);
     layerSteps.push({
@@ -385,9 +446,7 @@ export async function buildSteps(
     await residual(layer.down, ffh, layer.postFfnNorm);
   }
   const outputNorm = await upload(model.outputNorm);
-  const output = model.tiedOutput
-    ? embedding
-    : await uploadWeightRows(pool, fh, dataOffset, model.output);
+  const output = model.tiedOutput ? embedding : await weightRows(model.output);
   for (const w of output) {
     const part = output.length > 1 ? { row0: w.row0 ?? 0, rows: c.nVocab } : undefined;
     const project = variants((tb) =>

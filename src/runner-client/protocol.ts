@@ -28,6 +28,7 @@ export interface InitializeResult {
     | "imatrix"
     | "tokenize-batch"
     | "evaluate-batch"
+    | "swap-weights"
   >;
 }
 
@@ -286,6 +287,27 @@ export interface MemoryResult {
   peakRss?: number;
 }
 
+/**
+ * Replaces some weights of the loaded model with those of another file of the same model
+ * (capability `swap-weights`): the same architecture, hyper-parameters, tokenizer and tensor
+ * names and shapes, other types or values allowed (a variant quantized from the same source).
+ * Only the named tensors are read from `model` and uploaded; the rest stay as loaded. After it,
+ * the runner evaluates as if `model` had been loaded (the KV cache starts empty).
+ */
+export interface SwapWeightsParams {
+  model: string;
+  /** The tensors that differ from what is loaded: each is read from `model`. */
+  tensors: string[];
+}
+
+export interface SwapWeightsResult {
+  /** Tensors read from `model` and uploaded. */
+  swapped: number;
+  /** Their bytes in `model`. */
+  bytes: number;
+  swapMs: number;
+}
+
 export interface Methods {
   initialize: { params: Record<string, never>; result: InitializeResult };
   load: { params: LoadParams; result: LoadResult };
@@ -298,6 +320,7 @@ export interface Methods {
   benchmark: { params: BenchmarkParams; result: BenchmarkResult };
   scoreChoices: { params: ScoreChoicesParams; result: ScoreChoicesResult };
   collectImatrix: { params: CollectImatrixParams; result: CollectImatrixResult };
+  swapWeights: { params: SwapWeightsParams; result: SwapWeightsResult };
   shutdown: { params: Record<string, never>; result: null };
 }
 

@@ -38,6 +38,7 @@ const Capability = z.enum([
   "imatrix",
   "tokenize-batch",
   "evaluate-batch",
+  "swap-weights",
 ]);
 
 export const InitializeResult = z.object({
@@ -303,6 +304,12 @@ export const CollectImatrixResult = z.object({
     .optional(),
 });
 
+export const SwapWeightsResult = z.object({
+  swapped: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  swapMs: z.number(),
+});
+
 /** What scoreChoices' params promise: one entry per continuation, one log-prob per token. */
 function choicesShapeFlaw(
   params: ScoreChoicesParams,
@@ -342,6 +349,7 @@ const RESULTS = {
   benchmark: BenchmarkResult,
   scoreChoices: ScoreChoicesResult,
   collectImatrix: CollectImatrixResult,
+  swapWeights: SwapWeightsResult,
 } satisfies Record<CheckedMethod, z.ZodType>;
 
 /** True when A and B are mutually assignable. */
@@ -361,6 +369,7 @@ const IN_SYNC: {
   benchmark: true,
   scoreChoices: true,
   collectImatrix: true,
+  swapWeights: true,
 };
 void IN_SYNC;
 

@@ -6,6 +6,7 @@ import {
   type TokenizedText,
   tokenizeChunks,
 } from "../orchestrator/score-chunks.js";
+import type { StartedRunner } from "../runner-client/start.js";
 import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import { combinePerplexity } from "../scoring/perplexity.js";
@@ -40,26 +41,36 @@ export async function scorePass(
   const started = performance.now();
   const runners = new RunnerSession(spec);
   try {
-    const { client, loaded } = await runners.runner();
-    const all = await tokenizeChunks(client, loaded, text, options.ctx);
-    const chunks = all.chunks.slice(0, options.chunks ?? all.chunks.length);
-    const tokenized = { ...all, chunks };
-    checkSameTokens(tokenized, options.baseline);
-    options.onTokenized?.(tokenized);
-    const scored: ScoredChunk[] = [];
-    for (const [i, chunk] of chunks.entries()) {
-      scored.push(
-        await scoreChunk(client, chunk, {
-          topK: options.topK,
-          baseline: options.baseline?.scored[i],
-          reference: options.reference,
-        }),
-      );
-    }
-    return { ...tokenized, scored, seconds: (performance.now() - started) / 1000 };
+    return await scoreOn(await runners.runner(), text, options, started);
   } finally {
     await runners.close();
   }
+}
+
+/** Scores the text's first chunks on a live runner (its model loaded or swapped in since `started`). */
+export async function scoreOn(
+  runner: Pick<StartedRunner, "client" | "loaded">,
+  text: string,
+  options: PassOptions,
+  started = performance.now(),
+): Promise<Pass> {
+  const { client, loaded } = runner;
+  const all = await tokenizeChunks(client, loaded, text, options.ctx);
+  const chunks = all.chunks.slice(0, options.chunks ?? all.chunks.length);
+  const tokenized = { ...all, chunks };
+  checkSameTokens(tokenized, options.baseline);
+  options.onTokenized?.(tokenized);
+  const scored: ScoredChunk[] = [];
+  for (const [i, chunk] of chunks.entries()) {
+    scored.push(
+      await scoreChunk(client, chunk, {
+        topK: options.topK,
+        baseline: options.baseline?.scored[i],
+        reference: options.reference,
+      }),
+    );
+  }
+  return { ...tokenized, scored, seconds: (performance.now() - started) / 1000 };
 }
 
 /** A variant's figures against the baseline on the same tokens. */

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { readGguf } from "../../lib/gguf/reader.js";
 import type { Imatrix } from "../gguf/quantize/imatrix.js";
 import { quantizeGguf } from "../gguf/quantize/quantize-file.js";
-import type { RunnerSpec } from "../orchestrator/runner-session.js";
+import { RunnerSession, type RunnerSpec } from "../orchestrator/runner-session.js";
 import type { TokenizedText } from "../orchestrator/score-chunks.js";
+import type { StartedRunner } from "../runner-client/start.js";
 import { TIGHT_COVERAGE } from "../scoring/kld.js";
 import {
   type Assignment,
@@ -23,6 +24,7 @@ import {
   type PassFigures,
   passFigures,
   passPerplexity,
+  scoreOn,
   scorePass,
   topKCoverage,
 } from "./passes.js";
@@ -43,6 +45,11 @@ export interface SensitivitySetup {
   spec: (model: string, bytes: number) => RunnerSpec;
   /** Where variant files are written (a fresh folder under it, removed after); default the OS's. */
   tempDir?: string | undefined;
+  /**
+   * Start and load a runner for every variant even where the runner can swap weights in place
+   * (benches and tests compare the two ways).
+   */
+  reload?: boolean | undefined;
   onTokenized?: (text: TokenizedText) => void;
 }
 
@@ -71,6 +78,8 @@ export interface GroupResult {
   passSeconds: number;
   /** Measured for an earlier type that writes the same file (the fall-backs made them equal). */
   reused: boolean;
+  /** The variant's tensors that were swapped into a runner already loaded (undefined: a load). */
+  swapped?: number | undefined;
 }
 
 export interface GroupProgress {
@@ -126,6 +135,7 @@ export async function measureGroups(
   const dir = await mkdtemp(join(setup.tempDir ?? tmpdir(), "qbench-sensitivity-"));
   const offset = options.offset ?? { done: 0, total: groups.length, startedAt: performance.now() };
   const results: GroupResult[] = [];
+  const runner = new VariantRunner(baseline);
   try {
     for (const [i, group] of groups.entries()) {
       const assignment = groupAssignment(tensors, group, type, mode);
@@ -133,7 +143,7 @@ export async function measureGroups(
       const known = options.cache?.get(key);
       const result = known
         ? { ...known, group, type, mode, reused: true }
-        : await measureVariant(baseline, assignment, join(dir, `variant-${i}.gguf`), type, {
+        : await measureVariant(baseline, runner, assignment, join(dir, `variant-${i}.gguf`), type, {
             group,
             mode,
           });
@@ -150,13 +160,75 @@ export async function measureGroups(
       });
     }
   } finally {
+    await runner.close();
     await rm(dir, { recursive: true, force: true });
   }
   return results;
 }
 
+/**
+ * The runner the groups' variants are measured on. The first variant is loaded; when the runner
+ * lists swap-weights (the WebGPU runner), each next one goes into that runner by its tensors
+ * whose type differs from the file it holds (all variants come from one source, one imatrix and
+ * a deterministic quantizer, so a tensor of the same type has the same bytes), and the rest of
+ * the model stays on the GPU. A runner without it (llama.cpp) is started and stopped per variant.
+ */
+class VariantRunner {
+  private session: RunnerSession | undefined;
+  private live: StartedRunner | undefined;
+  /** Each tensor's type in the file the live runner holds. */
+  private types = new Map<string, number>();
+  /** A swap reads and uploads tensors as a load does: it gets a load's time. */
+  private loadTimeoutMs: number | undefined;
+
+  constructor(private readonly baseline: Baseline) {}
+
+  async pass(path: string, bytes: number): Promise<{ pass: Pass; swapped?: number }> {
+    const { setup } = this.baseline;
+    const started = performance.now();
+    const options = {
+      ctx: setup.ctx,
+      chunks: setup.chunks,
+      topK: 0,
+      baseline: this.baseline.pass,
+      reference: this.baseline.exact,
+    };
+    const types = new Map((await readGguf(path)).tensors.map((t) => [t.name, t.type]));
+    const live = this.live;
+    if (live?.init.capabilities.includes("swap-weights") && !setup.reload) {
+      const tensors = [...types].filter(([n, t]) => this.types.get(n) !== t).map(([n]) => n);
+      const swap = await live.client.request(
+        "swapWeights",
+        { model: path, tensors },
+        this.loadTimeoutMs,
+      );
+      this.types = types;
+      return { pass: await scoreOn(live, setup.text, options, started), swapped: swap.swapped };
+    }
+    await this.close();
+    const spec = setup.spec(path, bytes);
+    if (this.baseline.exact) spec.load.reference = setup.model;
+    this.session = new RunnerSession(spec);
+    this.loadTimeoutMs = spec.loadTimeoutMs;
+    const fresh = await this.session.runner();
+    this.live = fresh;
+    this.types = types;
+    const pass = await scoreOn(fresh, setup.text, options, started);
+    if (!fresh.init.capabilities.includes("swap-weights") || setup.reload) await this.close();
+    return { pass };
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    this.live = undefined;
+    await session?.close();
+  }
+}
+
 async function measureVariant(
   baseline: Baseline,
+  runner: VariantRunner,
   assignment: Assignment,
   path: string,
   type: number,
@@ -172,15 +244,7 @@ async function measureVariant(
     imatrix: setup.imatrix,
   });
   try {
-    const spec = setup.spec(path, quantized.outputBytes);
-    if (baseline.exact) spec.load.reference = setup.model;
-    const pass = await scorePass(spec, setup.text, {
-      ctx: setup.ctx,
-      chunks: setup.chunks,
-      topK: 0,
-      baseline: baseline.pass,
-      reference: baseline.exact,
-    });
+    const { pass, swapped } = await runner.pass(path, quantized.outputBytes);
     const inGroup = new Set(what.group.tensors.map((t) => t.name));
     const quantizedWeights = tensors
       .filter((t) => inGroup.has(t.name) === (what.mode === "only"))
@@ -193,6 +257,7 @@ async function measureVariant(
       quantizeSeconds: quantized.seconds,
       passSeconds: pass.seconds,
       reused: false,
+      swapped,
     };
   } finally {
     await rm(path, { force: true });
