@@ -8,6 +8,7 @@ import type {
 } from "../../src/runner-client/protocol.js";
 import { RunnerError } from "../shared/serve.js";
 import { evaluateWithReference } from "./evaluate-reference.js";
+import type { NativeScorer, NativeScores } from "./native-scorer.js";
 
 /** What `evaluate` needs of the loaded model: its sequence and the context the plan enforces. */
 export interface EvaluateState {
@@ -15,6 +16,8 @@ export interface EvaluateState {
   contextSize: number;
   /** The KLD baseline loaded beside the model (`load`'s `reference`), if any. */
   reference?: LlamaContextSequence | undefined;
+  /** The native scorer beside `sequence`'s context, where it could be made (native-scorer.ts). */
+  scorer?: NativeScorer | undefined;
 }
 
 /** What `evaluateBatch` needs besides: a context of `sequences` sequences of the loaded size. */
@@ -97,7 +100,69 @@ export async function evaluate(
   // may hold one token more than the context: lm-eval's rolling window, max_length + 1 tokens.
   checkWindow(state, params, params.reference ? 0 : 1);
   if (params.reference) return evaluateWithReference(state, params);
+  if (state.scorer && fitsVocabulary(state.scorer, params.tokens)) {
+    return evaluateNative(state.scorer, state.sequence, params);
+  }
   return evaluateOn(state.sequence, params);
+}
+
+/** Tokens past the vocabulary go the JS path, which reports them as it always has. */
+function fitsVocabulary(scorer: NativeScorer, tokens: readonly number[]): boolean {
+  const size = scorer.vocabularySize;
+  return tokens.every((token) => Number.isInteger(token) && token >= 0 && token < size);
+}
+
+/** How many tokens `evaluateOn` decodes: all, except the last of a context + 1 window. */
+function decodedCount(sequence: LlamaContextSequence, tokens: readonly number[]): number {
+  return tokens.length > sequence.contextSize ? tokens.length - 1 : tokens.length;
+}
+
+/** `evaluateOn`'s results, from the native scorer: the same decode and the same float figures. */
+async function evaluateNative(
+  scorer: NativeScorer,
+  sequence: LlamaContextSequence,
+  params: EvaluateParams,
+): Promise<EvaluateResult> {
+  const started = performance.now();
+  const { tokens, scoreFrom, topK, targets } = params;
+  const window = { tokens, scoreFrom, topK, targets, sequence: 0 };
+  const scores = await scorer.score([{ ...window, decodeCount: decodedCount(sequence, tokens) }]);
+  return {
+    scored: scoredOf(scores, params, 0, 0, scorer.vocabularySize),
+    evalMs: performance.now() - started,
+  };
+}
+
+/**
+ * One window's positions from the native scores, computed as `evaluateOn` computes them from
+ * node-llama-cpp's figures (log Z = max + log weight, in JavaScript's arithmetic).
+ */
+function scoredOf(
+  scores: NativeScores,
+  params: EvaluateParams,
+  first: number,
+  firstTop: number,
+  vocabularySize: number,
+): ScoredToken[] {
+  const { tokens, scoreFrom, topK, targets } = params;
+  const topCount = Math.min(topK, vocabularySize);
+  const scored: ScoredToken[] = [];
+  let target = 0;
+  for (let k = 0; k < tokens.length - scoreFrom; k++) {
+    const at = first + k;
+    const logZ = (scores.max[at] as number) + Math.log(scores.weight[at] as number);
+    const entry: ScoredToken = { logprob: (scores.actual[at] as number) - logZ };
+    if (topK > 0) {
+      entry.top = [];
+      for (let j = firstTop + k * topCount; j < firstTop + (k + 1) * topCount; j++) {
+        entry.top.push([scores.topIds[j] as number, (scores.topLogits[j] as number) - logZ]);
+      }
+    }
+    const wanted = targets?.[k];
+    if (wanted) entry.targets = wanted.map(() => (scores.targets[target++] as number) - logZ);
+    scored.push(entry);
+  }
+  return scored;
 }
 
 /** One checked window on one sequence. */
@@ -128,7 +193,7 @@ async function evaluateOn(
   // is only scored. A window that fits is decoded whole, as llama-perplexity decodes a chunk (the
   // batch's shape decides how the CPU kernels round: one token fewer moves stories260K Q4_0's
   // ctx-64 perplexity from 4.9115 to 4.9168 on an AVX2 CPU).
-  const decoded = tokens.length > sequence.contextSize ? input.slice(0, -1) : input;
+  const decoded = input.slice(0, decodedCount(sequence, tokens));
   const outputs = await sequence.controlledEvaluate(decoded);
   const scored: ScoredToken[] = [];
   for (let i = scoreFrom - 1; i < tokens.length - 1; i++) {
