@@ -25,6 +25,13 @@ export interface BatchState {
   createContext: (sequences: number, size: number) => Promise<LlamaContext>;
   /** The sequences made so far (one context, re-made when a batch has more windows). */
   pool?: { context: LlamaContext; sequences: LlamaContextSequence[] };
+  /**
+   * A native scorer with the parameters of the context `createContext` makes (made from one, which
+   * is then freed), or undefined where it cannot be made; only called when `evaluate` scores natively.
+   */
+  createScorer?: (sequences: number, size: number) => Promise<NativeScorer | undefined>;
+  /** The native scorer made so far for `sequences` windows (re-made when a batch has more). */
+  scorerPool?: { scorer: NativeScorer; sequences: number };
 }
 
 /**
@@ -37,7 +44,8 @@ export const MAX_BATCH_WINDOWS = 16;
  * Several windows side by side, one sequence each: queued in the same tick, node-llama-cpp
  * decodes them as one batch and samples their positions in parallel (one chain per sequence,
  * on its worker threads), where one window at a time samples its positions one after another.
- * Each window's results are what `evaluate` gives for it.
+ * Each window's results are what `evaluate` gives for it. With the native scorer, the windows are
+ * decoded the same way (one sequence each, one batch) on its own context and reduced in C++.
  */
 export async function evaluateBatch(
   state: EvaluateState,
@@ -69,11 +77,64 @@ export async function evaluateBatch(
     const result = await evaluate(state, windows[0] as EvaluateParams);
     return { results: [result], evalMs: result.evalMs };
   }
+  const scorer = state.scorer
+    ? await scorerFor(batch, windows.length, state.contextSize)
+    : undefined;
+  if (scorer && windows.every((window) => fitsVocabulary(scorer, window.tokens))) {
+    return {
+      results: await evaluateBatchNative(scorer, windows),
+      evalMs: performance.now() - started,
+    };
+  }
   const sequences = await sequencesFor(batch, windows.length, state.contextSize);
   const results = await Promise.all(
     windows.map((window, i) => evaluateOn(sequences[i] as LlamaContextSequence, window)),
   );
   return { results, evalMs: performance.now() - started };
+}
+
+async function scorerFor(
+  batch: BatchState,
+  count: number,
+  size: number,
+): Promise<NativeScorer | undefined> {
+  if (!batch.createScorer) return undefined;
+  if (!batch.scorerPool || batch.scorerPool.sequences < count) {
+    await batch.scorerPool?.scorer.dispose();
+    batch.scorerPool = undefined;
+    const scorer = await batch.createScorer(count, size);
+    if (!scorer) {
+      // Once refused, always refused: the JS path's pool from here on.
+      batch.createScorer = undefined;
+      return undefined;
+    }
+    batch.scorerPool = { scorer, sequences: count };
+  }
+  return batch.scorerPool.scorer;
+}
+
+/**
+ * The windows as the JS path decodes them: one sequence each, all in one batch in window order
+ * (node-llama-cpp's maximumParallelism queue when every window fits the batch, as they do here).
+ */
+async function evaluateBatchNative(
+  scorer: NativeScorer,
+  windows: readonly EvaluateParams[],
+): Promise<EvaluateResult[]> {
+  const started = performance.now();
+  const packed = windows.map((window, sequence) => ({
+    ...window,
+    // A batch window fits the context: decoded whole.
+    decodeCount: window.tokens.length,
+    sequence,
+  }));
+  const scores = await scorer.score(packed);
+  const evalMs = performance.now() - started;
+  const offsets = { position: 0, top: 0, target: 0 };
+  return windows.map((window) => ({
+    scored: scoredOf(scores, window, offsets, scorer.vocabularySize),
+    evalMs,
+  }));
 }
 
 async function sequencesFor(
@@ -127,8 +188,9 @@ async function evaluateNative(
   const { tokens, scoreFrom, topK, targets } = params;
   const window = { tokens, scoreFrom, topK, targets, sequence: 0 };
   const scores = await scorer.score([{ ...window, decodeCount: decodedCount(sequence, tokens) }]);
+  const offsets = { position: 0, top: 0, target: 0 };
   return {
-    scored: scoredOf(scores, params, 0, 0, scorer.vocabularySize),
+    scored: scoredOf(scores, params, offsets, scorer.vocabularySize),
     evalMs: performance.now() - started,
   };
 }
@@ -140,26 +202,28 @@ async function evaluateNative(
 function scoredOf(
   scores: NativeScores,
   params: EvaluateParams,
-  first: number,
-  firstTop: number,
+  offsets: { position: number; top: number; target: number },
   vocabularySize: number,
 ): ScoredToken[] {
   const { tokens, scoreFrom, topK, targets } = params;
   const topCount = Math.min(topK, vocabularySize);
   const scored: ScoredToken[] = [];
-  let target = 0;
   for (let k = 0; k < tokens.length - scoreFrom; k++) {
-    const at = first + k;
+    const at = offsets.position++;
     const logZ = (scores.max[at] as number) + Math.log(scores.weight[at] as number);
     const entry: ScoredToken = { logprob: (scores.actual[at] as number) - logZ };
     if (topK > 0) {
       entry.top = [];
-      for (let j = firstTop + k * topCount; j < firstTop + (k + 1) * topCount; j++) {
-        entry.top.push([scores.topIds[j] as number, (scores.topLogits[j] as number) - logZ]);
+      for (let j = 0; j < topCount; j++, offsets.top++) {
+        entry.top.push([
+          scores.topIds[offsets.top] as number,
+          (scores.topLogits[offsets.top] as number) - logZ,
+        ]);
       }
     }
     const wanted = targets?.[k];
-    if (wanted) entry.targets = wanted.map(() => (scores.targets[target++] as number) - logZ);
+    if (wanted)
+      entry.targets = wanted.map(() => (scores.targets[offsets.target++] as number) - logZ);
     scored.push(entry);
   }
   return scored;

@@ -141,6 +141,12 @@ async function load(params: LoadParams): Promise<LoadResult> {
   // llama.cpp rounds the context up (to 256 at least); the plan's size is the one enforced.
   const contextSize = Math.min(params.contextSize, context.contextSize);
   const native = NativeScorer.create(llama, model, context, process.env);
+  const batchContext = (sequences: number, size: number) =>
+    createContext(
+      model,
+      { ...contextOptions, contextSize: size, batchSize: size * sequences, sequences },
+      kvCache,
+    );
   loaded = {
     llama,
     model,
@@ -158,12 +164,16 @@ async function load(params: LoadParams): Promise<LoadResult> {
         ),
     },
     batch: {
-      createContext: (sequences, size) =>
-        createContext(
-          model,
-          { ...contextOptions, contextSize: size, batchSize: size * sequences, sequences },
-          kvCache,
-        ),
+      createContext: batchContext,
+      // From a context made as the JS path's pool is (then freed): the same parameters.
+      createScorer: async (sequences, size) => {
+        const pool = await batchContext(sequences, size);
+        try {
+          return NativeScorer.create(llama, model, pool, process.env).scorer;
+        } finally {
+          await pool.dispose();
+        }
+      },
     },
     addBos,
     contextSize,
@@ -366,6 +376,7 @@ const handlers: Handlers = {
   },
   shutdown: async () => {
     await loaded?.scorer?.dispose();
+    await loaded?.batch.scorerPool?.scorer.dispose();
     await loaded?.choices.pool?.context.dispose();
     await loaded?.batch.pool?.context.dispose();
     await loaded?.reference?.context.dispose();
