@@ -83,12 +83,11 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         return exports;
     }
 
-    // new Scorer(model._model, context._ctx, modelPath, sequences, contextCells, batchCells)
-    // sequences / cells of 0 keep the node-llama-cpp context's own values.
+    // new Scorer(model._model, context._ctx, modelPath): a context with that context's parameters.
     Scorer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Scorer>(info) {
         Napi::Env env = info.Env();
         if (info.Length() < 3 || !info[2].IsString()) {
-            Napi::TypeError::New(env, "Scorer(model, context, modelPath[, sequences, contextCells, batchCells])").ThrowAsJavaScriptException();
+            Napi::TypeError::New(env, "Scorer(model, context, modelPath)").ThrowAsJavaScriptException();
             return;
         }
         AddonModel* model = unwrap<AddonModel>(env, info[0], "model");
@@ -106,15 +105,6 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         llama_context_params params = context->context_params;
         params.n_threads = llama_n_threads(context->ctx);
         params.n_threads_batch = llama_n_threads_batch(context->ctx);
-        const auto number = [&](size_t i) -> uint32_t {
-            return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Uint32Value() : 0;
-        };
-        if (number(3) > 0) params.n_seq_max = number(3);
-        if (number(4) > 0) params.n_ctx = number(4);
-        if (number(5) > 0) {
-            params.n_batch = number(5);
-            params.n_ubatch = number(5);
-        }
         ctx_ = llama_init_from_model(model->model, params);
         if (ctx_ == nullptr) {
             Napi::Error::New(env, "llama_init_from_model failed for the native scorer's context").ThrowAsJavaScriptException();

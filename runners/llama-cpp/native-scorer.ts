@@ -1,13 +1,5 @@
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
-
-/** Where `native/build.mjs` (run at npm install) puts the addon, from dist/runners/llama-cpp/. */
-const ADDON = fileURLToPath(new URL("../../../native/build/qbench-scorer.node", import.meta.url));
-const PACKAGE = fileURLToPath(
-  new URL("../../../node_modules/node-llama-cpp/package.json", import.meta.url),
-);
+import { loadScorerAddon } from "../../src/native/scorer-addon.js";
 
 /** One packed window: its tokens from `tokenStart`, as `evaluate` takes them. */
 export interface NativeWindow {
@@ -44,18 +36,6 @@ interface AddonScorer {
   dispose(): void;
 }
 
-interface Addon {
-  Scorer: new (
-    model: object,
-    context: object,
-    modelPath: string,
-    sequences?: number,
-    contextCells?: number,
-    batchCells?: number,
-  ) => AddonScorer;
-  nodeLlamaCppVersion: string;
-}
-
 /** The scorer for one model, or why there is none (then node-llama-cpp's JS path scores). */
 export type NativeScorerChoice = { scorer: NativeScorer } | { scorer?: undefined; reason: string };
 
@@ -76,42 +56,32 @@ export class NativeScorer {
   }
 
   /**
-   * Makes a scorer beside `context` (same parameters), when everything it relies on holds: the
-   * addon was built, the switch is not off, the CPU backend with no GPU layers, node-llama-cpp's
-   * prebuilt binary, and the node-llama-cpp version it was compiled against.
+   * Makes a scorer with `context`'s parameters (its own llama_context), when everything it relies
+   * on holds: the CPU backend with no GPU layers, node-llama-cpp's prebuilt binary, and the addon
+   * built for this node-llama-cpp and not switched off (`loadScorerAddon`).
    */
   static create(
     llama: Llama,
     model: LlamaModel,
     context: LlamaContext,
     env: NodeJS.ProcessEnv,
-    sequences?: { count: number; contextCells: number; batchCells: number },
   ): NativeScorerChoice {
-    if (env.QBENCH_NATIVE_SCORER === "0") return { reason: "off: QBENCH_NATIVE_SCORER=0" };
     if (llama.gpu !== false || model.gpuLayers !== 0) return { reason: "off: GPU backend" };
     if (llama.buildType !== "prebuilt") return { reason: "off: local llama.cpp build" };
-    let addon: Addon;
-    try {
-      addon = createRequire(import.meta.url)(ADDON) as Addon;
-    } catch {
-      return { reason: "not built (npm install builds it where a C++ compiler is found)" };
-    }
-    const version = (JSON.parse(readFileSync(PACKAGE, "utf8")) as { version: string }).version;
-    if (version !== addon.nodeLlamaCppVersion) {
-      return {
-        reason: `off: built for node-llama-cpp ${addon.nodeLlamaCppVersion}, this is ${version}`,
-      };
-    }
+    const loaded = loadScorerAddon(env);
+    if (!loaded.addon) return { reason: loaded.reason };
+    const Scorer = loaded.addon.Scorer as new (
+      model: object,
+      context: object,
+      modelPath: string,
+    ) => AddonScorer;
     const internal = (object: object, field: string): object =>
       (object as unknown as Record<string, object>)[field] as object;
     try {
-      const scorer = new addon.Scorer(
+      const scorer = new Scorer(
         internal(model, "_model"),
         internal(context, "_ctx"),
         internal(model, "_modelPath") as unknown as string,
-        sequences?.count ?? 0,
-        sequences?.contextCells ?? 0,
-        sequences?.batchCells ?? 0,
       );
       return { scorer: new NativeScorer(scorer, context.batchSize) };
     } catch (error) {
