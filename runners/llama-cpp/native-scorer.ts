@@ -1,5 +1,5 @@
 import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
-import { loadScorerAddon } from "../../src/native/scorer-addon.js";
+import { loadScorerAddon } from "../../lib/native/scorer-addon.js";
 
 /** One packed window: its tokens from `tokenStart`, as `evaluate` takes them. */
 export interface NativeWindow {

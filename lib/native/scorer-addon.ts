@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
-/** Where `native/build.mjs` (run at npm install) puts the native scorer, from dist/src/native/. */
+/** Where `native/build.mjs` (run at npm install) puts the native scorer, from dist/lib/native/. */
 export const SCORER_ADDON = fileURLToPath(
   new URL("../../../native/build/qbench-scorer.node", import.meta.url),
 );
