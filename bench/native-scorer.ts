@@ -33,24 +33,34 @@ const TIME = "/usr/bin/time";
 interface Run {
   tps: number;
   cpu: number;
+  /** Peak RSS of the largest process (qbench's runner, or llama-perplexity), MiB. */
+  rssMiB: number;
   ppl: number;
 }
 
-/** Runs a command under /usr/bin/time (user + system seconds on its last stderr line). */
-function timed(file: string, args: string[], env: NodeJS.ProcessEnv): { out: string; cpu: number } {
+/** Runs a command under /usr/bin/time (user + system seconds, peak RSS on its last stderr line). */
+function timed(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { out: string; cpu: number; rssMiB: number } {
   const useTime = existsSync(TIME);
   const result = useTime
-    ? spawnSync(TIME, ["-f", "cpu %U %S", file, ...args], { env, encoding: "utf8" })
+    ? spawnSync(TIME, ["-f", "cpu %U %S %M", file, ...args], { env, encoding: "utf8" })
     : spawnSync(file, args, { env, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`${file} failed: ${result.stderr.slice(-2000)}`);
-  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(result.stderr);
-  return { out: result.stdout, cpu: m ? Number(m[1]) + Number(m[2]) : Number.NaN };
+  const m = /cpu ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(result.stderr);
+  return {
+    out: result.stdout,
+    cpu: m ? Number(m[1]) + Number(m[2]) : Number.NaN,
+    rssMiB: m ? Number(m[3]) / 1024 : Number.NaN,
+  };
 }
 
 function qbenchPpl(native: boolean): Run {
   const env = { ...process.env, QBENCH_NATIVE_SCORER: native ? "1" : "0" };
   const args = [join(root, "bin/qbench.js"), "ppl", model, text, "--ctx", String(ctx)];
-  const { out, cpu } = timed(
+  const { out, cpu, rssMiB } = timed(
     process.execPath,
     [...args, "--backend", "cpu", "--threads", String(threads)],
     env,
@@ -59,7 +69,7 @@ function qbenchPpl(native: boolean): Run {
     tokens_per_second: number;
     ppl: number;
   };
-  return { tps: last.tokens_per_second, cpu, ppl: last.ppl };
+  return { tps: last.tokens_per_second, cpu, rssMiB, ppl: last.ppl };
 }
 
 /**
@@ -69,7 +79,7 @@ function qbenchPpl(native: boolean): Run {
 function llamaPerplexity(): Run {
   const log = join(work, "llama-perplexity.log");
   const command = `"${join(tools, "llama-perplexity")}" -m "${model}" -f "${text}" -c ${ctx} -b ${ctx} -t ${threads} -dev none > "${log}" 2>&1`;
-  const { cpu } = timed("sh", ["-c", command], process.env);
+  const { cpu, rssMiB } = timed("sh", ["-c", command], process.env);
   const lines = readFileSync(log, "utf8").split("\n");
   const stamp = (line: string | undefined) => {
     const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)/.exec(line ?? "");
@@ -81,7 +91,7 @@ function llamaPerplexity(): Run {
   const end = lines.find((l) => l.includes("Final estimate"));
   const chunks = Number(/over (\d+) chunks/.exec(start ?? "")?.[1]);
   const ppl = Number(/PPL = ([\d.]+)/.exec(end ?? "")?.[1]);
-  return { tps: (chunks * ctx) / (stamp(end) - stamp(start)), cpu, ppl };
+  return { tps: (chunks * ctx) / (stamp(end) - stamp(start)), cpu, rssMiB, ppl };
 }
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
@@ -109,7 +119,7 @@ function main(): void {
     const tps = list.map((r) => r.tps);
     const cpu = list.map((r) => r.cpu);
     process.stdout.write(
-      `${name.padEnd(34)} tok/s max ${Math.max(...tps).toFixed(1)} median ${median(tps).toFixed(1)}   CPU s min ${Math.min(...cpu).toFixed(2)} median ${median(cpu).toFixed(2)}   ppl ${list[0]?.ppl}\n`,
+      `${name.padEnd(34)} tok/s max ${Math.max(...tps).toFixed(1)} median ${median(tps).toFixed(1)}   CPU s min ${Math.min(...cpu).toFixed(2)} median ${median(cpu).toFixed(2)}   peak RSS ${Math.max(...list.map((r) => r.rssMiB)).toFixed(0)} MiB   ppl ${list[0]?.ppl}\n`,
     );
   };
   row("qbench ppl, native scorer", runs.native ?? []);
