@@ -10,6 +10,10 @@
  *
  * Default model: stories260K Q8_0 (../shared/models); the 128k-vocabulary one is
  * `node dist/bench/real-shape.js --model-only`'s file. Default text: test/fixtures/ppl/stories.txt.
+ * `--tools`: a llama-perplexity built natively from node-llama-cpp's bundle (bench/real-shape.ts's
+ * header), or on node-llama-cpp's own prebuilt libraries, the engine qbench runs on
+ * (`bash scripts/build-llama-perplexity-prebuilt.sh /tmp/lp-prebuilt`), which isolates what the
+ * harness and the scorer cost from what the engine build does.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
