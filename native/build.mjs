@@ -5,6 +5,7 @@
 // headers are for, it prints one line and qbench scores through node-llama-cpp's JS path.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -48,7 +49,14 @@ function build() {
   const libraryDir = join(modules, "@node-llama-cpp", "linux-x64", "bins", "linux-x64");
   if (!existsSync(join(libraryDir, LIBRARY)))
     skip(`${LIBRARY} of @node-llama-cpp/linux-x64 is missing`);
-  const addonApi = join(modules, "node-addon-api");
+  // node-addon-api as node-llama-cpp resolves it (its dependency: hoisted or nested).
+  let addonApi;
+  try {
+    const fromPackage = createRequire(join(modules, "node-llama-cpp", "package.json"));
+    addonApi = dirname(fromPackage.resolve("node-addon-api/package.json"));
+  } catch {
+    skip("node-addon-api is not installed");
+  }
   if (!existsSync(join(addonApi, "napi.h"))) skip("node-addon-api's headers are missing");
   const headers = nodeHeaders();
   if (!headers) skip("no Node headers (node_api.h) next to this node or in /usr/include/node");
