@@ -76,7 +76,6 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
             InstanceMethod("score", &Scorer::Score),
             InstanceMethod("dispose", &Scorer::Dispose),
             InstanceAccessor("vocabularySize", &Scorer::VocabularySize, nullptr),
-            InstanceAccessor("batchSize", &Scorer::BatchSize, nullptr),
         });
         exports.Set("Scorer", cls);
         exports.Set("nodeLlamaCppVersion", Napi::String::New(env, QBENCH_NODE_LLAMA_CPP_VERSION));
@@ -95,7 +94,7 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         AddonContext* context = unwrap<AddonContext>(env, info[1], "context");
         if (context == nullptr) return;
         const std::string path = info[2].As<Napi::String>().Utf8Value();
-        // The layout checks: a node-llama-cpp whose classes differ from the headers fails here.
+        // Layout checks behind the version check: fields read at the wrong offsets fail these.
         if (model->modelPath != path || model->model == nullptr ||
             model->vocab != llama_model_get_vocab(model->model) || context->model != model ||
             context->ctx == nullptr || llama_get_model(context->ctx) != model->model) {
@@ -158,8 +157,6 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         }
         return "";
     }
-
-    uint32_t Sequences() const { return nSeq_; }
 
    private:
     llama_context* ctx_ = nullptr;
@@ -270,7 +267,6 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         return info.Env().Undefined();
     }
     Napi::Value VocabularySize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), nVocab_); }
-    Napi::Value BatchSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), nBatch_); }
 
     friend class ScoreWorker;
 };

@@ -25,7 +25,6 @@ export interface NativeScores {
 
 interface AddonScorer {
   readonly vocabularySize: number;
-  readonly batchSize: number;
   score(
     tokens: Int32Array,
     windows: Int32Array,
