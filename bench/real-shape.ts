@@ -6,6 +6,7 @@
  * it: qbench vs node-llama-cpp direct vs llama-bench / llama-perplexity, side by side.
  *
  *   node dist/bench/real-shape.js [--vocab llama-bpe|qwen2|gemma] [--tools DIR] [--threads 1]
+ *   node dist/bench/real-shape.js --model-only   (writes the model, prints its path, stops)
  *
  * The llama.cpp tools come from the same bundle:
  *   git clone node_modules/node-llama-cpp/llama/gitRelease.bundle /tmp/llama-src
@@ -64,6 +65,11 @@ async function makeModel(): Promise<string> {
 
 mkdirSync(work, { recursive: true });
 const model = await makeModel();
+// `--model-only`: just the file (bench/native-scorer.ts's 128k-vocabulary model).
+if (process.argv.includes("--model-only")) {
+  process.stdout.write(`${model}\n`);
+  process.exit(0);
+}
 const passOn = ["--tools", "--threads", "--repeats"].flatMap((flag) =>
   process.argv.includes(flag) ? [flag, arg(flag, "")] : [],
 );

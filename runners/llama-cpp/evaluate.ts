@@ -7,7 +7,16 @@ import type {
   ScoredToken,
 } from "../../src/runner-client/protocol.js";
 import { RunnerError } from "../shared/serve.js";
+import {
+  decodedCount,
+  evaluateBatchNative,
+  evaluateNative,
+  fitsVocabulary,
+  type NativeBatchState,
+  scorerFor,
+} from "./evaluate-native.js";
 import { evaluateWithReference } from "./evaluate-reference.js";
+import type { NativeScorer } from "./native-scorer.js";
 
 /** What `evaluate` needs of the loaded model: its sequence and the context the plan enforces. */
 export interface EvaluateState {
@@ -15,10 +24,12 @@ export interface EvaluateState {
   contextSize: number;
   /** The KLD baseline loaded beside the model (`load`'s `reference`), if any. */
   reference?: LlamaContextSequence | undefined;
+  /** The native scorer beside `sequence`'s context, where it could be made (native-scorer.ts). */
+  scorer?: NativeScorer | undefined;
 }
 
 /** What `evaluateBatch` needs besides: a context of `sequences` sequences of the loaded size. */
-export interface BatchState {
+export interface BatchState extends NativeBatchState {
   createContext: (sequences: number, size: number) => Promise<LlamaContext>;
   /** The sequences made so far (one context, re-made when a batch has more windows). */
   pool?: { context: LlamaContext; sequences: LlamaContextSequence[] };
@@ -34,7 +45,8 @@ export const MAX_BATCH_WINDOWS = 16;
  * Several windows side by side, one sequence each: queued in the same tick, node-llama-cpp
  * decodes them as one batch and samples their positions in parallel (one chain per sequence,
  * on its worker threads), where one window at a time samples its positions one after another.
- * Each window's results are what `evaluate` gives for it.
+ * Each window's results are what `evaluate` gives for it. With the native scorer, the windows are
+ * decoded the same way (one sequence each, one batch) on its own context and reduced in C++.
  */
 export async function evaluateBatch(
   state: EvaluateState,
@@ -65,6 +77,15 @@ export async function evaluateBatch(
   if (windows.length === 1) {
     const result = await evaluate(state, windows[0] as EvaluateParams);
     return { results: [result], evalMs: result.evalMs };
+  }
+  const scorer = state.scorer
+    ? await scorerFor(batch, windows.length, state.contextSize)
+    : undefined;
+  if (scorer && windows.every((window) => fitsVocabulary(scorer, window.tokens))) {
+    return {
+      results: await evaluateBatchNative(scorer, windows),
+      evalMs: performance.now() - started,
+    };
   }
   const sequences = await sequencesFor(batch, windows.length, state.contextSize);
   const results = await Promise.all(
@@ -97,6 +118,9 @@ export async function evaluate(
   // may hold one token more than the context: lm-eval's rolling window, max_length + 1 tokens.
   checkWindow(state, params, params.reference ? 0 : 1);
   if (params.reference) return evaluateWithReference(state, params);
+  if (state.scorer && fitsVocabulary(state.scorer, params.tokens)) {
+    return evaluateNative(state.scorer, state.sequence, params);
+  }
   return evaluateOn(state.sequence, params);
 }
 
@@ -128,7 +152,7 @@ async function evaluateOn(
   // is only scored. A window that fits is decoded whole, as llama-perplexity decodes a chunk (the
   // batch's shape decides how the CPU kernels round: one token fewer moves stories260K Q4_0's
   // ctx-64 perplexity from 4.9115 to 4.9168 on an AVX2 CPU).
-  const decoded = tokens.length > sequence.contextSize ? input.slice(0, -1) : input;
+  const decoded = input.slice(0, decodedCount(sequence, tokens));
   const outputs = await sequence.controlledEvaluate(decoded);
   const scored: ScoredToken[] = [];
   for (let i = scoreFrom - 1; i < tokens.length - 1; i++) {

@@ -32,6 +32,7 @@ import { runnerVersion } from "../shared/versions.js";
 import { type ChoicesState, scoreChoices } from "./choices.js";
 import { EngineMemoryLog } from "./engine-memory.js";
 import { type BatchState, evaluate, evaluateBatch } from "./evaluate.js";
+import { NativeScorer } from "./native-scorer.js";
 import { engineVersion } from "./versions.js";
 
 interface Loaded {
@@ -45,6 +46,8 @@ interface Loaded {
   choices: ChoicesState;
   /** evaluateBatch's own multi-sequence context, made at its first call. */
   batch: BatchState;
+  /** The native scorer beside `context`, when it could be made (else `evaluate` uses node-llama-cpp's JS path). */
+  scorer?: NativeScorer;
   addBos: boolean;
   contextSize: number;
   seed: number;
@@ -137,12 +140,20 @@ async function load(params: LoadParams): Promise<LoadResult> {
   const addBos = model.tokens.shouldPrependBosToken && model.tokens.bos != null;
   // llama.cpp rounds the context up (to 256 at least); the plan's size is the one enforced.
   const contextSize = Math.min(params.contextSize, context.contextSize);
+  const native = NativeScorer.create(llama, model, context, process.env);
+  const batchContext = (sequences: number, size: number) =>
+    createContext(
+      model,
+      { ...contextOptions, contextSize: size, batchSize: size * sequences, sequences },
+      kvCache,
+    );
   loaded = {
     llama,
     model,
     context,
     sequence: context.getSequence(),
     ...(reference ? { reference } : {}),
+    ...(native.scorer ? { scorer: native.scorer } : {}),
     choices: {
       contextSize,
       createContext: (sequences, size) =>
@@ -153,12 +164,16 @@ async function load(params: LoadParams): Promise<LoadResult> {
         ),
     },
     batch: {
-      createContext: (sequences, size) =>
-        createContext(
-          model,
-          { ...contextOptions, contextSize: size, batchSize: size * sequences, sequences },
-          kvCache,
-        ),
+      createContext: batchContext,
+      // From a context made as the JS path's pool is (then freed): the same parameters.
+      createScorer: async (sequences, size) => {
+        const pool = await batchContext(sequences, size);
+        try {
+          return NativeScorer.create(llama, model, pool, process.env).scorer;
+        } finally {
+          await pool.dispose();
+        }
+      },
     },
     addBos,
     contextSize,
@@ -182,6 +197,7 @@ async function load(params: LoadParams): Promise<LoadResult> {
     addBos,
     bos: model.tokens.bos,
     engineBuild: llama.buildType === "localBuild" ? "local build" : "prebuilt binary",
+    scorer: native.scorer ? "native" : `node-llama-cpp (native scorer ${native.reason})`,
     kvCache,
     engineMemory,
   };
@@ -359,6 +375,8 @@ const handlers: Handlers = {
     };
   },
   shutdown: async () => {
+    await loaded?.scorer?.dispose();
+    await loaded?.batch.scorerPool?.scorer.dispose();
     await loaded?.choices.pool?.context.dispose();
     await loaded?.batch.pool?.context.dispose();
     await loaded?.reference?.context.dispose();

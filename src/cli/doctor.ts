@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { promisify } from "node:util";
 import type { CommandModule } from "yargs";
+import { loadScorerAddon } from "../../lib/native/scorer-addon.js";
 import { messageOf } from "../errors.js";
 import { EXIT } from "../exit-codes.js";
 import { parseGpuList } from "../measure/nvidia-smi.js";
@@ -93,6 +94,34 @@ async function nodeLlamaCpp(): Promise<Check[]> {
   return checks;
 }
 
+/**
+ * Whether `qbench ppl` scores in C++ (native/scorer.cc) on the CPU backend. Called after the
+ * backend checks: the addon binds to the llama.cpp library node-llama-cpp loaded there.
+ */
+function nativeScorer(cpu: Check | undefined): Check {
+  const name = "native scorer";
+  if (!cpu?.ok) return { name, ok: false, detail: "no CPU backend to bind to" };
+  if (!cpu.detail.includes("(prebuilt)")) {
+    return {
+      name,
+      ok: false,
+      detail: "off: local llama.cpp build (node-llama-cpp's JS path scores)",
+    };
+  }
+  const loaded = loadScorerAddon(process.env);
+  if (!loaded.addon) {
+    const detail = `${loaded.reason} (node-llama-cpp's JS path scores: the same figures, slower)`;
+    return loaded.reason.startsWith("not built")
+      ? { name, ok: false, detail, hint: "install a C++ compiler, then: node native/build.mjs" }
+      : { name, ok: false, detail };
+  }
+  return {
+    name,
+    ok: true,
+    detail: `built for node-llama-cpp ${loaded.addon.nodeLlamaCppVersion}: ppl on CPU scores in C++ (QBENCH_NATIVE_SCORER=0 turns it off)`,
+  };
+}
+
 async function nvidiaSmi(): Promise<Check> {
   try {
     const { stdout } = await run(
@@ -150,6 +179,7 @@ export const doctorCommand: CommandModule<object, { json: boolean }> = {
     y.option("json", { type: "boolean", default: false, describe: "One JSON object" }),
   handler: async (args) => {
     const major = Number(process.versions.node.split(".")[0]);
+    const backends = await nodeLlamaCpp();
     const checks: Check[] = [
       { name: "qbench", ok: true, detail: qbenchVersion() },
       {
@@ -163,7 +193,8 @@ export const doctorCommand: CommandModule<object, { json: boolean }> = {
         ok: true,
         detail: `${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
       },
-      ...(await nodeLlamaCpp()),
+      ...backends,
+      nativeScorer(backends.find((c) => c.name === "backend cpu")),
       await nvidiaSmi(),
       await webgpu(),
     ];

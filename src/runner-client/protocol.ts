@@ -86,6 +86,11 @@ export interface LoadResult {
    * node-llama-cpp ships it, or `local build`, compiled on this machine).
    */
   engineBuild?: string;
+  /**
+   * What scores `evaluate` (llama.cpp: `native`, the native scorer, or `node-llama-cpp (native
+   * scorer …)` with the reason it is not used).
+   */
+  scorer?: string;
   /** The KV cache types in use, when the runner can set them. */
   kvCache?: { k: string; v: string };
   /** The engine's own figures for its buffers, where it reports them. */

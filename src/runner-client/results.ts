@@ -63,6 +63,7 @@ export const LoadResult = z.object({
   addBos: z.boolean(),
   bos: z.number().int().nullable(),
   engineBuild: z.string().optional(),
+  scorer: z.string().optional(),
   kvCache: z.object({ k: z.string(), v: z.string() }).optional(),
   engineMemory: z
     .object({

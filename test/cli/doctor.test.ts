@@ -28,6 +28,19 @@ describe("qbench doctor", () => {
       assert.ok(check, name);
       if (!check.ok) assert.ok(check.hint, `${name} says what to do`);
     }
+    // The native scorer, where npm install built it; either way doctor says which path scores.
+    const scorer = byName.get("native scorer");
+    assert.ok(scorer);
+    assert.match(
+      scorer.detail,
+      scorer.ok ? /^built for node-llama-cpp \d+\.\d+\.\d+: / : /node-llama-cpp's JS path scores/,
+    );
+    const off = await qbench(["doctor", "--json"], { env: { QBENCH_NATIVE_SCORER: "0" } });
+    const offChecks = (JSON.parse(off.stdout.trim()) as typeof report).checks;
+    assert.match(
+      offChecks.find((c) => c.name === "native scorer")?.detail ?? "",
+      /^off: QBENCH_NATIVE_SCORER=0 /,
+    );
     const text = await qbench(["doctor"]);
     assert.match(text.stdout, /✓ backend cpu/);
     assert.match(text.stdout, /The CPU path works/);

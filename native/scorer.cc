@@ -1,0 +1,419 @@
+// The native scorer: scores evaluation windows on node-llama-cpp's loaded model in C++.
+//
+// It reads node-llama-cpp's own AddonModel and AddonContext objects (compiled against that
+// version's headers), makes its own llama_context with the same parameters, decodes a window
+// as node-llama-cpp's controlledEvaluate does (same batch shape, same chunking) and reduces each
+// scored position as node-llama-cpp's SampleToken does (same float sums, in the same order), so
+// the figures are identical to the JavaScript path's; only the per-position work moves out of
+// JavaScript and runs on several threads.
+#include <napi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "AddonContext.h"
+#include "AddonModel.h"
+#include "llama.h"
+
+#ifndef QBENCH_NODE_LLAMA_CPP_VERSION
+#error "QBENCH_NODE_LLAMA_CPP_VERSION must name the node-llama-cpp version compiled against"
+#endif
+
+namespace {
+
+template <typename T>
+T* unwrap(Napi::Env env, Napi::Value value, const char* what) {
+    if (!value.IsObject()) {
+        Napi::TypeError::New(env, std::string(what) + " must be node-llama-cpp's addon object").ThrowAsJavaScriptException();
+        return nullptr;
+    }
+    void* raw = nullptr;
+    if (napi_unwrap(env, value, &raw) != napi_ok || raw == nullptr) {
+        Napi::TypeError::New(env, std::string(what) + " is not a wrapped node-llama-cpp object").ThrowAsJavaScriptException();
+        return nullptr;
+    }
+    return static_cast<T*>(static_cast<Napi::ObjectWrap<T>*>(raw));
+}
+
+/** One window's part of a packed request: where its tokens and scored positions lie. */
+struct Window {
+    int32_t tokenStart = 0;
+    int32_t tokenCount = 0;
+    int32_t scoreFrom = 1;
+    int32_t decodeCount = 0;
+    int32_t topK = 0;
+    int32_t sequence = 0;
+    int32_t firstScored = 0;  // index of its first scored position among all windows'
+};
+
+/** A token of a decode whose logits are read: its window, its position there, its batch index. */
+struct Scored {
+    const Window* window;
+    int32_t position;
+    int32_t batchIndex;
+};
+
+/** What the JavaScript side needs to finish a position exactly as it does for node-llama-cpp. */
+struct Outputs {
+    std::vector<float> max;       // the maximum logit
+    std::vector<float> weight;    // Σ exp(logit − max), summed in float as SampleToken sums it
+    std::vector<float> actual;    // the actual next token's logit
+    std::vector<int32_t> topIds;  // topK ids per position (window's topK, packed)
+    std::vector<float> topLogits;
+    std::vector<float> targets;   // one per target id (NaN where the id is outside the vocabulary)
+    std::vector<int32_t> topOffsets;  // where each position's top entries start
+};
+
+class Scorer : public Napi::ObjectWrap<Scorer> {
+   public:
+    static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+        Napi::Function cls = DefineClass(env, "Scorer", {
+            InstanceMethod("score", &Scorer::Score),
+            InstanceMethod("dispose", &Scorer::Dispose),
+            InstanceAccessor("vocabularySize", &Scorer::VocabularySize, nullptr),
+        });
+        exports.Set("Scorer", cls);
+        exports.Set("nodeLlamaCppVersion", Napi::String::New(env, QBENCH_NODE_LLAMA_CPP_VERSION));
+        return exports;
+    }
+
+    // new Scorer(model._model, context._ctx, modelPath): a context with that context's parameters.
+    Scorer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Scorer>(info) {
+        Napi::Env env = info.Env();
+        if (info.Length() < 3 || !info[2].IsString()) {
+            Napi::TypeError::New(env, "Scorer(model, context, modelPath)").ThrowAsJavaScriptException();
+            return;
+        }
+        AddonModel* model = unwrap<AddonModel>(env, info[0], "model");
+        if (model == nullptr) return;
+        AddonContext* context = unwrap<AddonContext>(env, info[1], "context");
+        if (context == nullptr) return;
+        const std::string path = info[2].As<Napi::String>().Utf8Value();
+        // Layout checks behind the version check: fields read at the wrong offsets fail these.
+        if (model->modelPath != path || model->model == nullptr ||
+            model->vocab != llama_model_get_vocab(model->model) || context->model != model ||
+            context->ctx == nullptr || llama_get_model(context->ctx) != model->model) {
+            Napi::Error::New(env, "node-llama-cpp's objects do not have the layout the native scorer was compiled against").ThrowAsJavaScriptException();
+            return;
+        }
+        llama_context_params params = context->context_params;
+        params.n_threads = llama_n_threads(context->ctx);
+        params.n_threads_batch = llama_n_threads_batch(context->ctx);
+        ctx_ = llama_init_from_model(model->model, params);
+        if (ctx_ == nullptr) {
+            Napi::Error::New(env, "llama_init_from_model failed for the native scorer's context").ThrowAsJavaScriptException();
+            return;
+        }
+        nVocab_ = llama_vocab_n_tokens(model->vocab);
+        nBatch_ = llama_n_batch(ctx_);
+        nSeq_ = llama_n_seq_max(ctx_);
+        batch_ = llama_batch_init(static_cast<int32_t>(nBatch_), 0, 1);
+        // As llama-perplexity: the log-softmax runs on all cores, whatever the decode's threads.
+        reduceThreads_ = std::max(1u, std::thread::hardware_concurrency());
+        modelRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+    }
+
+    ~Scorer() override { Free(); }
+
+    /** Decodes each window's tokens in chunks of `chunk`, reducing its scored positions into `out`. */
+    std::string Run(const std::vector<int32_t>& tokens, const std::vector<Window>& windows,
+                    const std::vector<int32_t>& targetIds, const std::vector<int32_t>& targetOffsets,
+                    int32_t chunk, Outputs& out) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (ctx_ == nullptr) return "the native scorer is disposed";
+        llama_memory_clear(llama_get_memory(ctx_), true);
+        // Each window in its own sequence; one batch holds up to `chunk` tokens per window, and
+        // all windows' chunks at one offset go in one decode (one window: controlledEvaluate's
+        // batches of batchSize tokens).
+        int32_t longest = 0;
+        for (const Window& w : windows) longest = std::max(longest, LastDecoded(w) + 1);
+        for (int32_t offset = 0; offset < longest; offset += chunk) {
+            batch_.n_tokens = 0;
+            std::vector<Scored> scored;  // the flagged tokens, in batch order
+            for (const Window& w : windows) {
+                const int32_t end = std::min(LastDecoded(w) + 1, offset + chunk);
+                for (int32_t p = offset; p < end; p++) {
+                    if (batch_.n_tokens >= static_cast<int32_t>(nBatch_)) return "a batch exceeds the scorer's batch size";
+                    const int32_t i = batch_.n_tokens++;
+                    const bool wanted = p >= w.scoreFrom - 1 && p < w.tokenCount - 1;
+                    batch_.token[i] = tokens[w.tokenStart + p];
+                    batch_.pos[i] = p;
+                    batch_.n_seq_id[i] = 1;
+                    batch_.seq_id[i][0] = w.sequence;
+                    batch_.logits[i] = wanted;
+                    if (wanted) scored.push_back(Scored{&w, p, i});
+                }
+            }
+            if (batch_.n_tokens == 0) continue;
+            const int32_t status = llama_decode(ctx_, batch_);
+            if (status != 0) return "llama_decode failed with status " + std::to_string(status);
+            std::string error = Reduce(scored, tokens, targetIds, targetOffsets, out);
+            if (!error.empty()) return error;
+        }
+        return "";
+    }
+
+   private:
+    llama_context* ctx_ = nullptr;
+    llama_batch batch_{};
+    int32_t nVocab_ = 0;
+    uint32_t nBatch_ = 0;
+    uint32_t nSeq_ = 1;
+    unsigned reduceThreads_ = 1;
+    std::mutex mutex_;
+    Napi::ObjectReference modelRef_;
+
+    /** Every token controlledEvaluate decodes is decoded: a batch's shape decides how the kernels round. */
+    static int32_t LastDecoded(const Window& w) { return w.decodeCount - 1; }
+
+    void Free() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (ctx_ != nullptr) {
+            llama_batch_free(batch_);
+            llama_free(ctx_);
+            ctx_ = nullptr;
+        }
+        if (!modelRef_.IsEmpty()) modelRef_.Reset();
+    }
+
+    std::string Reduce(const std::vector<Scored>& scored,
+                       const std::vector<int32_t>& tokens, const std::vector<int32_t>& targetIds,
+                       const std::vector<int32_t>& targetOffsets, Outputs& out) {
+        std::vector<const float*> rows(scored.size());
+        for (size_t k = 0; k < scored.size(); k++) {
+            rows[k] = llama_get_logits_ith(ctx_, scored[k].batchIndex);
+            if (rows[k] == nullptr) return "no logits for a scored position";
+        }
+        const size_t n = scored.size();
+        const unsigned threads = static_cast<unsigned>(std::min<size_t>(reduceThreads_, n));
+        std::vector<std::string> errors(threads);
+        auto work = [&](unsigned t) {
+            std::vector<llama_token_data> sorted;
+            for (size_t k = t; k < n; k += threads) {
+                const Window& w = *scored[k].window;
+                const int32_t p = scored[k].position;
+                const int32_t index = w.firstScored + (p - (w.scoreFrom - 1));
+                const int32_t next = tokens[w.tokenStart + p + 1];
+                if (next < 0 || next >= nVocab_) {
+                    errors[t] = "token " + std::to_string(next) + " is outside the vocabulary";
+                    return;
+                }
+                ReducePosition(rows[k], w.topK, index, next, targetIds, targetOffsets, sorted, out);
+            }
+        };
+        std::vector<std::thread> pool;
+        for (unsigned t = 1; t < threads; t++) pool.emplace_back(work, t);
+        if (threads > 0) work(0);
+        for (auto& thread : pool) thread.join();
+        for (const auto& error : errors) {
+            if (!error.empty()) return error;
+        }
+        return "";
+    }
+
+    /** SampleToken's figures for one position (AddonContext.cpp), in its order of summation. */
+    void ReducePosition(const float* logits, int32_t topK, int32_t index, int32_t next,
+                        const std::vector<int32_t>& targetIds, const std::vector<int32_t>& targetOffsets,
+                        std::vector<llama_token_data>& sorted, Outputs& out) {
+        float max = logits[0];
+        float sum = 0.0f;
+        const size_t topAt = static_cast<size_t>(out.topOffsets[index]);
+        if (topK > 1) {
+            // includeTop sorts the candidates (std::sort, this comparator) and sums in that order.
+            sorted.resize(static_cast<size_t>(nVocab_));
+            for (int32_t id = 0; id < nVocab_; id++) sorted[id] = llama_token_data{id, logits[id], 0.0f};
+            std::sort(sorted.begin(), sorted.end(), [](const llama_token_data& a, const llama_token_data& b) {
+                return a.logit > b.logit;
+            });
+            max = sorted[0].logit;
+            for (int32_t i = 0; i < nVocab_; i++) sum += expf(sorted[i].logit - max);
+            const int32_t count = std::min(topK, nVocab_);
+            for (int32_t i = 0; i < count; i++) {
+                out.topIds[topAt + i] = sorted[i].id;
+                out.topLogits[topAt + i] = sorted[i].logit;
+            }
+        } else {
+            // The greedy sampler's pick: the first maximum in id order.
+            int32_t argmax = 0;
+            for (int32_t id = 1; id < nVocab_; id++) {
+                if (logits[id] > max) {
+                    max = logits[id];
+                    argmax = id;
+                }
+            }
+            for (int32_t id = 0; id < nVocab_; id++) sum += expf(logits[id] - max);
+            if (topK == 1) {
+                out.topIds[topAt] = argmax;
+                out.topLogits[topAt] = max;
+            }
+        }
+        out.max[index] = max;
+        out.weight[index] = sum;
+        out.actual[index] = logits[next];
+        for (int32_t t = targetOffsets[index]; t < targetOffsets[index + 1]; t++) {
+            const int32_t id = targetIds[t];
+            out.targets[t] = id >= 0 && id < nVocab_ ? logits[id] : NAN;
+        }
+    }
+
+    Napi::Value Score(const Napi::CallbackInfo& info);
+    Napi::Value Dispose(const Napi::CallbackInfo& info) {
+        Free();
+        return info.Env().Undefined();
+    }
+    Napi::Value VocabularySize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), nVocab_); }
+
+    friend class ScoreWorker;
+};
+
+/** One score call off the main thread; the scorer stays referenced until it ends. */
+class ScoreWorker : public Napi::AsyncWorker {
+   public:
+    ScoreWorker(Napi::Env env, Scorer* scorer, std::vector<int32_t> tokens, std::vector<Window> windows,
+                std::vector<int32_t> targetIds, std::vector<int32_t> targetOffsets, int32_t chunk)
+        : Napi::AsyncWorker(env, "QbenchScoreWorker"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          scorer_(scorer),
+          tokens_(std::move(tokens)),
+          windows_(std::move(windows)),
+          targetIds_(std::move(targetIds)),
+          targetOffsets_(std::move(targetOffsets)),
+          chunk_(chunk) {
+        scorer_->Ref();
+    }
+    ~ScoreWorker() override { scorer_->Unref(); }
+
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    Outputs& outputs() { return out_; }
+
+   protected:
+    void Execute() override {
+        std::string error = scorer_->Run(tokens_, windows_, targetIds_, targetOffsets_, chunk_, out_);
+        if (!error.empty()) SetError(error);
+    }
+    void OnOK() override {
+        Napi::Env env = Env();
+        Napi::Object result = Napi::Object::New(env);
+        result.Set("max", Copy<Napi::Float32Array>(env, out_.max));
+        result.Set("weight", Copy<Napi::Float32Array>(env, out_.weight));
+        result.Set("actual", Copy<Napi::Float32Array>(env, out_.actual));
+        result.Set("topIds", Copy<Napi::Int32Array>(env, out_.topIds));
+        result.Set("topLogits", Copy<Napi::Float32Array>(env, out_.topLogits));
+        result.Set("targets", Copy<Napi::Float32Array>(env, out_.targets));
+        deferred_.Resolve(result);
+    }
+    void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    Scorer* scorer_;
+    std::vector<int32_t> tokens_;
+    std::vector<Window> windows_;
+    std::vector<int32_t> targetIds_;
+    std::vector<int32_t> targetOffsets_;
+    int32_t chunk_;
+    Outputs out_;
+
+    template <typename Array, typename T>
+    static Array Copy(Napi::Env env, const std::vector<T>& values) {
+        Array array = Array::New(env, values.size());
+        std::copy(values.begin(), values.end(), array.Data());
+        return array;
+    }
+};
+
+template <typename T>
+bool readArray(const Napi::CallbackInfo& info, size_t i, std::vector<int32_t>& into) {
+    if (info.Length() <= i || !info[i].IsTypedArray() ||
+        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+        Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be an Int32Array").ThrowAsJavaScriptException();
+        return false;
+    }
+    T array = info[i].As<T>();
+    into.assign(array.Data(), array.Data() + array.ElementLength());
+    return true;
+}
+
+// score(tokens, windows, targetIds, targetOffsets, chunk): windows holds six numbers per window
+// (tokenStart, tokenCount, scoreFrom, decodeCount, topK, sequence); targetOffsets has one entry
+// per scored position plus one.
+Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<int32_t> tokens, packed, targetIds, targetOffsets;
+    if (!readArray<Napi::Int32Array>(info, 0, tokens) || !readArray<Napi::Int32Array>(info, 1, packed) ||
+        !readArray<Napi::Int32Array>(info, 2, targetIds) || !readArray<Napi::Int32Array>(info, 3, targetOffsets)) {
+        return env.Undefined();
+    }
+    const int32_t chunk = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
+    const auto fail = [&](const std::string& message) {
+        Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
+        return env.Undefined();
+    };
+    if (ctx_ == nullptr) return fail("the native scorer is disposed");
+    if (packed.empty() || packed.size() % 6 != 0) return fail("windows must hold six numbers per window");
+    if (chunk < 1) return fail("chunk must be a positive number of tokens");
+    std::vector<Window> windows(packed.size() / 6);
+    int32_t scoredCount = 0;
+    size_t chunkTokens = 0;
+    for (size_t i = 0; i < windows.size(); i++) {
+        Window& w = windows[i];
+        w.tokenStart = packed[i * 6];
+        w.tokenCount = packed[i * 6 + 1];
+        w.scoreFrom = packed[i * 6 + 2];
+        w.decodeCount = packed[i * 6 + 3];
+        w.topK = packed[i * 6 + 4];
+        w.sequence = packed[i * 6 + 5];
+        if (w.tokenStart < 0 || w.tokenCount < 1 || static_cast<size_t>(w.tokenStart) + w.tokenCount > tokens.size() ||
+            w.scoreFrom < 1 || w.scoreFrom > w.tokenCount || w.decodeCount < 0 || w.decodeCount > w.tokenCount ||
+            w.decodeCount > static_cast<int32_t>(llama_n_ctx(ctx_) / nSeq_) || w.topK < 0 || w.sequence < 0 ||
+            w.sequence >= static_cast<int32_t>(nSeq_)) {
+            return fail("window " + std::to_string(i) + " is out of range");
+        }
+        for (int32_t p = 0; p < w.tokenCount; p++) {
+            const int32_t token = tokens[w.tokenStart + p];
+            if (token < 0 || token >= nVocab_) return fail("token " + std::to_string(token) + " is outside the vocabulary");
+        }
+        w.firstScored = scoredCount;
+        scoredCount += w.tokenCount - w.scoreFrom;
+        chunkTokens += static_cast<size_t>(std::min(chunk, w.decodeCount));
+    }
+    if (chunkTokens > nBatch_) return fail("one decode would exceed the scorer's batch size");
+    if (targetOffsets.size() != static_cast<size_t>(scoredCount) + 1 || targetOffsets[0] != 0 ||
+        targetOffsets.back() != static_cast<int32_t>(targetIds.size())) {
+        return fail("targetOffsets must have one entry per scored position plus one");
+    }
+    for (size_t i = 1; i < targetOffsets.size(); i++) {
+        if (targetOffsets[i] < targetOffsets[i - 1]) return fail("targetOffsets must not decrease");
+    }
+    const size_t targetCount = targetIds.size();
+    auto* worker = new ScoreWorker(env, this, std::move(tokens), windows, std::move(targetIds),
+                                   std::move(targetOffsets), chunk);
+    Outputs& out = worker->outputs();
+    out.max.assign(scoredCount, NAN);
+    out.weight.assign(scoredCount, NAN);
+    out.actual.assign(scoredCount, NAN);
+    out.targets.assign(targetCount, NAN);
+    out.topOffsets.assign(scoredCount + 1, 0);
+    for (const Window& w : windows) {
+        const int32_t count = w.topK > 0 ? std::min(w.topK, nVocab_) : 0;
+        for (int32_t k = 0; k < w.tokenCount - w.scoreFrom; k++) {
+            out.topOffsets[w.firstScored + k + 1] = out.topOffsets[w.firstScored + k] + count;
+        }
+    }
+    out.topIds.assign(out.topOffsets.back(), -1);
+    out.topLogits.assign(out.topOffsets.back(), NAN);
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+}
+
+}  // namespace
+
+Napi::Object InitScorer(Napi::Env env, Napi::Object exports) { return Scorer::Init(env, exports); }
+
+NODE_API_MODULE(qbench_scorer, InitScorer)

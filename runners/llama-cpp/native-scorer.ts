@@ -1,0 +1,131 @@
+import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
+import { loadScorerAddon } from "../../lib/native/scorer-addon.js";
+
+/** One packed window: its tokens from `tokenStart`, as `evaluate` takes them. */
+export interface NativeWindow {
+  tokens: readonly number[];
+  scoreFrom: number;
+  /** Tokens decoded (the rest are only scored): `tokens.length`, or one fewer past the context. */
+  decodeCount: number;
+  topK: number;
+  targets?: readonly (readonly number[])[] | undefined;
+  /** The sequence it is decoded in (0 unless the scorer has several). */
+  sequence: number;
+}
+
+/** Per scored position, what node-llama-cpp's SampleToken would return: raw float logits. */
+export interface NativeScores {
+  max: Float32Array;
+  weight: Float32Array;
+  actual: Float32Array;
+  topIds: Int32Array;
+  topLogits: Float32Array;
+  targets: Float32Array;
+}
+
+interface AddonScorer {
+  readonly vocabularySize: number;
+  score(
+    tokens: Int32Array,
+    windows: Int32Array,
+    targetIds: Int32Array,
+    targetOffsets: Int32Array,
+    chunk: number,
+  ): Promise<NativeScores>;
+  dispose(): void;
+}
+
+/** The scorer for one model, or why there is none (then node-llama-cpp's JS path scores). */
+export type NativeScorerChoice = { scorer: NativeScorer } | { scorer?: undefined; reason: string };
+
+/**
+ * The native scorer (native/scorer.cc): scores windows in C++ on its own llama_context over the
+ * model node-llama-cpp loaded, with the figures node-llama-cpp's SampleToken gives. Calls are
+ * serialised: one context, one decode at a time.
+ */
+export class NativeScorer {
+  readonly #addon: AddonScorer;
+  /** controlledEvaluate's batch size: a window is decoded in chunks of this many tokens. */
+  readonly chunk: number;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(addon: AddonScorer, chunk: number) {
+    this.#addon = addon;
+    this.chunk = chunk;
+  }
+
+  /**
+   * Makes a scorer with `context`'s parameters (its own llama_context), when everything it relies
+   * on holds: the CPU backend with no GPU layers, node-llama-cpp's prebuilt binary, and the addon
+   * built for this node-llama-cpp and not switched off (`loadScorerAddon`).
+   */
+  static create(
+    llama: Llama,
+    model: LlamaModel,
+    context: LlamaContext,
+    env: NodeJS.ProcessEnv,
+  ): NativeScorerChoice {
+    if (llama.gpu !== false || model.gpuLayers !== 0) return { reason: "off: GPU backend" };
+    if (llama.buildType !== "prebuilt") return { reason: "off: local llama.cpp build" };
+    const loaded = loadScorerAddon(env);
+    if (!loaded.addon) return { reason: loaded.reason };
+    const Scorer = loaded.addon.Scorer as new (
+      model: object,
+      context: object,
+      modelPath: string,
+    ) => AddonScorer;
+    const internal = (object: object, field: string): object =>
+      (object as unknown as Record<string, object>)[field] as object;
+    try {
+      const scorer = new Scorer(
+        internal(model, "_model"),
+        internal(context, "_ctx"),
+        internal(model, "_modelPath") as unknown as string,
+      );
+      return { scorer: new NativeScorer(scorer, context.batchSize) };
+    } catch (error) {
+      return { reason: `failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
+
+  get vocabularySize(): number {
+    return this.#addon.vocabularySize;
+  }
+
+  /** Scores the windows (each in its own sequence), decoding their chunks side by side. */
+  score(windows: readonly NativeWindow[]): Promise<NativeScores> {
+    const run = this.#queue.then(() => this.#score(windows));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #score(windows: readonly NativeWindow[]): Promise<NativeScores> {
+    const tokens = new Int32Array(windows.reduce((n, w) => n + w.tokens.length, 0));
+    const packed = new Int32Array(windows.length * 6);
+    const offsets = [0];
+    const ids: number[] = [];
+    let at = 0;
+    for (const [i, w] of windows.entries()) {
+      tokens.set(w.tokens, at);
+      packed.set([at, w.tokens.length, w.scoreFrom, w.decodeCount, w.topK, w.sequence], i * 6);
+      at += w.tokens.length;
+      for (let k = 0; k < w.tokens.length - w.scoreFrom; k++) {
+        for (const id of w.targets?.[k] ?? []) ids.push(id);
+        offsets.push(ids.length);
+      }
+    }
+    return this.#addon.score(
+      tokens,
+      packed,
+      Int32Array.from(ids),
+      Int32Array.from(offsets),
+      this.chunk,
+    );
+  }
+
+  /** Frees the scorer's context; call before the model is disposed. */
+  async dispose(): Promise<void> {
+    await this.#queue;
+    this.#addon.dispose();
+  }
+}

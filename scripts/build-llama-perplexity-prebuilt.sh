@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds llama-perplexity against node-llama-cpp's prebuilt CPU libraries (the engine qbench's
+# runner uses, with its per-CPU kernel variants), so bench/native-scorer.ts can compare qbench with
+# llama-perplexity on the same engine build. From the repository root:
+#   bash scripts/build-llama-perplexity-prebuilt.sh /tmp/lp-prebuilt
+# then: node dist/bench/native-scorer.js --tools /tmp/lp-prebuilt
+set -euo pipefail
+out=${1:-/tmp/lp-prebuilt}
+bins=$(pwd)/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64
+src=$(mktemp -d)
+trap 'rm -rf "$src"' EXIT
+git -c advice.detachedHead=false clone -q node_modules/node-llama-cpp/llama/gitRelease.bundle "$src"
+mkdir -p "$out"
+g++ -O2 -std=c++17 -I "$src/include" -I "$src/ggml/include" -I "$src/common" -I "$src/vendor" \
+  -I "$src/tools/perplexity" "$src/tools/perplexity/main.cpp" "$src/tools/perplexity/perplexity.cpp" \
+  -o "$out/llama-perplexity" -L "$bins" -l:libllama-common.so -l:libllama.v0.5.0.so \
+  -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$bins" -pthread
+# The prebuilt ggml loads its CPU variant from the executable's folder.
+for variant in "$bins"/libggml-cpu-*.so; do ln -sf "$variant" "$out/"; done
+echo "built $out/llama-perplexity on $bins"

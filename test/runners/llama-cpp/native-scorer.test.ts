@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { RunnerClient } from "../../../src/runner-client/client.js";
+import type { EvaluateParams, LoadResult } from "../../../src/runner-client/protocol.js";
+import { resolveRunner } from "../../../src/runner-client/registry.js";
+import { startRunner } from "../../../src/runner-client/start.js";
+import { perplexityText } from "../../../src/scoring/perplexity.js";
+import { model, ROOT } from "../../support/paths.js";
+
+const LOAD = { backend: "cpu" as const, contextSize: 128, seed: 1, threads: 1 };
+const BUILT = existsSync(join(ROOT, "native/build/qbench-scorer.node"));
+
+/** The bundled runner, with the native scorer switched off when `native` is false. */
+function runnerCommand(native: boolean) {
+  const command = resolveRunner("cpu", undefined);
+  if (native) return command;
+  return {
+    ...command,
+    file: "/usr/bin/env",
+    args: ["QBENCH_NATIVE_SCORER=0", command.file, ...command.args],
+  };
+}
+
+/** Windows of every shape `evaluate` takes: whole chunks, late scoreFrom, top-K, targets, context + 1. */
+function windowsOf(tokens: number[], vocabulary: number): EvaluateParams[] {
+  const chunk = (i: number) => tokens.slice(i * LOAD.contextSize, (i + 1) * LOAD.contextSize);
+  const windows: EvaluateParams[] = [];
+  for (let i = 0; i < 3; i++) windows.push({ tokens: chunk(i), scoreFrom: 1, topK: 0 });
+  windows.push({ tokens: chunk(3), scoreFrom: LOAD.contextSize / 2, topK: 0 });
+  windows.push({ tokens: chunk(4), scoreFrom: 1, topK: 1 });
+  windows.push({ tokens: chunk(5), scoreFrom: 10, topK: 8 });
+  // The whole vocabulary as the top-K (a baseline's top-K KLD pass at stories260K's 512).
+  windows.push({ tokens: chunk(6).slice(0, 40), scoreFrom: 1, topK: vocabulary });
+  const withTargets = chunk(7).slice(0, 50);
+  windows.push({
+    tokens: withTargets,
+    scoreFrom: 5,
+    topK: 1,
+    targets: withTargets.slice(5).map((t, k) => [t, (k * 37) % vocabulary, 3, vocabulary + 5]),
+  });
+  // lm-eval's rolling window: one token more than the context, the last only scored.
+  windows.push({ tokens: tokens.slice(0, LOAD.contextSize + 1), scoreFrom: 1, topK: 0 });
+  windows.push({ tokens: tokens.slice(900, 905), scoreFrom: 1, topK: 3 });
+  return windows;
+}
+
+for (const file of ["stories260K-q8_0.gguf", "stories260K-q4_0.gguf", "stories260K-f32.gguf"]) {
+  describe(`native scorer against node-llama-cpp's JS path (${file}, real runners on CPU)`, {
+    skip: BUILT ? false : "native/build/qbench-scorer.node is not built here",
+  }, () => {
+    let native: { client: RunnerClient; loaded: LoadResult };
+    let fallback: { client: RunnerClient; loaded: LoadResult };
+    let tokens: number[];
+
+    before(async () => {
+      const load = { ...LOAD, model: model(file) };
+      native = await startRunner(runnerCommand(true), load, 60_000);
+      fallback = await startRunner(runnerCommand(false), load, 60_000);
+      const text = perplexityText(
+        readFileSync(join(ROOT, "test/fixtures/ppl/stories.txt"), "utf8"),
+      );
+      tokens = (await native.client.request("tokenize", { text })).tokens;
+    });
+    after(async () => {
+      await native?.client.stop();
+      await fallback?.client.stop();
+    });
+
+    it("says which path scores", () => {
+      assert.equal(native.loaded.scorer, "native");
+      assert.equal(
+        fallback.loaded.scorer,
+        "node-llama-cpp (native scorer off: QBENCH_NATIVE_SCORER=0)",
+      );
+    });
+
+    it("gives the JS path's log-probabilities, top-K and targets, bit for bit", async () => {
+      const windows = windowsOf(tokens, native.loaded.vocabularySize);
+      for (const [i, window] of windows.entries()) {
+        const mine = await native.client.request("evaluate", window);
+        const theirs = await fallback.client.request("evaluate", window);
+        assert.equal(mine.scored.length, window.tokens.length - window.scoreFrom);
+        assert.deepEqual(mine.scored, theirs.scored, `window ${i} differs`);
+      }
+    });
+
+    it("gives evaluateBatch's one-window and several-window results as the JS path does", async () => {
+      const all = windowsOf(tokens, native.loaded.vocabularySize);
+      // Every shape but the context + 1 window (evaluateBatch takes windows that fit): uneven
+      // lengths, top-K and targets side by side in one batch.
+      const windows = all.filter((w) => w.tokens.length <= LOAD.contextSize);
+      for (const batch of [windows.slice(0, 1), windows.slice(0, 4), windows]) {
+        const mine = await native.client.request("evaluateBatch", { windows: batch });
+        const theirs = await fallback.client.request("evaluateBatch", { windows: batch });
+        assert.deepEqual(
+          mine.results.map((r) => r.scored),
+          theirs.results.map((r) => r.scored),
+        );
+      }
+    });
+  });
+}
