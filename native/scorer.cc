@@ -67,6 +67,7 @@ struct Outputs {
     std::vector<float> topLogits;
     std::vector<float> targets;   // one per target id (NaN where the id is outside the vocabulary)
     std::vector<int32_t> topOffsets;  // where each position's top entries start
+    std::vector<float> dense;         // with `dense`: every scored position's logits, row by row
 };
 
 class Scorer : public Napi::ObjectWrap<Scorer> {
@@ -123,7 +124,7 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
     /** Decodes each window's tokens in chunks of `chunk`, reducing its scored positions into `out`. */
     std::string Run(const std::vector<int32_t>& tokens, const std::vector<Window>& windows,
                     const std::vector<int32_t>& targetIds, const std::vector<int32_t>& targetOffsets,
-                    int32_t chunk, Outputs& out) {
+                    int32_t chunk, bool dense, Outputs& out) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (ctx_ == nullptr) return "the native scorer is disposed";
         llama_memory_clear(llama_get_memory(ctx_), true);
@@ -152,7 +153,7 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
             if (batch_.n_tokens == 0) continue;
             const int32_t status = llama_decode(ctx_, batch_);
             if (status != 0) return "llama_decode failed with status " + std::to_string(status);
-            std::string error = Reduce(scored, tokens, targetIds, targetOffsets, out);
+            std::string error = dense ? CopyRows(scored, out) : Reduce(scored, tokens, targetIds, targetOffsets, out);
             if (!error.empty()) return error;
         }
         return "";
@@ -179,6 +180,18 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
             ctx_ = nullptr;
         }
         if (!modelRef_.IsEmpty()) modelRef_.Reset();
+    }
+
+    /** The scored positions' logits as they are, each at its row of `out.dense`. */
+    std::string CopyRows(const std::vector<Scored>& scored, Outputs& out) {
+        for (const Scored& s : scored) {
+            const float* row = llama_get_logits_ith(ctx_, s.batchIndex);
+            if (row == nullptr) return "no logits for a scored position";
+            const Window& w = *s.window;
+            const size_t index = static_cast<size_t>(w.firstScored + (s.position - (w.scoreFrom - 1)));
+            std::copy(row, row + nVocab_, out.dense.begin() + index * static_cast<size_t>(nVocab_));
+        }
+        return "";
     }
 
     std::string Reduce(const std::vector<Scored>& scored,
@@ -275,7 +288,7 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
 class ScoreWorker : public Napi::AsyncWorker {
    public:
     ScoreWorker(Napi::Env env, Scorer* scorer, std::vector<int32_t> tokens, std::vector<Window> windows,
-                std::vector<int32_t> targetIds, std::vector<int32_t> targetOffsets, int32_t chunk)
+                std::vector<int32_t> targetIds, std::vector<int32_t> targetOffsets, int32_t chunk, bool dense)
         : Napi::AsyncWorker(env, "QbenchScoreWorker"),
           deferred_(Napi::Promise::Deferred::New(env)),
           scorer_(scorer),
@@ -283,7 +296,8 @@ class ScoreWorker : public Napi::AsyncWorker {
           windows_(std::move(windows)),
           targetIds_(std::move(targetIds)),
           targetOffsets_(std::move(targetOffsets)),
-          chunk_(chunk) {
+          chunk_(chunk),
+          dense_(dense) {
         scorer_->Ref();
     }
     ~ScoreWorker() override { scorer_->Unref(); }
@@ -293,7 +307,7 @@ class ScoreWorker : public Napi::AsyncWorker {
 
    protected:
     void Execute() override {
-        std::string error = scorer_->Run(tokens_, windows_, targetIds_, targetOffsets_, chunk_, out_);
+        std::string error = scorer_->Run(tokens_, windows_, targetIds_, targetOffsets_, chunk_, dense_, out_);
         if (!error.empty()) SetError(error);
     }
     void OnOK() override {
@@ -305,6 +319,7 @@ class ScoreWorker : public Napi::AsyncWorker {
         result.Set("topIds", Copy<Napi::Int32Array>(env, out_.topIds));
         result.Set("topLogits", Copy<Napi::Float32Array>(env, out_.topLogits));
         result.Set("targets", Copy<Napi::Float32Array>(env, out_.targets));
+        if (dense_) result.Set("dense", Copy<Napi::Float32Array>(env, out_.dense));
         deferred_.Resolve(result);
     }
     void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
@@ -317,6 +332,7 @@ class ScoreWorker : public Napi::AsyncWorker {
     std::vector<int32_t> targetIds_;
     std::vector<int32_t> targetOffsets_;
     int32_t chunk_;
+    bool dense_;
     Outputs out_;
 
     template <typename Array, typename T>
@@ -339,9 +355,10 @@ bool readArray(const Napi::CallbackInfo& info, size_t i, std::vector<int32_t>& i
     return true;
 }
 
-// score(tokens, windows, targetIds, targetOffsets, chunk): windows holds six numbers per window
-// (tokenStart, tokenCount, scoreFrom, decodeCount, topK, sequence); targetOffsets has one entry
-// per scored position plus one.
+// score(tokens, windows, targetIds, targetOffsets, chunk, dense): windows holds six numbers per
+// window (tokenStart, tokenCount, scoreFrom, decodeCount, topK, sequence); targetOffsets has one
+// entry per scored position plus one. With dense (no topK, no targets), the result's `dense` holds
+// every scored position's logits instead of their reductions (exact KLD).
 Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<int32_t> tokens, packed, targetIds, targetOffsets;
@@ -350,6 +367,7 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
         return env.Undefined();
     }
     const int32_t chunk = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
+    const bool dense = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
     const auto fail = [&](const std::string& message) {
         Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
         return env.Undefined();
@@ -391,8 +409,14 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
         if (targetOffsets[i] < targetOffsets[i - 1]) return fail("targetOffsets must not decrease");
     }
     const size_t targetCount = targetIds.size();
+    if (dense) {
+        for (const Window& w : windows) {
+            if (w.topK != 0) return fail("dense logits take no topK");
+        }
+        if (targetCount != 0) return fail("dense logits take no targets");
+    }
     auto* worker = new ScoreWorker(env, this, std::move(tokens), windows, std::move(targetIds),
-                                   std::move(targetOffsets), chunk);
+                                   std::move(targetOffsets), chunk, dense);
     Outputs& out = worker->outputs();
     out.max.assign(scoredCount, NAN);
     out.weight.assign(scoredCount, NAN);
@@ -407,6 +431,7 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     }
     out.topIds.assign(out.topOffsets.back(), -1);
     out.topLogits.assign(out.topOffsets.back(), NAN);
+    if (dense) out.dense.assign(static_cast<size_t>(scoredCount) * static_cast<size_t>(nVocab_), NAN);
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;

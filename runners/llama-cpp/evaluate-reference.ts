@@ -8,6 +8,7 @@ import { RunnerError } from "../shared/serve.js";
 import type { EvaluateState } from "./evaluate.js";
 import { GREEDY } from "./evaluate.js";
 import { denseLogits, type GridLogprobs, kldAgainstGrid, toGrid } from "./full-kld.js";
+import type { NativeScorer } from "./native-scorer.js";
 
 /**
  * `evaluate` with `reference: true`: the window goes through the reference model and then the
@@ -31,11 +32,37 @@ export async function evaluateWithReference(
   }
   const { tokens, scoreFrom } = params;
   const started = performance.now();
+  const scored: ScoredToken[] = [];
+  const natively = nativePair(state, tokens.length - scoreFrom);
+  if (natively) {
+    // The same decodes and the same float logits as below, without a map per position.
+    const [mine, theirs] = natively;
+    const window = { tokens, scoreFrom, decodeCount: tokens.length };
+    const vocabulary = theirs.vocabularySize;
+    if (mine.vocabularySize !== vocabulary) {
+      throw new RunnerError(
+        "BAD_PARAMS",
+        `the reference model has ${vocabulary} tokens, this model ${mine.vocabularySize}`,
+      );
+    }
+    const rows = await theirs.denseLogits(window);
+    const grids: GridLogprobs[] = [];
+    for (let k = 0; k < tokens.length - scoreFrom; k++) {
+      const row = rows.subarray(k * vocabulary, (k + 1) * vocabulary);
+      grids.push(toGrid(row, tokens[scoreFrom + k] as number));
+    }
+    const own = await mine.denseLogits(window);
+    for (const [k, grid] of grids.entries()) {
+      const row = own.subarray(k * vocabulary, (k + 1) * vocabulary);
+      const { kld, sameTop, logprob } = kldAgainstGrid(grid, row, tokens[scoreFrom + k] as number);
+      scored.push({ logprob, kld, sameTop, referenceLogprob: grid.targetLogprob });
+    }
+    return { scored, evalMs: performance.now() - started };
+  }
   const grids: Array<GridLogprobs | undefined> = [];
   await fullLogits(reference, tokens, scoreFrom, (i, logits) => {
     grids[i] = toGrid(logits, tokens[i + 1] as number);
   });
-  const scored: ScoredToken[] = [];
   await fullLogits(state.sequence, tokens, scoreFrom, (i, logits) => {
     const grid = grids[i];
     if (!grid) throw new RunnerError("INTERNAL", `no reference logits for position ${i}`);
@@ -50,6 +77,24 @@ export async function evaluateWithReference(
     grids[i] = undefined;
   });
   return { scored, evalMs: performance.now() - started };
+}
+
+/**
+ * The most logits one native call returns (scored positions × vocabulary): 256 MiB of floats,
+ * beside the reference's grid at half that. A longer window goes node-llama-cpp's way, one
+ * position's logits at a time.
+ */
+export const MAX_DENSE_LOGITS = 64 * 1024 * 1024;
+
+/** Both native scorers (the model's and the reference's), where both exist and the window's logits fit. */
+function nativePair(
+  state: EvaluateState,
+  positions: number,
+): [NativeScorer, NativeScorer] | undefined {
+  const { scorer, referenceScorer } = state;
+  if (!scorer || !referenceScorer) return undefined;
+  if (positions * referenceScorer.vocabularySize > MAX_DENSE_LOGITS) return undefined;
+  return [scorer, referenceScorer];
 }
 
 /** Evaluates the window on one sequence and hands each scored position's dense logits to `use`. */

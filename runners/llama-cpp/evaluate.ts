@@ -26,6 +26,8 @@ export interface EvaluateState {
   reference?: LlamaContextSequence | undefined;
   /** The native scorer beside `sequence`'s context, where it could be made (native-scorer.ts). */
   scorer?: NativeScorer | undefined;
+  /** The native scorer beside the reference's context (exact KLD), where it could be made. */
+  referenceScorer?: NativeScorer | undefined;
 }
 
 /** What `evaluateBatch` needs besides: a context of `sequences` sequences of the loaded size. */

@@ -41,7 +41,13 @@ interface Loaded {
   context: LlamaContext;
   sequence: LlamaContextSequence;
   /** The KLD baseline loaded beside the model (`load`'s `reference`). */
-  reference?: { model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence };
+  reference?: {
+    model: LlamaModel;
+    context: LlamaContext;
+    sequence: LlamaContextSequence;
+    /** Its native scorer (exact KLD), made where the model's is. */
+    scorer?: NativeScorer | undefined;
+  };
   /** scoreChoices' own multi-sequence context, made at its first call (the KV of one sequence per choice). */
   choices: ChoicesState;
   /** evaluateBatch's own multi-sequence context, made at its first call. */
@@ -141,6 +147,14 @@ async function load(params: LoadParams): Promise<LoadResult> {
   // llama.cpp rounds the context up (to 256 at least); the plan's size is the one enforced.
   const contextSize = Math.min(params.contextSize, context.contextSize);
   const native = NativeScorer.create(llama, model, context, process.env);
+  if (reference && native.scorer) {
+    reference.scorer = NativeScorer.create(
+      llama,
+      reference.model,
+      reference.context,
+      process.env,
+    ).scorer;
+  }
   const batchContext = (sequences: number, size: number) =>
     createContext(
       model,
@@ -197,10 +211,22 @@ async function load(params: LoadParams): Promise<LoadResult> {
     addBos,
     bos: model.tokens.bos,
     engineBuild: llama.buildType === "localBuild" ? "local build" : "prebuilt binary",
-    scorer: native.scorer ? "native" : `node-llama-cpp (native scorer ${native.reason})`,
+    scorer: scorerLine(native, reference),
     kvCache,
     engineMemory,
   };
+}
+
+/** Which path scores, for load's `scorer`: the model's, and its reference's where one is loaded. */
+function scorerLine(
+  native: { scorer?: NativeScorer | undefined; reason?: string },
+  reference: Loaded["reference"],
+): string {
+  if (!native.scorer) return `node-llama-cpp (native scorer ${native.reason})`;
+  if (!reference) return "native";
+  return reference.scorer
+    ? "native (its reference too)"
+    : "native (its reference through node-llama-cpp)";
 }
 
 /** The KLD baseline, loaded with the model's settings (not counted in the load's engine memory). */
@@ -358,7 +384,14 @@ const handlers: Handlers = {
   },
   evaluate: (params) => {
     const state = requireLoaded();
-    return evaluate({ ...state, reference: state.reference?.sequence }, params);
+    return evaluate(
+      {
+        ...state,
+        reference: state.reference?.sequence,
+        referenceScorer: state.reference?.scorer,
+      },
+      params,
+    );
   },
   evaluateBatch: (params) => {
     const state = requireLoaded();
@@ -376,6 +409,7 @@ const handlers: Handlers = {
   },
   shutdown: async () => {
     await loaded?.scorer?.dispose();
+    await loaded?.reference?.scorer?.dispose();
     await loaded?.batch.scorerPool?.scorer.dispose();
     await loaded?.choices.pool?.context.dispose();
     await loaded?.batch.pool?.context.dispose();

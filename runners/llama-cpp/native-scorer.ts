@@ -21,6 +21,8 @@ export interface NativeScores {
   topIds: Int32Array;
   topLogits: Float32Array;
   targets: Float32Array;
+  /** With `dense`: every scored position's logits, one vocabulary-long row each. */
+  dense?: Float32Array;
 }
 
 interface AddonScorer {
@@ -31,6 +33,7 @@ interface AddonScorer {
     targetIds: Int32Array,
     targetOffsets: Int32Array,
     chunk: number,
+    dense?: boolean,
   ): Promise<NativeScores>;
   dispose(): void;
 }
@@ -94,12 +97,27 @@ export class NativeScorer {
 
   /** Scores the windows (each in its own sequence), decoding their chunks side by side. */
   score(windows: readonly NativeWindow[]): Promise<NativeScores> {
-    const run = this.#queue.then(() => this.#score(windows));
+    const run = this.#queue.then(() => this.#score(windows, false));
     this.#queue = run.catch(() => {});
     return run;
   }
 
-  #score(windows: readonly NativeWindow[]): Promise<NativeScores> {
+  /**
+   * One window decoded as `score` decodes it, its scored positions' logits returned whole
+   * (row k: the logits after tokens[scoreFrom - 1 + k]), as node-llama-cpp's full-logits map
+   * holds them.
+   */
+  async denseLogits(
+    window: Omit<NativeWindow, "topK" | "targets" | "sequence">,
+  ): Promise<Float32Array> {
+    const run = this.#queue.then(() => this.#score([{ ...window, topK: 0, sequence: 0 }], true));
+    this.#queue = run.catch(() => {});
+    const { dense } = await run;
+    if (!dense) throw new Error("the native scorer returned no dense logits");
+    return dense;
+  }
+
+  #score(windows: readonly NativeWindow[], dense: boolean): Promise<NativeScores> {
     const tokens = new Int32Array(windows.reduce((n, w) => n + w.tokens.length, 0));
     const packed = new Int32Array(windows.length * 6);
     const offsets = [0];
@@ -120,6 +138,7 @@ export class NativeScorer {
       Int32Array.from(ids),
       Int32Array.from(offsets),
       this.chunk,
+      dense,
     );
   }
 

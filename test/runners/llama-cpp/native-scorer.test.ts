@@ -102,3 +102,53 @@ for (const file of ["stories260K-q8_0.gguf", "stories260K-q4_0.gguf", "stories26
     });
   });
 }
+
+describe("native exact KLD against node-llama-cpp's JS path (stories260K Q4_0 vs its F16 reference, real runners on CPU)", {
+  skip: BUILT ? false : "native/build/qbench-scorer.node is not built here",
+}, () => {
+  let native: { client: RunnerClient; loaded: LoadResult };
+  let fallback: { client: RunnerClient; loaded: LoadResult };
+  let tokens: number[];
+
+  before(async () => {
+    const load = {
+      ...LOAD,
+      model: model("stories260K-q4_0.gguf"),
+      reference: model("stories260K-f16.gguf"),
+    };
+    native = await startRunner(runnerCommand(true), load, 60_000);
+    fallback = await startRunner(runnerCommand(false), load, 60_000);
+    const text = perplexityText(readFileSync(join(ROOT, "test/fixtures/ppl/stories.txt"), "utf8"));
+    tokens = (await native.client.request("tokenize", { text })).tokens;
+  });
+  after(async () => {
+    await native?.client.stop();
+    await fallback?.client.stop();
+  });
+
+  it("says both models score natively", () => {
+    assert.equal(native.loaded.scorer, "native (its reference too)");
+    assert.equal(
+      fallback.loaded.scorer,
+      "node-llama-cpp (native scorer off: QBENCH_NATIVE_SCORER=0)",
+    );
+  });
+
+  it("gives every position's KLD, same-top and both log-probabilities, bit for bit", async () => {
+    const windows = [
+      { tokens: tokens.slice(0, LOAD.contextSize), scoreFrom: LOAD.contextSize / 2 },
+      { tokens: tokens.slice(LOAD.contextSize, 2 * LOAD.contextSize), scoreFrom: 1 },
+      { tokens: tokens.slice(500, 520), scoreFrom: 7 },
+    ];
+    for (const [i, window] of windows.entries()) {
+      const params = { ...window, topK: 0, reference: true };
+      const mine = await native.client.request("evaluate", params);
+      const theirs = await fallback.client.request("evaluate", params);
+      assert.equal(mine.scored.length, window.tokens.length - window.scoreFrom);
+      assert.ok(
+        mine.scored.every((s) => (s.kld ?? Number.NaN) > -1e-3 && s.referenceLogprob !== undefined),
+      );
+      assert.deepEqual(mine.scored, theirs.scored, `window ${i} differs`);
+    }
+  });
+});
