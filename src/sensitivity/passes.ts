@@ -6,7 +6,6 @@ import {
   type TokenizedText,
   tokenizeChunks,
 } from "../orchestrator/score-chunks.js";
-import type { StartedRunner } from "../runner-client/start.js";
 import { concatFloat32 } from "../scoring/concat.js";
 import { comparePerplexity, summarizeKld } from "../scoring/kld.js";
 import { combinePerplexity } from "../scoring/perplexity.js";
@@ -47,9 +46,12 @@ export async function scorePass(
   }
 }
 
+/** A runner started by a RunnerSession: its client, and what it said at initialize and load. */
+export type LiveRunner = Awaited<ReturnType<RunnerSession["runner"]>>;
+
 /** Scores the text's first chunks on a live runner (its model loaded or swapped in since `started`). */
 export async function scoreOn(
-  runner: Pick<StartedRunner, "client" | "loaded">,
+  runner: Pick<LiveRunner, "client" | "loaded">,
   text: string,
   options: PassOptions,
   started = performance.now(),

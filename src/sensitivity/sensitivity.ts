@@ -6,7 +6,6 @@ import type { Imatrix } from "../gguf/quantize/imatrix.js";
 import { quantizeGguf } from "../gguf/quantize/quantize-file.js";
 import { RunnerSession, type RunnerSpec } from "../orchestrator/runner-session.js";
 import type { TokenizedText } from "../orchestrator/score-chunks.js";
-import type { StartedRunner } from "../runner-client/start.js";
 import { TIGHT_COVERAGE } from "../scoring/kld.js";
 import {
   type Assignment,
@@ -20,6 +19,7 @@ import {
 import type { QuantizableTensor, TensorGroup } from "./groups.js";
 import { quantizableTensors } from "./groups.js";
 import {
+  type LiveRunner,
   type Pass,
   type PassFigures,
   passFigures,
@@ -175,7 +175,7 @@ export async function measureGroups(
  */
 class VariantRunner {
   private session: RunnerSession | undefined;
-  private live: StartedRunner | undefined;
+  private live: LiveRunner | undefined;
   /** Each tensor's type in the file the live runner holds. */
   private types = new Map<string, number>();
   /** A swap reads and uploads tensors as a load does: it gets a load's time. */
