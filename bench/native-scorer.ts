@@ -19,6 +19,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { perplexityLogRate } from "./llama-perplexity-log.js";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(name);
@@ -84,18 +85,7 @@ function llamaPerplexity(): Run {
   const log = join(work, "llama-perplexity.log");
   const command = `"${join(tools, "llama-perplexity")}" -m "${model}" -f "${text}" -c ${ctx} -b ${ctx} -t ${threads} -dev none > "${log}" 2>&1`;
   const { cpu, rssMiB } = timed("sh", ["-c", command], process.env);
-  const lines = readFileSync(log, "utf8").split("\n");
-  const stamp = (line: string | undefined) => {
-    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)/.exec(line ?? "");
-    return m
-      ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) / 1e3 + Number(m[4]) / 1e6
-      : Number.NaN;
-  };
-  const start = lines.find((l) => l.includes("calculating perplexity over"));
-  const end = lines.find((l) => l.includes("Final estimate"));
-  const chunks = Number(/over (\d+) chunks/.exec(start ?? "")?.[1]);
-  const ppl = Number(/PPL = ([\d.]+)/.exec(end ?? "")?.[1]);
-  return { tps: (chunks * ctx) / (stamp(end) - stamp(start)), cpu, rssMiB, ppl };
+  return { ...perplexityLogRate(readFileSync(log, "utf8"), ctx), cpu, rssMiB };
 }
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);

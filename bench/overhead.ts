@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { Token } from "node-llama-cpp";
 import { resolveRunner } from "../src/runner-client/registry.js";
 import { startRunner } from "../src/runner-client/start.js";
+import { perplexityLogRate } from "./llama-perplexity-log.js";
 import { readTokenizer, writeSyntheticLlama } from "./quantize.js";
 
 const arg = (name: string, fallback: string) => {
@@ -147,17 +148,7 @@ function llamaPerplexityTps(path: string, text: string): number {
   const log = join(work, "llama-perplexity.log");
   const command = `"${join(tools, "llama-perplexity")}" -m "${path}" -f "${text}" -c ${CTX} -b ${CTX} -t ${threads} -dev none > "${log}" 2>&1`;
   execFileSync("sh", ["-c", command]);
-  const lines = readFileSync(log, "utf8").split("\n");
-  const stamp = (line: string | undefined) => {
-    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)/.exec(line ?? "");
-    return m
-      ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) / 1e3 + Number(m[4]) / 1e6
-      : Number.NaN;
-  };
-  const start = lines.find((l) => l.includes("calculating perplexity over"));
-  const end = lines.find((l) => l.includes("Final estimate"));
-  const chunks = Number(/over (\d+) chunks/.exec(start ?? "")?.[1]);
-  return (chunks * CTX) / (stamp(end) - stamp(start));
+  return perplexityLogRate(readFileSync(log, "utf8"), CTX).tps;
 }
 
 function qbenchPplTps(path: string, text: string): number {

@@ -19,6 +19,9 @@
 #
 #   scripts/engine-tools.sh /tmp/engine-tools
 #   TOOLS=/tmp/engine-tools test/fixtures/ppl/make-reference.sh
+#
+# (scripts/build-llama-perplexity-prebuilt.sh links llama-perplexity alone the same way without a
+# cmake build, for bench/native-scorer.ts.)
 set -euo pipefail
 
 OUT="${1:?usage: engine-tools.sh OUT [BUILD_BIN]}"

@@ -17,8 +17,9 @@ import {
 } from "./kernels/kernel.js";
 import { argmaxKernel, scoreKernel } from "./kernels/logits.js";
 import type { LlamaConfig, LlamaModel } from "./model-config.js";
-import { buildSteps, STORAGE, type Step, WeightUploads } from "./steps.js";
+import { buildSteps, STORAGE, type Step } from "./steps.js";
 import type { Tap } from "./taps.js";
+import { WeightUploads } from "./weights.js";
 
 export interface ScoreRequest {
   /** Row-major [nOut][S] token ids whose log-probabilities are wanted. */

@@ -108,3 +108,65 @@ export async function uploadWeightRows(
   }
   return parts;
 }
+
+/**
+ * The weights one build read from its file, by what was read. A rebuild for a file that differs
+ * from the last one only in the tensors `changed` names (swap-weights) takes every entry none of
+ * whose tensors changed as it is, its GPU buffers included; the rest it reads and uploads anew.
+ */
+export class WeightUploads {
+  private readonly entries = new Map<
+    string,
+    { tensors: string[]; value: Promise<unknown>; reused: boolean }
+  >();
+
+  constructor(
+    private readonly previous?: WeightUploads,
+    private readonly changed: ReadonlySet<string> = new Set(),
+  ) {}
+
+  /** What `make` reads from `tensors` under `key`: made once per build, or the last build's. */
+  get<T>(key: string, tensors: readonly GgufTensorInfo[], make: () => Promise<T>): Promise<T> {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const names = tensors.map((t) => t.name);
+      const old = this.previous?.entries.get(key);
+      const reused =
+        old !== undefined &&
+        old.tensors.join("\n") === names.join("\n") &&
+        !names.some((n) => this.changed.has(n));
+      entry = { tensors: names, value: reused && old ? old.value : make(), reused };
+      this.entries.set(key, entry);
+    }
+    return entry.value as Promise<T>;
+  }
+
+  /** The buffers of the entries taken from the last build. */
+  async reusedBuffers(): Promise<Set<GPUBuffer>> {
+    const out = new Set<GPUBuffer>();
+    for (const entry of this.entries.values()) {
+      if (entry.reused) for (const b of buffersOf(await entry.value)) out.add(b);
+    }
+    return out;
+  }
+
+  /** Tensors read from the file by this build (not taken from the last one). */
+  get readTensors(): Set<string> {
+    const out = new Set<string>();
+    for (const entry of this.entries.values()) {
+      if (!entry.reused) for (const name of entry.tensors) out.add(name);
+    }
+    return out;
+  }
+}
+
+/** The GPU buffers in an uploaded value: a weight, its parts, a vector buffer. */
+function buffersOf(value: unknown): GPUBuffer[] {
+  if (Array.isArray(value)) return value.flatMap(buffersOf);
+  if (value instanceof Object && "w" in value) return buffersOf((value as { w: unknown }).w);
+  if (value instanceof Object && "buffer" in value && "type" in value) {
+    return [(value as GpuWeight).buffer];
+  }
+  if (value instanceof Object && "destroy" in value) return [value as GPUBuffer];
+  return [];
+}

@@ -3,7 +3,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RunnerClient } from "../../../src/runner-client/client.js";
-import type { EvaluateParams, LoadResult } from "../../../src/runner-client/protocol.js";
+import type {
+  EvaluateParams,
+  LoadParams,
+  LoadResult,
+} from "../../../src/runner-client/protocol.js";
 import { resolveRunner } from "../../../src/runner-client/registry.js";
 import { startRunner } from "../../../src/runner-client/start.js";
 import { perplexityText } from "../../../src/scoring/perplexity.js";
@@ -21,6 +25,15 @@ function runnerCommand(native: boolean) {
     file: "/usr/bin/env",
     args: ["QBENCH_NATIVE_SCORER=0", command.file, ...command.args],
   };
+}
+
+/** The same load in two real runners, the native scorer's and the JS path's, and the stories' tokens. */
+async function startPair(load: LoadParams) {
+  const native = await startRunner(runnerCommand(true), load, 60_000);
+  const fallback = await startRunner(runnerCommand(false), load, 60_000);
+  const text = perplexityText(readFileSync(join(ROOT, "test/fixtures/ppl/stories.txt"), "utf8"));
+  const tokens = (await native.client.request("tokenize", { text })).tokens;
+  return { native, fallback, tokens };
 }
 
 /** Windows of every shape `evaluate` takes: whole chunks, late scoreFrom, top-K, targets, context + 1. */
@@ -55,13 +68,7 @@ for (const file of ["stories260K-q8_0.gguf", "stories260K-q4_0.gguf", "stories26
     let tokens: number[];
 
     before(async () => {
-      const load = { ...LOAD, model: model(file) };
-      native = await startRunner(runnerCommand(true), load, 60_000);
-      fallback = await startRunner(runnerCommand(false), load, 60_000);
-      const text = perplexityText(
-        readFileSync(join(ROOT, "test/fixtures/ppl/stories.txt"), "utf8"),
-      );
-      tokens = (await native.client.request("tokenize", { text })).tokens;
+      ({ native, fallback, tokens } = await startPair({ ...LOAD, model: model(file) }));
     });
     after(async () => {
       await native?.client.stop();
@@ -111,15 +118,11 @@ describe("native exact KLD against node-llama-cpp's JS path (stories260K Q4_0 vs
   let tokens: number[];
 
   before(async () => {
-    const load = {
+    ({ native, fallback, tokens } = await startPair({
       ...LOAD,
       model: model("stories260K-q4_0.gguf"),
       reference: model("stories260K-f16.gguf"),
-    };
-    native = await startRunner(runnerCommand(true), load, 60_000);
-    fallback = await startRunner(runnerCommand(false), load, 60_000);
-    const text = perplexityText(readFileSync(join(ROOT, "test/fixtures/ppl/stories.txt"), "utf8"));
-    tokens = (await native.client.request("tokenize", { text })).tokens;
+    }));
   });
   after(async () => {
     await native?.client.stop();
