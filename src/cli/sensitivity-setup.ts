@@ -71,7 +71,8 @@ export function passOptions<T>(y: Argv<T>, by: Grouping) {
     .option("backend", {
       choices: Backend.options,
       default: "auto" as Backend,
-      describe: "Compute backend",
+      describe:
+        "Compute backend (webgpu: one runner, each next variant swapped in by its changed tensors; else a runner per variant)",
     })
     .option("threads", { type: "string", default: "auto", describe: "CPU threads, or auto" })
     .option("db", {
