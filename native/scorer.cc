@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -58,6 +59,14 @@ struct Scored {
     int32_t batchIndex;
 };
 
+/** A position to reduce: its logits row, its index among the scored positions, the token scored. */
+struct Job {
+    const float* row;
+    int32_t index;
+    int32_t next;
+    int32_t topK;
+};
+
 /** What the JavaScript side needs to finish a position exactly as it does for node-llama-cpp. */
 struct Outputs {
     std::vector<float> max;       // the maximum logit
@@ -75,6 +84,7 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
     static Napi::Object Init(Napi::Env env, Napi::Object exports) {
         Napi::Function cls = DefineClass(env, "Scorer", {
             InstanceMethod("score", &Scorer::Score),
+            InstanceMethod("choices", &Scorer::Choices),
             InstanceMethod("dispose", &Scorer::Dispose),
             InstanceAccessor("vocabularySize", &Scorer::VocabularySize, nullptr),
         });
@@ -83,11 +93,14 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         return exports;
     }
 
-    // new Scorer(model._model, context._ctx, modelPath): a context with that context's parameters.
+    // new Scorer(model._model, context._ctx, modelPath[, shared]): a context with that context's
+    // parameters, or with `shared` = {sequences, contextSize}: one unified KV cache of contextSize
+    // cells for that many sequences, as llama-perplexity makes for --hellaswag and --winogrande
+    // (a shared prefix is one set of cells in every sequence; `choices` decodes on it).
     Scorer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Scorer>(info) {
         Napi::Env env = info.Env();
         if (info.Length() < 3 || !info[2].IsString()) {
-            Napi::TypeError::New(env, "Scorer(model, context, modelPath)").ThrowAsJavaScriptException();
+            Napi::TypeError::New(env, "Scorer(model, context, modelPath[, shared])").ThrowAsJavaScriptException();
             return;
         }
         AddonModel* model = unwrap<AddonModel>(env, info[0], "model");
@@ -105,6 +118,22 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         llama_context_params params = context->context_params;
         params.n_threads = llama_n_threads(context->ctx);
         params.n_threads_batch = llama_n_threads_batch(context->ctx);
+        if (info.Length() > 3 && info[3].IsObject()) {
+            Napi::Object shared = info[3].As<Napi::Object>();
+            const Napi::Value sequences = shared.Get("sequences");
+            const Napi::Value size = shared.Get("contextSize");
+            if (!sequences.IsNumber() || !size.IsNumber() || sequences.As<Napi::Number>().Int32Value() < 1 ||
+                size.As<Napi::Number>().Int32Value() < 1) {
+                Napi::TypeError::New(env, "shared must be {sequences, contextSize}, both positive").ThrowAsJavaScriptException();
+                return;
+            }
+            params.n_seq_max = sequences.As<Napi::Number>().Uint32Value();
+            params.n_ctx = size.As<Napi::Number>().Uint32Value();
+            params.n_batch = params.n_ctx;
+            // llama-perplexity's physical batch (common_params' n_ubatch default).
+            params.n_ubatch = std::min<uint32_t>(512, params.n_ctx);
+            params.kv_unified = true;
+        }
         ctx_ = llama_init_from_model(model->model, params);
         if (ctx_ == nullptr) {
             Napi::Error::New(env, "llama_init_from_model failed for the native scorer's context").ThrowAsJavaScriptException();
@@ -113,7 +142,7 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         nVocab_ = llama_vocab_n_tokens(model->vocab);
         nBatch_ = llama_n_batch(ctx_);
         nSeq_ = llama_n_seq_max(ctx_);
-        batch_ = llama_batch_init(static_cast<int32_t>(nBatch_), 0, 1);
+        batch_ = llama_batch_init(static_cast<int32_t>(nBatch_), 0, static_cast<int32_t>(nSeq_));
         // As llama-perplexity: the log-softmax runs on all cores, whatever the decode's threads.
         reduceThreads_ = std::max(1u, std::thread::hardware_concurrency());
         modelRef_ = Napi::Persistent(info[0].As<Napi::Object>());
@@ -159,6 +188,58 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         return "";
     }
 
+    /**
+     * Scores the continuations of one context as llama-perplexity's hellaswag_score decodes a task:
+     * one batch, the context's tokens in every continuation's sequence (one set of cells of the
+     * unified KV cache) with logits at its last token only, then each continuation whole in its
+     * own sequence with logits at all but its last token. Position k of `out` is continuation
+     * token k's (`offsets` delimits each continuation): topK 1, so its argmax is the greedy pick.
+     */
+    std::string RunChoices(const std::vector<int32_t>& context, const std::vector<int32_t>& continuations,
+                           const std::vector<int32_t>& offsets, Outputs& out) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (ctx_ == nullptr) return "the native scorer is disposed";
+        llama_memory_clear(llama_get_memory(ctx_), true);
+        const int32_t count = static_cast<int32_t>(offsets.size()) - 1;
+        const int32_t length = static_cast<int32_t>(context.size());
+        batch_.n_tokens = 0;
+        for (int32_t p = 0; p < length; p++) {
+            const int32_t i = batch_.n_tokens++;
+            batch_.token[i] = context[p];
+            batch_.pos[i] = p;
+            batch_.n_seq_id[i] = count;
+            for (int32_t s = 0; s < count; s++) batch_.seq_id[i][s] = s;
+            batch_.logits[i] = p == length - 1;
+        }
+        for (int32_t c = 0; c < count; c++) {
+            for (int32_t j = offsets[c]; j < offsets[c + 1]; j++) {
+                const int32_t i = batch_.n_tokens++;
+                batch_.token[i] = continuations[j];
+                batch_.pos[i] = length + (j - offsets[c]);
+                batch_.n_seq_id[i] = 1;
+                batch_.seq_id[i][0] = c;
+                batch_.logits[i] = j < offsets[c + 1] - 1;
+            }
+        }
+        const int32_t status = llama_decode(ctx_, batch_);
+        if (status != 0) return "llama_decode failed with status " + std::to_string(status);
+        const float* last = llama_get_logits_ith(ctx_, length - 1);
+        if (last == nullptr) return "no logits for the context's last token";
+        std::vector<Job> jobs;
+        jobs.reserve(continuations.size());
+        for (int32_t c = 0; c < count; c++) {
+            jobs.push_back(Job{last, offsets[c], continuations[offsets[c]], 1});
+            for (int32_t j = offsets[c]; j < offsets[c + 1] - 1; j++) {
+                const float* row = llama_get_logits_ith(ctx_, length + j);
+                if (row == nullptr) return "no logits for a continuation's token";
+                jobs.push_back(Job{row, j + 1, continuations[j + 1], 1});
+            }
+        }
+        const std::vector<int32_t> noTargets;
+        const std::vector<int32_t> noTargetOffsets(continuations.size() + 1, 0);
+        return ReduceJobs(jobs, noTargets, noTargetOffsets, out);
+    }
+
    private:
     llama_context* ctx_ = nullptr;
     llama_batch batch_{};
@@ -197,26 +278,32 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
     std::string Reduce(const std::vector<Scored>& scored,
                        const std::vector<int32_t>& tokens, const std::vector<int32_t>& targetIds,
                        const std::vector<int32_t>& targetOffsets, Outputs& out) {
-        std::vector<const float*> rows(scored.size());
+        std::vector<Job> jobs(scored.size());
         for (size_t k = 0; k < scored.size(); k++) {
-            rows[k] = llama_get_logits_ith(ctx_, scored[k].batchIndex);
-            if (rows[k] == nullptr) return "no logits for a scored position";
+            const Window& w = *scored[k].window;
+            const int32_t p = scored[k].position;
+            const float* row = llama_get_logits_ith(ctx_, scored[k].batchIndex);
+            if (row == nullptr) return "no logits for a scored position";
+            jobs[k] = Job{row, w.firstScored + (p - (w.scoreFrom - 1)), tokens[w.tokenStart + p + 1], w.topK};
         }
-        const size_t n = scored.size();
+        return ReduceJobs(jobs, targetIds, targetOffsets, out);
+    }
+
+    /** Reduces the positions on all cores, as llama-perplexity computes its log-softmax. */
+    std::string ReduceJobs(const std::vector<Job>& jobs, const std::vector<int32_t>& targetIds,
+                           const std::vector<int32_t>& targetOffsets, Outputs& out) {
+        const size_t n = jobs.size();
         const unsigned threads = static_cast<unsigned>(std::min<size_t>(reduceThreads_, n));
         std::vector<std::string> errors(threads);
         auto work = [&](unsigned t) {
             std::vector<llama_token_data> sorted;
             for (size_t k = t; k < n; k += threads) {
-                const Window& w = *scored[k].window;
-                const int32_t p = scored[k].position;
-                const int32_t index = w.firstScored + (p - (w.scoreFrom - 1));
-                const int32_t next = tokens[w.tokenStart + p + 1];
-                if (next < 0 || next >= nVocab_) {
-                    errors[t] = "token " + std::to_string(next) + " is outside the vocabulary";
+                const Job& job = jobs[k];
+                if (job.next < 0 || job.next >= nVocab_) {
+                    errors[t] = "token " + std::to_string(job.next) + " is outside the vocabulary";
                     return;
                 }
-                ReducePosition(rows[k], w.topK, index, next, targetIds, targetOffsets, sorted, out);
+                ReducePosition(job.row, job.topK, job.index, job.next, targetIds, targetOffsets, sorted, out);
             }
         };
         std::vector<std::thread> pool;
@@ -275,6 +362,7 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
     }
 
     Napi::Value Score(const Napi::CallbackInfo& info);
+    Napi::Value Choices(const Napi::CallbackInfo& info);
     Napi::Value Dispose(const Napi::CallbackInfo& info) {
         Free();
         return info.Env().Undefined();
@@ -287,16 +375,12 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
 /** One score call off the main thread; the scorer stays referenced until it ends. */
 class ScoreWorker : public Napi::AsyncWorker {
    public:
-    ScoreWorker(Napi::Env env, Scorer* scorer, std::vector<int32_t> tokens, std::vector<Window> windows,
-                std::vector<int32_t> targetIds, std::vector<int32_t> targetOffsets, int32_t chunk, bool dense)
+    /** `run` does the work off the main thread, into `outputs()`; it returns an error or "". */
+    ScoreWorker(Napi::Env env, Scorer* scorer, std::function<std::string(Outputs&)> run, bool dense)
         : Napi::AsyncWorker(env, "QbenchScoreWorker"),
           deferred_(Napi::Promise::Deferred::New(env)),
           scorer_(scorer),
-          tokens_(std::move(tokens)),
-          windows_(std::move(windows)),
-          targetIds_(std::move(targetIds)),
-          targetOffsets_(std::move(targetOffsets)),
-          chunk_(chunk),
+          run_(std::move(run)),
           dense_(dense) {
         scorer_->Ref();
     }
@@ -307,7 +391,7 @@ class ScoreWorker : public Napi::AsyncWorker {
 
    protected:
     void Execute() override {
-        std::string error = scorer_->Run(tokens_, windows_, targetIds_, targetOffsets_, chunk_, dense_, out_);
+        std::string error = run_(out_);
         if (!error.empty()) SetError(error);
     }
     void OnOK() override {
@@ -327,11 +411,7 @@ class ScoreWorker : public Napi::AsyncWorker {
    private:
     Napi::Promise::Deferred deferred_;
     Scorer* scorer_;
-    std::vector<int32_t> tokens_;
-    std::vector<Window> windows_;
-    std::vector<int32_t> targetIds_;
-    std::vector<int32_t> targetOffsets_;
-    int32_t chunk_;
+    std::function<std::string(Outputs&)> run_;
     bool dense_;
     Outputs out_;
 
@@ -415,8 +495,13 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
         }
         if (targetCount != 0) return fail("dense logits take no targets");
     }
-    auto* worker = new ScoreWorker(env, this, std::move(tokens), windows, std::move(targetIds),
-                                   std::move(targetOffsets), chunk, dense);
+    auto* worker = new ScoreWorker(
+        env, this,
+        [this, tokens = std::move(tokens), windows, targetIds = std::move(targetIds),
+         targetOffsets = std::move(targetOffsets), chunk, dense](Outputs& out) {
+            return Run(tokens, windows, targetIds, targetOffsets, chunk, dense, out);
+        },
+        dense);
     Outputs& out = worker->outputs();
     out.max.assign(scoredCount, NAN);
     out.weight.assign(scoredCount, NAN);
@@ -432,6 +517,59 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     out.topIds.assign(out.topOffsets.back(), -1);
     out.topLogits.assign(out.topOffsets.back(), NAN);
     if (dense) out.dense.assign(static_cast<size_t>(scoredCount) * static_cast<size_t>(nVocab_), NAN);
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+}
+
+// choices(context, continuations, offsets): the continuations concatenated, offsets[c] where
+// continuation c starts (one entry per continuation plus one). The result has one position per
+// continuation token: max, weight and actual as `score` gives them, topIds the argmax.
+Napi::Value Scorer::Choices(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<int32_t> context, continuations, offsets;
+    if (!readArray<Napi::Int32Array>(info, 0, context) || !readArray<Napi::Int32Array>(info, 1, continuations) ||
+        !readArray<Napi::Int32Array>(info, 2, offsets)) {
+        return env.Undefined();
+    }
+    const auto fail = [&](const std::string& message) {
+        Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
+        return env.Undefined();
+    };
+    if (ctx_ == nullptr) return fail("the native scorer is disposed");
+    if (context.empty()) return fail("the context must have a token");
+    if (offsets.size() < 2 || offsets[0] != 0 || offsets.back() != static_cast<int32_t>(continuations.size())) {
+        return fail("offsets must start at 0 and end at the continuations' length");
+    }
+    for (size_t c = 1; c < offsets.size(); c++) {
+        if (offsets[c] <= offsets[c - 1]) return fail("continuation " + std::to_string(c - 1) + " is empty");
+    }
+    if (offsets.size() - 1 > nSeq_) {
+        return fail(std::to_string(offsets.size() - 1) + " continuations, the scorer has " + std::to_string(nSeq_) + " sequences");
+    }
+    const size_t tokens = context.size() + continuations.size();
+    if (tokens > nBatch_ || tokens > llama_n_ctx(ctx_)) {
+        return fail(std::to_string(tokens) + " tokens exceed the scorer's context of " + std::to_string(llama_n_ctx(ctx_)));
+    }
+    for (const auto* part : {&context, &continuations}) {
+        for (const int32_t token : *part) {
+            if (token < 0 || token >= nVocab_) return fail("token " + std::to_string(token) + " is outside the vocabulary");
+        }
+    }
+    const size_t scored = continuations.size();
+    auto* worker = new ScoreWorker(
+        env, this,
+        [this, context = std::move(context), continuations = std::move(continuations),
+         offsets = std::move(offsets)](Outputs& out) { return RunChoices(context, continuations, offsets, out); },
+        false);
+    Outputs& out = worker->outputs();
+    out.max.assign(scored, NAN);
+    out.weight.assign(scored, NAN);
+    out.actual.assign(scored, NAN);
+    out.topOffsets.resize(scored + 1);
+    for (size_t k = 0; k <= scored; k++) out.topOffsets[k] = static_cast<int32_t>(k);
+    out.topIds.assign(scored, -1);
+    out.topLogits.assign(scored, NAN);
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;

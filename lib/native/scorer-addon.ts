@@ -12,11 +12,15 @@ const NODE_LLAMA_CPP = fileURLToPath(
 
 /** The addon's exports, as native/scorer.cc defines them. */
 export interface ScorerAddon {
-  /** `new Scorer(model._model, context._ctx, modelPath)`: node-llama-cpp's internal objects. */
+  /**
+   * `new Scorer(model._model, context._ctx, modelPath[, shared])`: node-llama-cpp's internal
+   * objects; with `shared` = {sequences, contextSize}, one unified KV cache (multiple choice).
+   */
   Scorer: new (
     model: object,
     context: object,
     modelPath: string,
+    shared?: { sequences: number; contextSize: number },
   ) => unknown;
   /** The node-llama-cpp version whose addon layout it was compiled against. */
   nodeLlamaCppVersion: string;

@@ -1,9 +1,13 @@
 /**
  * scoreChoices for the llama.cpp runner, batched the way llama-perplexity's hellaswag_score
- * batches a task: the shared context is decoded once in sequence 0 of a context with one
- * sequence per continuation, its KV cache copied to the others (llama.cpp's seq_cp), and all the
- * continuations then decoded together as parallel sequences of one batch. An item costs two
- * decodes (context, then every ending) whatever its number of choices, and the context once.
+ * batches a task. Through the native scorer (native/scorer.cc), exactly so: one decode on one
+ * unified KV cache, the context's tokens in every continuation's sequence (one set of cells) and
+ * each continuation in its own, the log-softmax in C++. Where the native scorer cannot be made,
+ * through node-llama-cpp, whose contexts keep one KV stream per sequence: the shared context is
+ * decoded once in sequence 0 of a context with one sequence per continuation, its KV cache copied
+ * to the others (llama.cpp's seq_cp), and all the continuations then decoded together as
+ * parallel sequences of one batch. Either way an item's context is decoded once, whatever its
+ * number of choices.
  */
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import type {
@@ -13,6 +17,7 @@ import type {
 } from "../../src/runner-client/protocol.js";
 import { checkChoiceParams } from "../shared/choice-params.js";
 import { RunnerError } from "../shared/serve.js";
+import type { NativeScorer, SharedCache } from "./native-scorer.js";
 
 /** The part of the loaded model scoreChoices needs. */
 export interface ChoicesState {
@@ -21,6 +26,13 @@ export interface ChoicesState {
   createContext: (sequences: number, size: number) => Promise<LlamaContext>;
   /** The sequences made so far, reused by later items (one context, grown when an item needs more). */
   pool?: { context: LlamaContext; sequences: LlamaContextSequence[]; size: number };
+  /**
+   * A native scorer with one unified KV cache of that shape, or undefined where none can be made
+   * (then node-llama-cpp's sequences score, from then on).
+   */
+  createScorer?: (cache: SharedCache) => NativeScorer | undefined;
+  /** The native scorer made so far, reused while an item fits it. */
+  scorerPool?: { scorer: NativeScorer; cache: SharedCache };
 }
 
 /** At least HellaSwag's four endings, so the common case never re-creates the context. */
@@ -54,6 +66,13 @@ export async function scoreChoices(
   const { context, continuations } = params;
   checkChoiceParams(params, state.contextSize);
   const started = performance.now();
+  const scorer = await nativeScorerFor(state, context, continuations);
+  if (scorer) {
+    return {
+      choices: await scoreNatively(scorer, context, continuations),
+      evalMs: performance.now() - started,
+    };
+  }
   const longest = Math.max(...continuations.map((c) => c.length));
   const sequences = await sequencesFor(state, continuations.length, context.length + longest - 1);
   const [first] = sequences as [LlamaContextSequence];
@@ -105,6 +124,62 @@ export async function scoreChoices(
     return { logprobs, greedy };
   });
   return { choices, evalMs: performance.now() - started };
+}
+
+/**
+ * The native scorer for an item: `continuations.length` sequences and a cache of all its tokens
+ * (rounded up to a power of two from MIN_SIZE), re-made only when an item needs more. Undefined
+ * where it cannot be made, or for tokens outside the vocabulary (the JS path reports those).
+ */
+async function nativeScorerFor(
+  state: ChoicesState,
+  context: readonly number[],
+  continuations: readonly (readonly number[])[],
+): Promise<NativeScorer | undefined> {
+  if (!state.createScorer) return undefined;
+  const tokens = context.length + continuations.reduce((n, c) => n + c.length, 0);
+  const pool = state.scorerPool;
+  if (!pool || pool.cache.sequences < continuations.length || pool.cache.contextSize < tokens) {
+    await pool?.scorer.dispose();
+    state.scorerPool = undefined;
+    let contextSize = Math.max(MIN_SIZE, pool?.cache.contextSize ?? 0);
+    while (contextSize < tokens) contextSize *= 2;
+    const sequences = Math.max(MIN_SEQUENCES, continuations.length, pool?.cache.sequences ?? 0);
+    const cache = { sequences, contextSize };
+    const scorer = state.createScorer(cache);
+    if (!scorer) {
+      state.createScorer = undefined;
+      return undefined;
+    }
+    state.scorerPool = { scorer, cache };
+  }
+  const { scorer } = state.scorerPool as { scorer: NativeScorer };
+  const size = scorer.vocabularySize;
+  const inVocabulary = (token: number) => Number.isInteger(token) && token >= 0 && token < size;
+  if (!context.every(inVocabulary) || !continuations.every((c) => c.every(inVocabulary))) {
+    return undefined;
+  }
+  return scorer;
+}
+
+/** The item's scores from the native scorer, finished as `scoreOf` finishes node-llama-cpp's. */
+async function scoreNatively(
+  scorer: NativeScorer,
+  context: readonly number[],
+  continuations: readonly (readonly number[])[],
+): Promise<ChoiceScore[]> {
+  const { max, weight, actual, argmax } = await scorer.choices(context, continuations);
+  let k = 0;
+  return continuations.map((continuation) => {
+    const logprobs: number[] = [];
+    let greedy = true;
+    for (const token of continuation) {
+      logprobs.push((actual[k] as number) - (max[k] as number) - Math.log(weight[k] as number));
+      greedy &&= argmax[k] === token;
+      k++;
+    }
+    return { logprobs, greedy };
+  });
 }
 
 /** `count` sequences of `tokens` each, the context (re)made only when an item needs more. */

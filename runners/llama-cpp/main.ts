@@ -32,7 +32,7 @@ import { runnerVersion } from "../shared/versions.js";
 import { type ChoicesState, scoreChoices } from "./choices.js";
 import { EngineMemoryLog } from "./engine-memory.js";
 import { type BatchState, evaluate, evaluateBatch } from "./evaluate.js";
-import { NativeScorer } from "./native-scorer.js";
+import { NativeScorer, type SharedCache } from "./native-scorer.js";
 import { engineVersion } from "./versions.js";
 
 interface Loaded {
@@ -170,6 +170,13 @@ async function load(params: LoadParams): Promise<LoadResult> {
     ...(native.scorer ? { scorer: native.scorer } : {}),
     choices: {
       contextSize,
+      // Where the model's native scorer could be made: one with the main context's settings.
+      ...(native.scorer
+        ? {
+            createScorer: (cache: SharedCache) =>
+              NativeScorer.create(llama, model, context, process.env, cache).scorer,
+          }
+        : {}),
       createContext: (sequences, size) =>
         createContext(
           model,
@@ -411,6 +418,7 @@ const handlers: Handlers = {
     await loaded?.scorer?.dispose();
     await loaded?.reference?.scorer?.dispose();
     await loaded?.batch.scorerPool?.scorer.dispose();
+    await loaded?.choices.scorerPool?.scorer.dispose();
     await loaded?.choices.pool?.context.dispose();
     await loaded?.batch.pool?.context.dispose();
     await loaded?.reference?.context.dispose();

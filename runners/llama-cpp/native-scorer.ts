@@ -35,7 +35,26 @@ interface AddonScorer {
     chunk: number,
     dense?: boolean,
   ): Promise<NativeScores>;
+  choices(
+    context: Int32Array,
+    continuations: Int32Array,
+    offsets: Int32Array,
+  ): Promise<NativeScores>;
   dispose(): void;
+}
+
+/** A scorer context of one unified KV cache for `sequences` sequences (multiple choice). */
+export interface SharedCache {
+  sequences: number;
+  contextSize: number;
+}
+
+/** Per continuation token, the figures scoreChoices needs: as `score` gives them, and the argmax. */
+export interface ChoiceScores {
+  max: Float32Array;
+  weight: Float32Array;
+  actual: Float32Array;
+  argmax: Int32Array;
 }
 
 /** The scorer for one model, or why there is none (then node-llama-cpp's JS path scores). */
@@ -67,6 +86,7 @@ export class NativeScorer {
     model: LlamaModel,
     context: LlamaContext,
     env: NodeJS.ProcessEnv,
+    shared?: SharedCache,
   ): NativeScorerChoice {
     if (llama.gpu !== false || model.gpuLayers !== 0) return { reason: "off: GPU backend" };
     if (llama.buildType !== "prebuilt") return { reason: "off: local llama.cpp build" };
@@ -76,6 +96,7 @@ export class NativeScorer {
       model: object,
       context: object,
       modelPath: string,
+      shared?: SharedCache,
     ) => AddonScorer;
     const internal = (object: object, field: string): object =>
       (object as unknown as Record<string, object>)[field] as object;
@@ -84,6 +105,7 @@ export class NativeScorer {
         internal(model, "_model"),
         internal(context, "_ctx"),
         internal(model, "_modelPath") as unknown as string,
+        shared,
       );
       return { scorer: new NativeScorer(scorer, context.batchSize) };
     } catch (error) {
@@ -115,6 +137,35 @@ export class NativeScorer {
     const { dense } = await run;
     if (!dense) throw new Error("the native scorer returned no dense logits");
     return dense;
+  }
+
+  /**
+   * The continuations of one context, decoded as llama-perplexity's hellaswag_score decodes a
+   * task (on a scorer made with a `SharedCache`): one batch, the context once in every
+   * continuation's sequence. Position k is continuation token k's, the continuations in order.
+   */
+  choices(
+    context: readonly number[],
+    continuations: readonly (readonly number[])[],
+  ): Promise<ChoiceScores> {
+    const offsets = [0];
+    for (const continuation of continuations)
+      offsets.push((offsets.at(-1) as number) + continuation.length);
+    const run = this.#queue.then(async () => {
+      const scores = await this.#addon.choices(
+        Int32Array.from(context),
+        Int32Array.from(continuations.flat()),
+        Int32Array.from(offsets),
+      );
+      return {
+        max: scores.max,
+        weight: scores.weight,
+        actual: scores.actual,
+        argmax: scores.topIds,
+      };
+    });
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   #score(windows: readonly NativeWindow[], dense: boolean): Promise<NativeScores> {

@@ -11,10 +11,29 @@ import type {
 import { resolveRunner } from "../../../src/runner-client/registry.js";
 import { startRunner } from "../../../src/runner-client/start.js";
 import { perplexityText } from "../../../src/scoring/perplexity.js";
+import { cpuKind } from "../../support/cpu-reference.js";
 import { model, ROOT } from "../../support/paths.js";
 
 const LOAD = { backend: "cpu" as const, contextSize: 128, seed: 1, threads: 1 };
 const BUILT = existsSync(join(ROOT, "native/build/qbench-scorer.node"));
+
+/**
+ * scoreChoices' two paths decode an item in different batch shapes (native: the context and the
+ * endings in one batch on one unified KV cache; JS: the context, then the endings over copied
+ * streams): per token, the bound test/runners/llama-cpp/choices.test.ts gives this machine's
+ * kernels for a split decode (1e-5 with AVX-512 kernels, 3e-3 with AVX2).
+ */
+const SPLIT_DECODE_BOUND = cpuKind() === "avx512" || cpuKind() === "amx" ? 1e-5 : 3e-3;
+
+/** The HellaSwag-form fixture's items as scoreChoices takes them: BOS + context, " " + each ending. */
+function choiceItems(): Array<{ context: string; endings: string[] }> {
+  const file = join(ROOT, "test/fixtures/choices/hellaswag.jsonl");
+  return readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as { ctx: string; endings: string[] })
+    .map(({ ctx, endings }) => ({ context: ctx, endings: endings.map((e) => ` ${e}`) }));
+}
 
 /** The bundled runner, with the native scorer switched off when `native` is false. */
 function runnerCommand(native: boolean) {
@@ -106,6 +125,44 @@ for (const file of ["stories260K-q8_0.gguf", "stories260K-q4_0.gguf", "stories26
           theirs.results.map((r) => r.scored),
         );
       }
+    });
+
+    it("scores choices as the JS path does: every token's log-prob and every greedy flag", async () => {
+      let worst = 0;
+      let tokensCompared = 0;
+      const flagsDiffer: string[] = [];
+      for (const [i, item] of choiceItems().entries()) {
+        const texts = [item.context, ...item.endings];
+        const { batch } = await native.client.request("tokenizeBatch", { texts, addBos: false });
+        const [context, ...continuations] = batch as [number[], ...number[][]];
+        const params = { context: [native.loaded.bos as number, ...context], continuations };
+        const mine = await native.client.request("scoreChoices", params);
+        const theirs = await fallback.client.request("scoreChoices", params);
+        assert.equal(mine.choices.length, continuations.length);
+        mine.choices.forEach((choice, c) => {
+          const other = theirs.choices[c];
+          assert.ok(other);
+          assert.equal(choice.logprobs.length, continuations[c]?.length, `item ${i} choice ${c}`);
+          choice.logprobs.forEach((logprob, k) => {
+            const difference = Math.abs(logprob - (other.logprobs[k] as number));
+            worst = Math.max(worst, difference);
+            assert.ok(
+              difference <= SPLIT_DECODE_BOUND,
+              `item ${i} choice ${c} token ${k}: ${logprob} vs ${other.logprobs[k]}`,
+            );
+            tokensCompared++;
+          });
+          if (choice.greedy !== other.greedy) flagsDiffer.push(`item ${i} choice ${c}`);
+        });
+      }
+      assert.ok(tokensCompared > 1000);
+      // A greedy flag turns on a near tie of the top two logits, which only the AVX2 kernels'
+      // larger rounding differences reach.
+      const allowed = SPLIT_DECODE_BOUND > 1e-5 ? 1 : 0;
+      assert.ok(flagsDiffer.length <= allowed, `greedy flags differ: ${flagsDiffer.join(", ")}`);
+      process.stderr.write(
+        `${file} scoreChoices: ${tokensCompared} tokens, worst difference ${worst.toExponential(2)}\n`,
+      );
     });
   });
 }
