@@ -295,8 +295,23 @@ async function createContext(
   }
 }
 
+/**
+ * The text's tokens. With a reference loaded (exact KLD, evaluated on these very tokens), the
+ * reference must tokenize the text the same way: TOKENIZATION_MISMATCH names the first difference.
+ */
 function tokenize(state: Loaded, text: string, addBos: boolean): Token[] {
   const tokens = state.model.tokenize(text, false);
+  if (state.reference) {
+    const theirs = state.reference.model.tokenize(text, false);
+    const at = tokens.findIndex((token, i) => token !== theirs[i]);
+    if (at >= 0 || theirs.length !== tokens.length) {
+      const where = at >= 0 ? at : Math.min(tokens.length, theirs.length);
+      throw new RunnerError(
+        "TOKENIZATION_MISMATCH",
+        `the reference model tokenizes the text differently (token ${where}: ${tokens[where] ?? "end"} here, ${theirs[where] ?? "end"} there): KLD needs the same tokens`,
+      );
+    }
+  }
   const bos = state.model.tokens.bos;
   return addBos && state.addBos && bos != null ? [bos, ...tokens] : tokens;
 }

@@ -90,24 +90,26 @@ export const pplCommand: CommandModule<object, PplArgs> = {
     const baselineModel = baselinePath === undefined ? undefined : await checkModel(baselinePath);
     const started = performance.now();
     const spec = runnerSpecFor({ backend: args.backend, ctx: args.ctx, threads });
+    // --kld exact needs no pass of its own over the baseline: the model's runner evaluates it in
+    // lockstep, and its log-probs come back with every position. auto decides from a top-K pass.
     const baseline =
-      baselinePath && baselineModel
+      baselinePath && baselineModel && args.kld !== "exact"
         ? await scorePerplexityText(spec(baselinePath, baselineModel.summary.fileSize), text, {
             ctx: args.ctx,
-            topK: args.kld === "exact" ? 0 : args["top-k"],
+            topK: args["top-k"],
             onTokenized: (t) =>
               log(`baseline ${baselinePath}: ${t.tokenCount} tokens, ${t.chunks.length} chunks`),
             onChunk: (done, total, ppl) => log(`[baseline ${done}/${total}] ppl ${ppl.toFixed(4)}`),
           })
         : undefined;
-    const coverage = baseline && args.kld !== "exact" ? baselineCoverage(baseline) : undefined;
+    const coverage = baseline ? baselineCoverage(baseline) : undefined;
     const exact =
       baselinePath !== undefined &&
       (args.kld === "exact" || (args.kld === "auto" && (coverage ?? 0) < TIGHT_COVERAGE));
-    if (baseline) {
+    if (baselinePath) {
       log(
         exact
-          ? "KLD: exact, the baseline evaluated in lockstep over the whole vocabulary"
+          ? `KLD: exact, the baseline ${baselinePath} evaluated in lockstep over the whole vocabulary`
           : `KLD: against the baseline's top-${args["top-k"]} (covering ${fmtPct(coverage)} of its mass)`,
       );
     }
@@ -116,7 +118,9 @@ export const pplCommand: CommandModule<object, PplArgs> = {
     const scores = await scorePerplexityText(modelSpec, text, {
       ctx: args.ctx,
       topK: 0,
-      baseline,
+      // Lockstep: the reference is the baseline, on the model's own tokens (the runner refuses a
+      // reference that tokenizes the text otherwise).
+      baseline: exact ? undefined : baseline,
       reference: exact,
       batchChunks,
       onTokenized: ({ tokenCount, chunks }) => {
@@ -136,10 +140,10 @@ export const pplCommand: CommandModule<object, PplArgs> = {
     const result = {
       model: modelPath,
       ...pplFigures(scores, args.ctx),
-      ...(baseline && baselinePath
+      ...(baselinePath
         ? {
             baseline: baselinePath,
-            ...kldFigures(scores, baseline),
+            ...kldFigures(scores, exact ? referenceLogprobs(scores) : baselineLogprobs(baseline)),
             kld_method: exact ? "exact" : "top-k",
             kld_is_bound: !exact,
             ...(exact ? {} : { top_k: args["top-k"], baseline_mass_covered: coverage }),
@@ -232,11 +236,29 @@ function pplFigures(scores: TextScores, ctx: number) {
   };
 }
 
-function kldFigures(scores: TextScores, baseline: TextScores) {
-  const cmp = comparePerplexity(
-    concatFloat32(scores.scored.map((s) => s.logprobs)),
-    concatFloat32(baseline.scored.map((s) => s.logprobs)),
+/** The baseline's log-probs from its own pass. */
+function baselineLogprobs(baseline: TextScores | undefined): Float32Array {
+  if (!baseline) throw new Error("top-K KLD without a baseline pass");
+  return concatFloat32(baseline.scored.map((s) => s.logprobs));
+}
+
+/**
+ * The baseline's log-probs from the lockstep pass: the reference's exact log-probability of each
+ * token (llama-perplexity's KLD mode takes the baseline's from its 16-bit base file, within one
+ * grid step of these).
+ */
+function referenceLogprobs(scores: TextScores): Float32Array {
+  return concatFloat32(
+    scores.scored.map((s) => {
+      if (!s.referenceLogprobs)
+        throw new Error("the lockstep pass returned no reference log-probs");
+      return s.referenceLogprobs;
+    }),
   );
+}
+
+function kldFigures(scores: TextScores, baseline: Float32Array) {
+  const cmp = comparePerplexity(concatFloat32(scores.scored.map((s) => s.logprobs)), baseline);
   const kld = summarizeKld(
     concatFloat32(scores.scored.map((s) => s.kld ?? new Float32Array())),
     Uint8Array.from(scores.scored.flatMap((s) => Array.from(s.sameTop ?? []))),

@@ -24,6 +24,8 @@ export interface ScoredChunk {
   topk?: ChunkTopK;
   kld?: Float32Array;
   sameTop?: Uint8Array;
+  /** Exact KLD: the reference model's log-probs of the same tokens (the lockstep pass's). */
+  referenceLogprobs?: Float32Array;
   /** Top-K KLD: the baseline's mass its kept entries cover per token (exact KLD: absent). */
   covered?: Float32Array;
   evalMs: number;
@@ -177,6 +179,7 @@ async function scoreAgainstReference(
     sums: nllSums(logprobs),
     kld: Float32Array.from(out.scored, (s) => s.kld ?? Number.NaN),
     sameTop: Uint8Array.from(out.scored, (s) => (s.sameTop ? 1 : 0)),
+    referenceLogprobs: Float32Array.from(out.scored, (s) => s.referenceLogprob ?? Number.NaN),
     evalMs: out.evalMs,
     ipcMs: performance.now() - sentAt,
   };

@@ -342,6 +342,8 @@ export type RunnerErrorCode =
   | "BACKEND_UNAVAILABLE"
   /** The engine or server behind the runner cannot do this (e.g. prompt log-probs over HTTP). */
   | "UNSUPPORTED"
+  /** The load's reference model tokenizes a text otherwise than the model (exact KLD needs the same tokens). */
+  | "TOKENIZATION_MISMATCH"
   /** A server answered with an error status (after any retries). */
   | "SERVER_ERROR"
   /** A server refused or dropped the connection, e.g. mid-stream. */

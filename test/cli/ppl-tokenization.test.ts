@@ -23,6 +23,19 @@ describe("a model that tokenizes the text unlike the baseline (one check, each c
     assert.doesNotMatch(out.stderr, /^\[1\/\d+\] ppl/m, "refused before any chunk is scored");
   });
 
+  it("qbench ppl --kld exact (no baseline pass: the runner tokenizes with both) refuses it too", async () => {
+    const cpu = ["--ctx", "64", "--backend", "cpu", "--threads", "1"];
+    const baseline = ["--baseline", model("stories260K-f16.gguf"), "--kld", "exact"];
+    const out = await qbench(["ppl", OTHER_VOCAB, TEXT, ...cpu, ...baseline]);
+    assert.equal(out.exitCode, 2, out.stderr);
+    assert.match(
+      out.stderr,
+      /llama-2-tiny-random\.gguf: the model tokenizes the text differently from the baseline/,
+    );
+    assert.doesNotMatch(out.stderr, /^\[1\/\d+\] ppl/m, "refused before any chunk is scored");
+    assert.doesNotMatch(out.stderr, /^\[baseline /m, "no separate baseline pass");
+  });
+
   it("qbench run stores its chunks as failed items with TOKENIZATION_MISMATCH", async () => {
     const dir = tempDir();
     writeFiles(dir, {
