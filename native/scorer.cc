@@ -12,6 +12,9 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -76,8 +79,90 @@ struct Outputs {
     std::vector<float> topLogits;
     std::vector<float> targets;   // one per target id (NaN where the id is outside the vocabulary)
     std::vector<int32_t> topOffsets;  // where each position's top entries start
-    std::vector<float> dense;         // with `dense`: every scored position's logits, row by row
+    std::vector<float> dense;         // Mode::Dense: every scored position's logits, row by row
+    // Mode::Grid: each position's log-softmax on llama-perplexity's 16-bit grid (full-kld.ts's toGrid)
+    std::vector<uint16_t> levels;     // nVocab per position
+    std::vector<float> scale;
+    std::vector<float> minLogprob;
+    std::vector<double> targetLogprob;
+    // Mode::Kld: against a reference's grid (full-kld.ts's kldAgainstGrid)
+    std::vector<double> kld;
+    std::vector<uint8_t> sameTop;
+    std::vector<double> logprob;
 };
+
+/** What a decode's scored rows become. */
+enum class Mode : int32_t { Reduce = 0, Dense = 1, Grid = 2, Kld = 3 };
+
+/** A reference's grids, one per scored position (Mode::Kld's input). */
+struct Grids {
+    std::vector<uint16_t> levels;
+    std::vector<float> scale;
+    std::vector<float> minLogprob;
+};
+
+/**
+ * full-kld.ts's toGrid for one row, in the same double arithmetic and order (a float where it
+ * rounds with Math.fround): llama-perplexity's log_softmax of the base pass.
+ */
+void GridOf(const float* logits, int32_t n, int32_t target, uint16_t* levels, float& scale,
+            float& minLogprob, double& targetLogprob) {
+    double max = logits[0];
+    double min = max;
+    for (int32_t i = 1; i < n; i++) {
+        const double v = logits[i];
+        if (v > max) max = v;
+        if (v < min) min = v;
+    }
+    min = std::max(min, max - 16);
+    double sumExp = 0;
+    for (int32_t i = 0; i < n; i++) sumExp += std::exp(static_cast<double>(logits[i]) - max);
+    const double logSumExp = std::log(sumExp);
+    minLogprob = static_cast<float>(min - max - logSumExp);
+    scale = static_cast<float>((max - min) / 65535);
+    if (scale > 0) {
+        const double inverse = static_cast<float>(1 / static_cast<double>(scale));
+        for (int32_t i = 0; i < n; i++) {
+            const double v = logits[i];
+            levels[i] = v > min ? static_cast<uint16_t>(std::floor(
+                                      static_cast<double>(static_cast<float>(inverse * static_cast<float>(v - min))) + 0.5))
+                                : 0;
+        }
+    } else {
+        std::fill(levels, levels + n, 0);
+    }
+    targetLogprob = static_cast<double>(logits[target]) - max - logSumExp;
+}
+
+/** full-kld.ts's kldAgainstGrid for one row: llama-perplexity's log_softmax of the KLD pass. */
+void KldOf(const float* logits, int32_t n, int32_t target, const uint16_t* levels, float scale,
+           float minLogprob, double& kld, uint8_t& sameTop, double& logprob) {
+    double max = logits[0];
+    int32_t top = 0;
+    for (int32_t i = 1; i < n; i++) {
+        if (logits[i] > max) {
+            max = logits[i];
+            top = i;
+        }
+    }
+    double sumExp = 0;
+    for (int32_t i = 0; i < n; i++) sumExp += std::exp(static_cast<double>(logits[i]) - max);
+    const double logZ = max + std::log(sumExp);
+    double sum = 0;
+    int32_t referenceTop = 0;
+    double referenceMax = -INFINITY;
+    for (int32_t i = 0; i < n; i++) {
+        const double lp = static_cast<float>(static_cast<double>(scale) * levels[i] + static_cast<double>(minLogprob));
+        if (lp > referenceMax) {
+            referenceMax = lp;
+            referenceTop = i;
+        }
+        if (lp > -16) sum += std::exp(lp) * (lp - static_cast<double>(logits[i]) + logZ);
+    }
+    kld = sum;
+    sameTop = top == referenceTop ? 1 : 0;
+    logprob = static_cast<double>(logits[target]) - logZ;
+}
 
 class Scorer : public Napi::ObjectWrap<Scorer> {
    public:
@@ -153,7 +238,7 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
     /** Decodes each window's tokens in chunks of `chunk`, reducing its scored positions into `out`. */
     std::string Run(const std::vector<int32_t>& tokens, const std::vector<Window>& windows,
                     const std::vector<int32_t>& targetIds, const std::vector<int32_t>& targetOffsets,
-                    int32_t chunk, bool dense, Outputs& out) {
+                    int32_t chunk, Mode mode, const Grids* grids, Outputs& out) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (ctx_ == nullptr) return "the native scorer is disposed";
         llama_memory_clear(llama_get_memory(ctx_), true);
@@ -182,7 +267,13 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
             if (batch_.n_tokens == 0) continue;
             const int32_t status = llama_decode(ctx_, batch_);
             if (status != 0) return "llama_decode failed with status " + std::to_string(status);
-            std::string error = dense ? CopyRows(scored, out) : Reduce(scored, tokens, targetIds, targetOffsets, out);
+            std::string error;
+            switch (mode) {
+                case Mode::Dense: error = CopyRows(scored, out); break;
+                case Mode::Grid:
+                case Mode::Kld: error = GridRows(scored, tokens, mode, grids, out); break;
+                default: error = Reduce(scored, tokens, targetIds, targetOffsets, out);
+            }
             if (!error.empty()) return error;
         }
         return "";
@@ -273,6 +364,45 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
             std::copy(row, row + nVocab_, out.dense.begin() + index * static_cast<size_t>(nVocab_));
         }
         return "";
+    }
+
+    /** Each scored row to its grid (Mode::Grid) or its KLD against `grids` (Mode::Kld), on all cores. */
+    std::string GridRows(const std::vector<Scored>& scored, const std::vector<int32_t>& tokens, Mode mode,
+                         const Grids* grids, Outputs& out) {
+        const size_t n = scored.size();
+        std::vector<const float*> rows(n);
+        for (size_t k = 0; k < n; k++) {
+            rows[k] = llama_get_logits_ith(ctx_, scored[k].batchIndex);
+            if (rows[k] == nullptr) return "no logits for a scored position";
+        }
+        const size_t vocabulary = static_cast<size_t>(nVocab_);
+        ParallelFor(n, [&](size_t k) {
+            const Window& w = *scored[k].window;
+            const int32_t p = scored[k].position;
+            const size_t index = static_cast<size_t>(w.firstScored + (p - (w.scoreFrom - 1)));
+            const int32_t next = tokens[w.tokenStart + p + 1];
+            if (mode == Mode::Grid) {
+                GridOf(rows[k], nVocab_, next, out.levels.data() + index * vocabulary, out.scale[index],
+                       out.minLogprob[index], out.targetLogprob[index]);
+            } else {
+                KldOf(rows[k], nVocab_, next, grids->levels.data() + index * vocabulary, grids->scale[index],
+                      grids->minLogprob[index], out.kld[index], out.sameTop[index], out.logprob[index]);
+            }
+        });
+        return "";
+    }
+
+    /** `body(k)` for k in [0, n), spread over the reduce threads. */
+    template <typename Body>
+    void ParallelFor(size_t n, const Body& body) {
+        const unsigned threads = static_cast<unsigned>(std::min<size_t>(reduceThreads_, n));
+        auto work = [&](unsigned t) {
+            for (size_t k = t; k < n; k += threads) body(k);
+        };
+        std::vector<std::thread> pool;
+        for (unsigned t = 1; t < threads; t++) pool.emplace_back(work, t);
+        if (threads > 0) work(0);
+        for (auto& thread : pool) thread.join();
     }
 
     std::string Reduce(const std::vector<Scored>& scored,
@@ -376,12 +506,12 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
 class ScoreWorker : public Napi::AsyncWorker {
    public:
     /** `run` does the work off the main thread, into `outputs()`; it returns an error or "". */
-    ScoreWorker(Napi::Env env, Scorer* scorer, std::function<std::string(Outputs&)> run, bool dense)
+    ScoreWorker(Napi::Env env, Scorer* scorer, std::function<std::string(Outputs&)> run, Mode mode)
         : Napi::AsyncWorker(env, "QbenchScoreWorker"),
           deferred_(Napi::Promise::Deferred::New(env)),
           scorer_(scorer),
           run_(std::move(run)),
-          dense_(dense) {
+          mode_(mode) {
         scorer_->Ref();
     }
     ~ScoreWorker() override { scorer_->Unref(); }
@@ -403,7 +533,18 @@ class ScoreWorker : public Napi::AsyncWorker {
         result.Set("topIds", Copy<Napi::Int32Array>(env, out_.topIds));
         result.Set("topLogits", Copy<Napi::Float32Array>(env, out_.topLogits));
         result.Set("targets", Copy<Napi::Float32Array>(env, out_.targets));
-        if (dense_) result.Set("dense", Copy<Napi::Float32Array>(env, out_.dense));
+        if (mode_ == Mode::Dense) result.Set("dense", Copy<Napi::Float32Array>(env, out_.dense));
+        if (mode_ == Mode::Grid) {
+            result.Set("levels", Copy<Napi::Uint16Array>(env, out_.levels));
+            result.Set("scale", Copy<Napi::Float32Array>(env, out_.scale));
+            result.Set("minLogprob", Copy<Napi::Float32Array>(env, out_.minLogprob));
+            result.Set("targetLogprob", Copy<Napi::Float64Array>(env, out_.targetLogprob));
+        }
+        if (mode_ == Mode::Kld) {
+            result.Set("kld", Copy<Napi::Float64Array>(env, out_.kld));
+            result.Set("sameTop", Copy<Napi::Uint8Array>(env, out_.sameTop));
+            result.Set("logprob", Copy<Napi::Float64Array>(env, out_.logprob));
+        }
         deferred_.Resolve(result);
     }
     void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
@@ -412,7 +553,7 @@ class ScoreWorker : public Napi::AsyncWorker {
     Napi::Promise::Deferred deferred_;
     Scorer* scorer_;
     std::function<std::string(Outputs&)> run_;
-    bool dense_;
+    Mode mode_;
     Outputs out_;
 
     template <typename Array, typename T>
@@ -424,21 +565,33 @@ class ScoreWorker : public Napi::AsyncWorker {
 };
 
 template <typename T>
-bool readArray(const Napi::CallbackInfo& info, size_t i, std::vector<int32_t>& into) {
+constexpr napi_typedarray_type typeOf();
+template <>
+constexpr napi_typedarray_type typeOf<int32_t>() { return napi_int32_array; }
+template <>
+constexpr napi_typedarray_type typeOf<uint16_t>() { return napi_uint16_array; }
+template <>
+constexpr napi_typedarray_type typeOf<float>() { return napi_float32_array; }
+
+template <typename Array, typename T = typename std::remove_reference_t<decltype(*std::declval<Array>().Data())>>
+bool readArray(const Napi::CallbackInfo& info, size_t i, std::vector<T>& into) {
     if (info.Length() <= i || !info[i].IsTypedArray() ||
-        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-        Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be an Int32Array").ThrowAsJavaScriptException();
+        info[i].As<Napi::TypedArray>().TypedArrayType() != typeOf<T>()) {
+        Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " has the wrong typed-array type").ThrowAsJavaScriptException();
         return false;
     }
-    T array = info[i].As<T>();
+    Array array = info[i].As<Array>();
     into.assign(array.Data(), array.Data() + array.ElementLength());
     return true;
 }
 
-// score(tokens, windows, targetIds, targetOffsets, chunk, dense): windows holds six numbers per
-// window (tokenStart, tokenCount, scoreFrom, decodeCount, topK, sequence); targetOffsets has one
-// entry per scored position plus one. With dense (no topK, no targets), the result's `dense` holds
-// every scored position's logits instead of their reductions (exact KLD).
+// score(tokens, windows, targetIds, targetOffsets, chunk, mode[, levels, scales, minLogprobs]):
+// windows holds six numbers per window (tokenStart, tokenCount, scoreFrom, decodeCount, topK,
+// sequence); targetOffsets has one entry per scored position plus one. Mode 0 reduces each scored
+// position (max, weight, actual, top-K, targets); the others take no topK and no targets (exact
+// KLD): 1 returns every scored position's logits (`dense`), 2 its log-softmax on
+// llama-perplexity's grid (`levels`, `scale`, `minLogprob`, `targetLogprob`), 3 its KLD, same-top
+// and log-prob against the grids given (a reference's mode-2 result for the same window).
 Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<int32_t> tokens, packed, targetIds, targetOffsets;
@@ -447,7 +600,19 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
         return env.Undefined();
     }
     const int32_t chunk = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
-    const bool dense = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+    const int32_t modeNumber = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
+    if (modeNumber < 0 || modeNumber > 3) {
+        Napi::RangeError::New(env, "mode must be 0 to 3").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    const Mode mode = static_cast<Mode>(modeNumber);
+    const bool dense = mode != Mode::Reduce;
+    auto grids = std::make_shared<Grids>();
+    if (mode == Mode::Kld && (!readArray<Napi::Uint16Array>(info, 6, grids->levels) ||
+                              !readArray<Napi::Float32Array>(info, 7, grids->scale) ||
+                              !readArray<Napi::Float32Array>(info, 8, grids->minLogprob))) {
+        return env.Undefined();
+    }
     const auto fail = [&](const std::string& message) {
         Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
         return env.Undefined();
@@ -495,13 +660,19 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
         }
         if (targetCount != 0) return fail("dense logits take no targets");
     }
+    const size_t positions = static_cast<size_t>(scoredCount);
+    const size_t cells = positions * static_cast<size_t>(nVocab_);
+    if (mode == Mode::Kld && (grids->levels.size() != cells || grids->scale.size() != positions ||
+                              grids->minLogprob.size() != positions)) {
+        return fail("the grids must hold one vocabulary-long row per scored position");
+    }
     auto* worker = new ScoreWorker(
         env, this,
         [this, tokens = std::move(tokens), windows, targetIds = std::move(targetIds),
-         targetOffsets = std::move(targetOffsets), chunk, dense](Outputs& out) {
-            return Run(tokens, windows, targetIds, targetOffsets, chunk, dense, out);
+         targetOffsets = std::move(targetOffsets), chunk, mode, grids](Outputs& out) {
+            return Run(tokens, windows, targetIds, targetOffsets, chunk, mode, grids.get(), out);
         },
-        dense);
+        mode);
     Outputs& out = worker->outputs();
     out.max.assign(scoredCount, NAN);
     out.weight.assign(scoredCount, NAN);
@@ -516,7 +687,18 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     }
     out.topIds.assign(out.topOffsets.back(), -1);
     out.topLogits.assign(out.topOffsets.back(), NAN);
-    if (dense) out.dense.assign(static_cast<size_t>(scoredCount) * static_cast<size_t>(nVocab_), NAN);
+    if (mode == Mode::Dense) out.dense.assign(cells, NAN);
+    if (mode == Mode::Grid) {
+        out.levels.assign(cells, 0);
+        out.scale.assign(positions, NAN);
+        out.minLogprob.assign(positions, NAN);
+        out.targetLogprob.assign(positions, NAN);
+    }
+    if (mode == Mode::Kld) {
+        out.kld.assign(positions, NAN);
+        out.sameTop.assign(positions, 0);
+        out.logprob.assign(positions, NAN);
+    }
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;
@@ -561,7 +743,7 @@ Napi::Value Scorer::Choices(const Napi::CallbackInfo& info) {
         env, this,
         [this, context = std::move(context), continuations = std::move(continuations),
          offsets = std::move(offsets)](Outputs& out) { return RunChoices(context, continuations, offsets, out); },
-        false);
+        Mode::Reduce);
     Outputs& out = worker->outputs();
     out.max.assign(scored, NAN);
     out.weight.assign(scored, NAN);

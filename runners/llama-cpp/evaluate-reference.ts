@@ -45,17 +45,16 @@ export async function evaluateWithReference(
         `the reference model has ${vocabulary} tokens, this model ${mine.vocabularySize}`,
       );
     }
-    const rows = await theirs.denseLogits(window);
-    const grids: GridLogprobs[] = [];
+    // full-kld.ts's toGrid and kldAgainstGrid, in C++ on all cores: only the grids cross over.
+    const grids = await theirs.grids(window);
+    const own = await mine.kldAgainst(window, grids);
     for (let k = 0; k < tokens.length - scoreFrom; k++) {
-      const row = rows.subarray(k * vocabulary, (k + 1) * vocabulary);
-      grids.push(toGrid(row, tokens[scoreFrom + k] as number));
-    }
-    const own = await mine.denseLogits(window);
-    for (const [k, grid] of grids.entries()) {
-      const row = own.subarray(k * vocabulary, (k + 1) * vocabulary);
-      const { kld, sameTop, logprob } = kldAgainstGrid(grid, row, tokens[scoreFrom + k] as number);
-      scored.push({ logprob, kld, sameTop, referenceLogprob: grid.targetLogprob });
+      scored.push({
+        logprob: own.logprob[k] as number,
+        kld: own.kld[k] as number,
+        sameTop: own.sameTop[k] === 1,
+        referenceLogprob: grids.targetLogprob[k] as number,
+      });
     }
     return { scored, evalMs: performance.now() - started };
   }

@@ -25,6 +25,28 @@ export interface NativeScores {
   dense?: Float32Array;
 }
 
+/**
+ * Each scored position's log-softmax on llama-perplexity's 16-bit grid (full-kld.ts's toGrid,
+ * computed in C++ in the same double arithmetic): row k of `levels` is position k's.
+ */
+export interface NativeGrids {
+  levels: Uint16Array;
+  scale: Float32Array;
+  minLogprob: Float32Array;
+  /** The exact log-probability of each position's next token. */
+  targetLogprob: Float64Array;
+}
+
+/** Per scored position, full-kld.ts's kldAgainstGrid against a reference's grids. */
+export interface NativeKld {
+  kld: Float64Array;
+  sameTop: Uint8Array;
+  logprob: Float64Array;
+}
+
+/** What the addon's `score` turns each scored row into (native/scorer.cc's Mode). */
+const MODE = { reduce: 0, dense: 1, grid: 2, kld: 3 } as const;
+
 interface AddonScorer {
   readonly vocabularySize: number;
   score(
@@ -33,8 +55,11 @@ interface AddonScorer {
     targetIds: Int32Array,
     targetOffsets: Int32Array,
     chunk: number,
-    dense?: boolean,
-  ): Promise<NativeScores>;
+    mode: number,
+    levels?: Uint16Array,
+    scales?: Float32Array,
+    minLogprobs?: Float32Array,
+  ): Promise<NativeScores & Partial<NativeGrids> & Partial<NativeKld>>;
   choices(
     context: Int32Array,
     continuations: Int32Array,
@@ -119,7 +144,7 @@ export class NativeScorer {
 
   /** Scores the windows (each in its own sequence), decoding their chunks side by side. */
   score(windows: readonly NativeWindow[]): Promise<NativeScores> {
-    const run = this.#queue.then(() => this.#score(windows, false));
+    const run = this.#queue.then(() => this.#score(windows, MODE.reduce));
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -132,11 +157,43 @@ export class NativeScorer {
   async denseLogits(
     window: Omit<NativeWindow, "topK" | "targets" | "sequence">,
   ): Promise<Float32Array> {
-    const run = this.#queue.then(() => this.#score([{ ...window, topK: 0, sequence: 0 }], true));
+    const run = this.#queue.then(() =>
+      this.#score([{ ...window, topK: 0, sequence: 0 }], MODE.dense),
+    );
     this.#queue = run.catch(() => {});
     const { dense } = await run;
     if (!dense) throw new Error("the native scorer returned no dense logits");
     return dense;
+  }
+
+  /** One window decoded as `denseLogits` decodes it, each scored position's logits as a grid. */
+  async grids(window: Omit<NativeWindow, "topK" | "targets" | "sequence">): Promise<NativeGrids> {
+    const run = this.#queue.then(() =>
+      this.#score([{ ...window, topK: 0, sequence: 0 }], MODE.grid),
+    );
+    this.#queue = run.catch(() => {});
+    const { levels, scale, minLogprob, targetLogprob } = await run;
+    if (!levels || !scale || !minLogprob || !targetLogprob) {
+      throw new Error("the native scorer returned no grids");
+    }
+    return { levels, scale, minLogprob, targetLogprob };
+  }
+
+  /**
+   * One window decoded as `denseLogits` decodes it, each scored position's KLD against the
+   * reference's `grids` of the same window (its `grids` result), its same-top and its log-prob.
+   */
+  async kldAgainst(
+    window: Omit<NativeWindow, "topK" | "targets" | "sequence">,
+    grids: NativeGrids,
+  ): Promise<NativeKld> {
+    const run = this.#queue.then(() =>
+      this.#score([{ ...window, topK: 0, sequence: 0 }], MODE.kld, grids),
+    );
+    this.#queue = run.catch(() => {});
+    const { kld, sameTop, logprob } = await run;
+    if (!kld || !sameTop || !logprob) throw new Error("the native scorer returned no KLD");
+    return { kld, sameTop, logprob };
   }
 
   /**
@@ -168,7 +225,11 @@ export class NativeScorer {
     return run;
   }
 
-  #score(windows: readonly NativeWindow[], dense: boolean): Promise<NativeScores> {
+  #score(
+    windows: readonly NativeWindow[],
+    mode: number,
+    grids?: NativeGrids,
+  ): Promise<NativeScores & Partial<NativeGrids> & Partial<NativeKld>> {
     const tokens = new Int32Array(windows.reduce((n, w) => n + w.tokens.length, 0));
     const packed = new Int32Array(windows.length * 6);
     const offsets = [0];
@@ -189,7 +250,10 @@ export class NativeScorer {
       Int32Array.from(ids),
       Int32Array.from(offsets),
       this.chunk,
-      dense,
+      mode,
+      grids?.levels,
+      grids?.scale,
+      grids?.minLogprob,
     );
   }
 
