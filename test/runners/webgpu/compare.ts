@@ -189,8 +189,11 @@ export async function compareOnOwnVocabulary(path: string, ctx: number): Promise
     const all = (await ref.client.request("tokenize", { text })).tokens;
     const ours = (await gpu.client.request("tokenize", { text })).tokens;
     const params = { tokens: all.slice(0, ctx), scoreFrom: 1, topK: 8 };
-    const a = await ref.client.request("evaluate", params, 600_000);
-    const b = await gpu.client.request("evaluate", params, 600_000);
+    // Side by side, as in compareWithLlamaCpp: llama.cpp takes one thread, llvmpipe the rest.
+    const [a, b] = await Promise.all([
+      ref.client.request("evaluate", params, 600_000),
+      gpu.client.request("evaluate", params, 600_000),
+    ]);
     let sameTop = 0;
     let worst = 0;
     for (const [i, s] of a.scored.entries()) {
