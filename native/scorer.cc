@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <type_traits>
@@ -19,6 +20,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/mman.h>
 
 #include "AddonContext.h"
 #include "AddonModel.h"
@@ -70,6 +73,42 @@ struct Job {
     int32_t topK;
 };
 
+/**
+ * Mode::Grid's levels: tens of MB a window at 128k tokens, written once by GridRows and then owned
+ * by the Uint16Array JavaScript gets (no copy, no zero fill). Huge pages where the kernel gives
+ * them: in a VM every 4 KiB first touch is a costly fault.
+ */
+struct LevelBuffer {
+    uint16_t* data = nullptr;
+    size_t size = 0;
+
+    LevelBuffer() = default;
+    LevelBuffer(const LevelBuffer&) = delete;
+    LevelBuffer& operator=(const LevelBuffer&) = delete;
+    ~LevelBuffer() { std::free(data); }
+
+    static constexpr size_t kHuge = size_t{2} << 20;
+    static size_t BytesFor(size_t count) { return (count * sizeof(uint16_t) + kHuge - 1) / kHuge * kHuge; }
+
+    bool Allocate(size_t count) {
+        std::free(data);
+        size = 0;
+        const size_t bytes = BytesFor(std::max<size_t>(count, 1));
+        data = static_cast<uint16_t*>(std::aligned_alloc(kHuge, bytes));
+        if (data == nullptr) return false;
+        madvise(data, bytes, MADV_HUGEPAGE);
+        size = count;
+        return true;
+    }
+    /** Gives up the memory (to a JavaScript ArrayBuffer, which frees it). */
+    uint16_t* Release() {
+        uint16_t* out = data;
+        data = nullptr;
+        size = 0;
+        return out;
+    }
+};
+
 /** What the JavaScript side needs to finish a position exactly as it does for node-llama-cpp. */
 struct Outputs {
     std::vector<float> max;       // the maximum logit
@@ -81,7 +120,7 @@ struct Outputs {
     std::vector<int32_t> topOffsets;  // where each position's top entries start
     std::vector<float> dense;         // Mode::Dense: every scored position's logits, row by row
     // Mode::Grid: each position's log-softmax on llama-perplexity's 16-bit grid (full-kld.ts's toGrid)
-    std::vector<uint16_t> levels;     // nVocab per position
+    LevelBuffer levels;               // nVocab per position; handed to JavaScript without a copy
     std::vector<float> scale;
     std::vector<float> minLogprob;
     std::vector<double> targetLogprob;
@@ -96,7 +135,9 @@ enum class Mode : int32_t { Reduce = 0, Dense = 1, Grid = 2, Kld = 3 };
 
 /** A reference's grids, one per scored position (Mode::Kld's input). */
 struct Grids {
-    std::vector<uint16_t> levels;
+    // The caller's Uint16Array, read in place (the worker keeps it referenced until it ends).
+    const uint16_t* levels = nullptr;
+    size_t levelCount = 0;
     std::vector<float> scale;
     std::vector<float> minLogprob;
 };
@@ -382,10 +423,10 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
             const size_t index = static_cast<size_t>(w.firstScored + (p - (w.scoreFrom - 1)));
             const int32_t next = tokens[w.tokenStart + p + 1];
             if (mode == Mode::Grid) {
-                GridOf(rows[k], nVocab_, next, out.levels.data() + index * vocabulary, out.scale[index],
+                GridOf(rows[k], nVocab_, next, out.levels.data + index * vocabulary, out.scale[index],
                        out.minLogprob[index], out.targetLogprob[index]);
             } else {
-                KldOf(rows[k], nVocab_, next, grids->levels.data() + index * vocabulary, grids->scale[index],
+                KldOf(rows[k], nVocab_, next, grids->levels + index * vocabulary, grids->scale[index],
                       grids->minLogprob[index], out.kld[index], out.sameTop[index], out.logprob[index]);
             }
         });
@@ -518,6 +559,8 @@ class ScoreWorker : public Napi::AsyncWorker {
 
     Napi::Promise Promise() { return deferred_.Promise(); }
     Outputs& outputs() { return out_; }
+    /** Keeps `value` (an input read in place off the main thread) alive until the worker ends. */
+    void Keep(Napi::Object value) { kept_ = Napi::Persistent(value); }
 
    protected:
     void Execute() override {
@@ -535,7 +578,16 @@ class ScoreWorker : public Napi::AsyncWorker {
         result.Set("targets", Copy<Napi::Float32Array>(env, out_.targets));
         if (mode_ == Mode::Dense) result.Set("dense", Copy<Napi::Float32Array>(env, out_.dense));
         if (mode_ == Mode::Grid) {
-            result.Set("levels", Copy<Napi::Uint16Array>(env, out_.levels));
+            const size_t count = out_.levels.size;
+            const size_t bytes = LevelBuffer::BytesFor(std::max<size_t>(count, 1));
+            Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+                env, out_.levels.Release(), bytes, [bytes](Napi::Env finalizing, void* data) {
+                    std::free(data);
+                    Napi::MemoryManagement::AdjustExternalMemory(finalizing, -static_cast<int64_t>(bytes));
+                });
+            // So that V8 collects these promptly: it does not see external memory otherwise.
+            Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
+            result.Set("levels", Napi::Uint16Array::New(env, count, buffer, 0));
             result.Set("scale", Copy<Napi::Float32Array>(env, out_.scale));
             result.Set("minLogprob", Copy<Napi::Float32Array>(env, out_.minLogprob));
             result.Set("targetLogprob", Copy<Napi::Float64Array>(env, out_.targetLogprob));
@@ -555,6 +607,7 @@ class ScoreWorker : public Napi::AsyncWorker {
     std::function<std::string(Outputs&)> run_;
     Mode mode_;
     Outputs out_;
+    Napi::ObjectReference kept_;
 
     template <typename Array, typename T>
     static Array Copy(Napi::Env env, const std::vector<T>& values) {
@@ -608,8 +661,17 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     const Mode mode = static_cast<Mode>(modeNumber);
     const bool dense = mode != Mode::Reduce;
     auto grids = std::make_shared<Grids>();
-    if (mode == Mode::Kld && (!readArray<Napi::Uint16Array>(info, 6, grids->levels) ||
-                              !readArray<Napi::Float32Array>(info, 7, grids->scale) ||
+    if (mode == Mode::Kld) {
+        if (info.Length() <= 6 || !info[6].IsTypedArray() ||
+            info[6].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
+            Napi::TypeError::New(env, "argument 6 has the wrong typed-array type").ThrowAsJavaScriptException();
+            return env.Undefined();
+        }
+        Napi::Uint16Array levels = info[6].As<Napi::Uint16Array>();
+        grids->levels = levels.Data();
+        grids->levelCount = levels.ElementLength();
+    }
+    if (mode == Mode::Kld && (!readArray<Napi::Float32Array>(info, 7, grids->scale) ||
                               !readArray<Napi::Float32Array>(info, 8, grids->minLogprob))) {
         return env.Undefined();
     }
@@ -662,7 +724,7 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     }
     const size_t positions = static_cast<size_t>(scoredCount);
     const size_t cells = positions * static_cast<size_t>(nVocab_);
-    if (mode == Mode::Kld && (grids->levels.size() != cells || grids->scale.size() != positions ||
+    if (mode == Mode::Kld && (grids->levelCount != cells || grids->scale.size() != positions ||
                               grids->minLogprob.size() != positions)) {
         return fail("the grids must hold one vocabulary-long row per scored position");
     }
@@ -673,6 +735,7 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
             return Run(tokens, windows, targetIds, targetOffsets, chunk, mode, grids.get(), out);
         },
         mode);
+    if (mode == Mode::Kld) worker->Keep(info[6].As<Napi::Object>());
     Outputs& out = worker->outputs();
     out.max.assign(scoredCount, NAN);
     out.weight.assign(scoredCount, NAN);
@@ -689,7 +752,10 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     out.topLogits.assign(out.topOffsets.back(), NAN);
     if (mode == Mode::Dense) out.dense.assign(cells, NAN);
     if (mode == Mode::Grid) {
-        out.levels.assign(cells, 0);
+        if (!out.levels.Allocate(cells)) {
+            delete worker;
+            return fail("cannot allocate the grids (" + std::to_string(cells * sizeof(uint16_t)) + " bytes)");
+        }
         out.scale.assign(positions, NAN);
         out.minLogprob.assign(positions, NAN);
         out.targetLogprob.assign(positions, NAN);
