@@ -118,7 +118,6 @@ struct Outputs {
     std::vector<float> topLogits;
     std::vector<float> targets;   // one per target id (NaN where the id is outside the vocabulary)
     std::vector<int32_t> topOffsets;  // where each position's top entries start
-    std::vector<float> dense;         // Mode::Dense: every scored position's logits, row by row
     // Mode::Grid: each position's log-softmax on llama-perplexity's 16-bit grid (full-kld.ts's toGrid)
     LevelBuffer levels;               // nVocab per position; handed to JavaScript without a copy
     std::vector<float> scale;
@@ -131,7 +130,7 @@ struct Outputs {
 };
 
 /** What a decode's scored rows become. */
-enum class Mode : int32_t { Reduce = 0, Dense = 1, Grid = 2, Kld = 3 };
+enum class Mode : int32_t { Reduce = 0, Grid = 1, Kld = 2 };
 
 /** A reference's grids, one per scored position (Mode::Kld's input). */
 struct Grids {
@@ -310,7 +309,6 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
             if (status != 0) return "llama_decode failed with status " + std::to_string(status);
             std::string error;
             switch (mode) {
-                case Mode::Dense: error = CopyRows(scored, out); break;
                 case Mode::Grid:
                 case Mode::Kld: error = GridRows(scored, tokens, mode, grids, out); break;
                 default: error = Reduce(scored, tokens, targetIds, targetOffsets, out);
@@ -393,18 +391,6 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
             ctx_ = nullptr;
         }
         if (!modelRef_.IsEmpty()) modelRef_.Reset();
-    }
-
-    /** The scored positions' logits as they are, each at its row of `out.dense`. */
-    std::string CopyRows(const std::vector<Scored>& scored, Outputs& out) {
-        for (const Scored& s : scored) {
-            const float* row = llama_get_logits_ith(ctx_, s.batchIndex);
-            if (row == nullptr) return "no logits for a scored position";
-            const Window& w = *s.window;
-            const size_t index = static_cast<size_t>(w.firstScored + (s.position - (w.scoreFrom - 1)));
-            std::copy(row, row + nVocab_, out.dense.begin() + index * static_cast<size_t>(nVocab_));
-        }
-        return "";
     }
 
     /** Each scored row to its grid (Mode::Grid) or its KLD against `grids` (Mode::Kld), on all cores. */
@@ -576,7 +562,6 @@ class ScoreWorker : public Napi::AsyncWorker {
         result.Set("topIds", Copy<Napi::Int32Array>(env, out_.topIds));
         result.Set("topLogits", Copy<Napi::Float32Array>(env, out_.topLogits));
         result.Set("targets", Copy<Napi::Float32Array>(env, out_.targets));
-        if (mode_ == Mode::Dense) result.Set("dense", Copy<Napi::Float32Array>(env, out_.dense));
         if (mode_ == Mode::Grid) {
             const size_t count = out_.levels.size;
             const size_t bytes = LevelBuffer::BytesFor(std::max<size_t>(count, 1));
@@ -642,9 +627,9 @@ bool readArray(const Napi::CallbackInfo& info, size_t i, std::vector<T>& into) {
 // windows holds six numbers per window (tokenStart, tokenCount, scoreFrom, decodeCount, topK,
 // sequence); targetOffsets has one entry per scored position plus one. Mode 0 reduces each scored
 // position (max, weight, actual, top-K, targets); the others take no topK and no targets (exact
-// KLD): 1 returns every scored position's logits (`dense`), 2 its log-softmax on
-// llama-perplexity's grid (`levels`, `scale`, `minLogprob`, `targetLogprob`), 3 its KLD, same-top
-// and log-prob against the grids given (a reference's mode-2 result for the same window).
+// KLD): 1 returns each scored position's log-softmax on llama-perplexity's grid (`levels`,
+// `scale`, `minLogprob`, `targetLogprob`), 2 its KLD, same-top and log-prob against the grids
+// given (a reference's mode-1 result for the same window, read in place).
 Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<int32_t> tokens, packed, targetIds, targetOffsets;
@@ -654,12 +639,12 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     }
     const int32_t chunk = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
     const int32_t modeNumber = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
-    if (modeNumber < 0 || modeNumber > 3) {
-        Napi::RangeError::New(env, "mode must be 0 to 3").ThrowAsJavaScriptException();
+    if (modeNumber < 0 || modeNumber > 2) {
+        Napi::RangeError::New(env, "mode must be 0 to 2").ThrowAsJavaScriptException();
         return env.Undefined();
     }
     const Mode mode = static_cast<Mode>(modeNumber);
-    const bool dense = mode != Mode::Reduce;
+    const bool whole = mode != Mode::Reduce;
     auto grids = std::make_shared<Grids>();
     if (mode == Mode::Kld) {
         if (info.Length() <= 6 || !info[6].IsTypedArray() ||
@@ -716,11 +701,11 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
         if (targetOffsets[i] < targetOffsets[i - 1]) return fail("targetOffsets must not decrease");
     }
     const size_t targetCount = targetIds.size();
-    if (dense) {
+    if (whole) {
         for (const Window& w : windows) {
-            if (w.topK != 0) return fail("dense logits take no topK");
+            if (w.topK != 0) return fail("whole-vocabulary modes take no topK");
         }
-        if (targetCount != 0) return fail("dense logits take no targets");
+        if (targetCount != 0) return fail("whole-vocabulary modes take no targets");
     }
     const size_t positions = static_cast<size_t>(scoredCount);
     const size_t cells = positions * static_cast<size_t>(nVocab_);
@@ -750,7 +735,6 @@ Napi::Value Scorer::Score(const Napi::CallbackInfo& info) {
     }
     out.topIds.assign(out.topOffsets.back(), -1);
     out.topLogits.assign(out.topOffsets.back(), NAN);
-    if (mode == Mode::Dense) out.dense.assign(cells, NAN);
     if (mode == Mode::Grid) {
         if (!out.levels.Allocate(cells)) {
             delete worker;

@@ -21,8 +21,6 @@ export interface NativeScores {
   topIds: Int32Array;
   topLogits: Float32Array;
   targets: Float32Array;
-  /** With `dense`: every scored position's logits, one vocabulary-long row each. */
-  dense?: Float32Array;
 }
 
 /**
@@ -45,7 +43,10 @@ export interface NativeKld {
 }
 
 /** What the addon's `score` turns each scored row into (native/scorer.cc's Mode). */
-const MODE = { reduce: 0, dense: 1, grid: 2, kld: 3 } as const;
+/** A window scored alone, whole-vocabulary (no top-K, no targets). */
+type OneWindow = Omit<NativeWindow, "topK" | "targets" | "sequence">;
+
+const MODE = { reduce: 0, grid: 1, kld: 2 } as const;
 
 interface AddonScorer {
   readonly vocabularySize: number;
@@ -150,29 +151,11 @@ export class NativeScorer {
   }
 
   /**
-   * One window decoded as `score` decodes it, its scored positions' logits returned whole
-   * (row k: the logits after tokens[scoreFrom - 1 + k]), as node-llama-cpp's full-logits map
-   * holds them.
+   * One window decoded as `score` decodes it (row k: the logits after tokens[scoreFrom - 1 + k]),
+   * each scored position's logits as llama-perplexity's 16-bit grid.
    */
-  async denseLogits(
-    window: Omit<NativeWindow, "topK" | "targets" | "sequence">,
-  ): Promise<Float32Array> {
-    const run = this.#queue.then(() =>
-      this.#score([{ ...window, topK: 0, sequence: 0 }], MODE.dense),
-    );
-    this.#queue = run.catch(() => {});
-    const { dense } = await run;
-    if (!dense) throw new Error("the native scorer returned no dense logits");
-    return dense;
-  }
-
-  /** One window decoded as `denseLogits` decodes it, each scored position's logits as a grid. */
-  async grids(window: Omit<NativeWindow, "topK" | "targets" | "sequence">): Promise<NativeGrids> {
-    const run = this.#queue.then(() =>
-      this.#score([{ ...window, topK: 0, sequence: 0 }], MODE.grid),
-    );
-    this.#queue = run.catch(() => {});
-    const { levels, scale, minLogprob, targetLogprob } = await run;
+  async grids(window: OneWindow): Promise<NativeGrids> {
+    const { levels, scale, minLogprob, targetLogprob } = await this.#one(window, MODE.grid);
     if (!levels || !scale || !minLogprob || !targetLogprob) {
       throw new Error("the native scorer returned no grids");
     }
@@ -180,20 +163,22 @@ export class NativeScorer {
   }
 
   /**
-   * One window decoded as `denseLogits` decodes it, each scored position's KLD against the
-   * reference's `grids` of the same window (its `grids` result), its same-top and its log-prob.
+   * One window decoded as `grids` decodes it, each scored position's KLD against the reference's
+   * `grids` of the same window (its `grids` result), its same-top and its log-prob.
    */
-  async kldAgainst(
-    window: Omit<NativeWindow, "topK" | "targets" | "sequence">,
-    grids: NativeGrids,
-  ): Promise<NativeKld> {
-    const run = this.#queue.then(() =>
-      this.#score([{ ...window, topK: 0, sequence: 0 }], MODE.kld, grids),
-    );
-    this.#queue = run.catch(() => {});
-    const { kld, sameTop, logprob } = await run;
+  async kldAgainst(window: OneWindow, grids: NativeGrids): Promise<NativeKld> {
+    const { kld, sameTop, logprob } = await this.#one(window, MODE.kld, grids);
     if (!kld || !sameTop || !logprob) throw new Error("the native scorer returned no KLD");
     return { kld, sameTop, logprob };
+  }
+
+  /** One window in sequence 0, queued behind the scorer's other calls. */
+  #one(window: OneWindow, mode: number, grids?: NativeGrids) {
+    const run = this.#queue.then(() =>
+      this.#score([{ ...window, topK: 0, sequence: 0 }], mode, grids),
+    );
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   /**

@@ -11,9 +11,10 @@ const TEXT = join(ROOT, "test/fixtures/ppl/stories.txt");
 const OTHER_VOCAB = model("llama-2-tiny-random.gguf");
 
 describe("a model that tokenizes the text unlike the baseline (one check, each command's contract)", () => {
-  it("qbench ppl --baseline refuses it as bad input (exit 2), naming the model", async () => {
+  /** `qbench ppl OTHER_VOCAB --baseline stories260K-f16 ...extra`: refused as bad input before any chunk. */
+  const refusedPpl = async (extra: string[]) => {
     const cpu = ["--ctx", "64", "--backend", "cpu", "--threads", "1"];
-    const baseline = ["--baseline", model("stories260K-f16.gguf")];
+    const baseline = ["--baseline", model("stories260K-f16.gguf"), ...extra];
     const out = await qbench(["ppl", OTHER_VOCAB, TEXT, ...cpu, ...baseline]);
     assert.equal(out.exitCode, 2, out.stderr);
     assert.match(
@@ -21,18 +22,15 @@ describe("a model that tokenizes the text unlike the baseline (one check, each c
       /llama-2-tiny-random\.gguf: the model tokenizes the text differently from the baseline/,
     );
     assert.doesNotMatch(out.stderr, /^\[1\/\d+\] ppl/m, "refused before any chunk is scored");
+    return out;
+  };
+
+  it("qbench ppl --baseline refuses it as bad input (exit 2), naming the model", async () => {
+    await refusedPpl([]);
   });
 
   it("qbench ppl --kld exact (no baseline pass: the runner tokenizes with both) refuses it too", async () => {
-    const cpu = ["--ctx", "64", "--backend", "cpu", "--threads", "1"];
-    const baseline = ["--baseline", model("stories260K-f16.gguf"), "--kld", "exact"];
-    const out = await qbench(["ppl", OTHER_VOCAB, TEXT, ...cpu, ...baseline]);
-    assert.equal(out.exitCode, 2, out.stderr);
-    assert.match(
-      out.stderr,
-      /llama-2-tiny-random\.gguf: the model tokenizes the text differently from the baseline/,
-    );
-    assert.doesNotMatch(out.stderr, /^\[1\/\d+\] ppl/m, "refused before any chunk is scored");
+    const out = await refusedPpl(["--kld", "exact"]);
     assert.doesNotMatch(out.stderr, /^\[baseline /m, "no separate baseline pass");
   });
 
