@@ -15,6 +15,7 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
+import pLimit from "p-limit";
 import type {
   Backend,
   BenchmarkParams,
@@ -27,7 +28,8 @@ import type {
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { generateTimed } from "../shared/generate.js";
 import { randomTokens } from "../shared/random-tokens.js";
-import { type Handlers, messageOf, RunnerError, readPeakRss, serve } from "../shared/serve.js";
+import { type Handlers, messageOf, RunnerError, readPeakRss } from "../shared/serve.js";
+import { servePipelined } from "../shared/serve-pipelined.js";
 import { runnerVersion } from "../shared/versions.js";
 import { type ChoicesState, scoreChoices } from "./choices.js";
 import { EngineMemoryLog } from "./engine-memory.js";
@@ -61,6 +63,8 @@ interface Loaded {
 
 let loaded: Loaded | undefined;
 const engineLog = new EngineMemoryLog();
+/** scoreChoices calls run one at a time, in arrival order: they share one context or scorer. */
+const choicesLock = pLimit(1);
 /** The engine's last error line: node-llama-cpp's own errors do not carry llama.cpp's reason. */
 let lastEngineError = "";
 
@@ -393,7 +397,10 @@ const handlers: Handlers = {
     ],
   }),
   load,
-  scoreChoices: (params) => scoreChoices(requireLoaded().choices, params),
+  scoreChoices: (params) => {
+    const { choices } = requireLoaded();
+    return choicesLock(() => scoreChoices(choices, params));
+  },
   benchmark,
   generate,
   tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),
@@ -446,5 +453,12 @@ const handlers: Handlers = {
   },
 };
 
-await serve(handlers);
+// scoreChoices requests overlap one another (each waits for the one before it in the runner's
+// choices lock, so they still run one at a time): the next item's request is parsed and its reply
+// written while the engine scores, and a client with two items in flight never leaves the engine
+// idle. Every other method runs alone, in arrival order, as `serve` runs them.
+await servePipelined(() => handlers, {
+  exclusive: (method) => method !== "scoreChoices",
+  concurrency: 2,
+});
 process.exit(0);

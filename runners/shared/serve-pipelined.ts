@@ -14,12 +14,24 @@ export interface PipelinedServer {
   setConcurrency(n: number): void;
 }
 
+export interface PipelineOptions {
+  /**
+   * Whether a method runs alone (default: initialize, load and shutdown): it waits for every
+   * request before it, and every later one waits for it.
+   */
+  exclusive?: (method: string) => boolean;
+  /** Requests served at once before `setConcurrency` is called (default 1). */
+  concurrency?: number;
+}
+
 /** Serves the protocol until stdin closes or after `shutdown`. */
 export async function servePipelined(
   makeHandlers: (server: PipelinedServer) => Handlers,
+  options: PipelineOptions = {},
 ): Promise<void> {
   const send = claimStdout();
-  const limit = pLimit(1);
+  const exclusive = options.exclusive ?? ((method: string) => EXCLUSIVE.has(method));
+  const limit = pLimit(options.concurrency ?? 1);
   const handlers = makeHandlers({
     setConcurrency: (n) => {
       limit.concurrency = n;
@@ -37,7 +49,7 @@ export async function servePipelined(
     }
     const run = () => answer(handlers, request, receivedAt);
     let reply: Promise<string>;
-    if (EXCLUSIVE.has(request.method)) {
+    if (exclusive(request.method)) {
       reply = Promise.allSettled([barrier, ...pending]).then(run);
       barrier = reply;
       pending.clear();

@@ -29,6 +29,8 @@ export interface ItemContext {
   baseline?: BaselineChunk | undefined;
   /** Exact KLD: the runner has the baseline loaded as its reference (`plan.kldMethod: exact`). */
   reference?: boolean;
+  /** Multiple choice: texts already tokenized (with BOS) for this item and those near it. */
+  tokens?: ReadonlyMap<string, number[]> | undefined;
 }
 
 /** Runs one work item on a runner; a runner's failure is thrown as RunnerFailure. */
@@ -168,7 +170,8 @@ async function choiceResult(
   const sentAt = performance.now();
   // lm-eval's max_length is the plan's context: a longer item is cut from the left.
   const maxLength = context.plan.contextSize;
-  const out = await scoreChoiceItem(runner, item, timeoutMs, context.capabilities, maxLength);
+  const { capabilities, tokens } = context;
+  const out = await scoreChoiceItem(runner, item, timeoutMs, capabilities, maxLength, tokens);
   return {
     status: "ok",
     output: choiceOutput(item.choices, out.pick, out.scores),

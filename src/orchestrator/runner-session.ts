@@ -27,6 +27,7 @@ export interface RunnerSessionOptions {
  */
 export class RunnerSession {
   private live: StartedRunner | undefined;
+  private starting: Promise<StartedRunner> | undefined;
   private spawned: RunnerClient | undefined;
   private sampler: MemorySampler | undefined;
   private readonly memory: MemoryFigures[] = [];
@@ -41,15 +42,24 @@ export class RunnerSession {
     options.signal?.addEventListener("abort", this.kill, { once: true });
   }
 
-  /** The live runner; one is started if there is none. */
+  /** The live runner; one is started if there is none (one start for callers that ask at once). */
   async runner(): Promise<StartedRunner> {
-    this.live ??= await this.start();
+    if (this.live) return this.live;
+    this.starting ??= this.start().finally(() => {
+      this.starting = undefined;
+    });
+    this.live = await this.starting;
     return this.live;
   }
 
-  /** After a failure: a crash or hang leaves no usable runner, so the next `runner()` starts one. */
-  failed(failure: RunnerFailure): void {
-    if (failure.kind !== "error") this.live = undefined;
+  /**
+   * After a failure: a crash or hang leaves no usable runner, so the next `runner()` starts one.
+   * With `client`, only when that runner is still the live one: a failure seen late by a second
+   * item in flight on the same crashed runner does not drop its successor.
+   */
+  failed(failure: RunnerFailure, client?: RunnerClient): void {
+    if (failure.kind === "error") return;
+    if (client === undefined || this.live?.client === client) this.live = undefined;
   }
 
   /** Runs one measured generation, marking it for the energy figures. */

@@ -43,6 +43,7 @@ export interface ChoiceOutcome {
 /**
  * Scores one item: tokenizes as the suite's scoring says (every text of the item in one request
  * where the runner lists `tokenize-batch`), then one scoreChoices evaluates the shared context once.
+ * Texts found in `known` (tokens with BOS, as `tokenizeAhead` gives them) are not asked again.
  */
 export async function scoreChoiceItem(
   runner: RunnerClient,
@@ -50,8 +51,9 @@ export async function scoreChoiceItem(
   timeoutMs: number,
   capabilities: readonly string[] = [],
   maxLength = Number.POSITIVE_INFINITY,
+  known?: ReadonlyMap<string, number[]>,
 ): Promise<ChoiceOutcome> {
-  const tokenize: Tokenize = capabilities.includes("tokenize-batch")
+  const ask: Tokenize = capabilities.includes("tokenize-batch")
     ? async (texts) =>
         (await runner.request("tokenizeBatch", { texts, addBos: true }, timeoutMs)).batch
     : (texts) =>
@@ -61,6 +63,11 @@ export async function scoreChoiceItem(
               (await runner.request("tokenize", { text, addBos: true }, timeoutMs)).tokens,
           ),
         );
+  const tokenize: Tokenize = async (texts) => {
+    const found = texts.map((text) => known?.get(text));
+    if (found.every((tokens) => tokens !== undefined)) return found as number[][];
+    return ask(texts);
+  };
   const { options } = item;
   if (options.scoring === "lm-eval") {
     const { sequences, lengths } = await lmEvalSequences(item, tokenize);
@@ -95,9 +102,7 @@ export async function scoreChoiceItem(
     };
   }
   if (options.blank !== undefined) return winogrande(runner, item, tokenize, timeoutMs);
-  const tokenized = await tokenize(
-    item.choices.map((choice) => item.context + options.target_delimiter + choice),
-  );
+  const tokenized = await tokenize(hellaswagTexts(item));
   const sequences = hellaswagSequences(tokenized);
   const { logprobs, evaluatedTokens, evalMs } = await scoreSequences(runner, sequences, timeoutMs);
   const scores = meanScores(logprobs);
@@ -126,23 +131,7 @@ async function lmEvalSequences(
   item: ChoiceItem,
   tokenize: Tokenize,
 ): Promise<{ sequences: ScoredSequence[]; lengths: string[] }> {
-  const { options } = item;
-  let pairs: Array<[string, string]>;
-  let lengths: string[];
-  if (options.blank === undefined) {
-    pairs = item.choices.map((choice) => [item.context, options.target_delimiter + choice]);
-    lengths = [...item.choices];
-  } else {
-    const { before, after } = splitBlank(item.context, options.blank);
-    const target = after.trim();
-    lengths = item.choices.map((choice) => before + choice);
-    pairs = lengths.map((context) => [context, options.target_delimiter + target]);
-  }
-  const split = pairs.map(([context, continuation]) => {
-    const [ctx, cont] = splitPair(context, continuation);
-    if (ctx === "") throw new RunnerFailure("error", "the context is empty once split");
-    return [ctx, cont] as const;
-  });
+  const { split, lengths } = lmEvalPairs(item);
   const encoded = await tokenize(split.flatMap(([ctx, cont]) => [ctx, ctx + cont]));
   const sequences = split.map(([, cont], i) => {
     const contextEnc = encoded[2 * i] as number[];
@@ -200,13 +189,12 @@ async function winogrande(
   if (item.choices.length !== 2 || a === undefined || b === undefined) {
     throw new RunnerFailure("error", "llama.cpp's winogrande scoring takes exactly 2 choices");
   }
-  const { before, after } = splitBlank(item.context, item.options.blank as string);
-  const [seqA, seqB, baseA, baseB] = (await tokenize([
-    before + a + after,
-    before + b + after,
-    before + a,
-    before + b,
-  ])) as [number[], number[], number[], number[]];
+  const [seqA, seqB, baseA, baseB] = (await tokenize(winograndeTexts(item))) as [
+    number[],
+    number[],
+    number[],
+    number[],
+  ];
   const seqs: [number[], number[]] = [seqA, seqB];
   const bases: [number, number] = [baseA.length, baseB.length];
   const [first, second] = winograndeTerms(seqs, bases);
@@ -231,6 +219,56 @@ async function winogrande(
     evaluatedTokens,
     evalMs,
   };
+}
+
+/**
+ * The texts scoreChoiceItem tokenizes (with BOS) for an item, in its order, so that a run can
+ * tokenize many items in one request ahead of scoring them. Throws what scoring the item would.
+ */
+export function choiceTexts(item: ChoiceItem): string[] {
+  if (item.options.scoring === "lm-eval") {
+    return lmEvalPairs(item).split.flatMap(([ctx, cont]) => [ctx, ctx + cont]);
+  }
+  if (item.options.blank !== undefined) return winograndeTexts(item);
+  return hellaswagTexts(item);
+}
+
+/** llama-perplexity --hellaswag: context + delimiter + each ending, tokenized whole. */
+function hellaswagTexts(item: ChoiceItem): string[] {
+  return item.choices.map((choice) => item.context + item.options.target_delimiter + choice);
+}
+
+/** llama-perplexity --winogrande: each choice's whole sentence, then the part before the rest. */
+function winograndeTexts(item: ChoiceItem): string[] {
+  const [a, b] = item.choices;
+  if (item.choices.length !== 2 || a === undefined || b === undefined) return [];
+  const { before, after } = splitBlank(item.context, item.options.blank as string);
+  return [before + a + after, before + b + after, before + a, before + b];
+}
+
+/** lm-eval's (context, continuation) pairs split by `_encode_pair`, and acc_norm's texts. */
+function lmEvalPairs(item: ChoiceItem): {
+  split: Array<readonly [string, string]>;
+  lengths: string[];
+} {
+  const { options } = item;
+  let pairs: Array<[string, string]>;
+  let lengths: string[];
+  if (options.blank === undefined) {
+    pairs = item.choices.map((choice) => [item.context, options.target_delimiter + choice]);
+    lengths = [...item.choices];
+  } else {
+    const { before, after } = splitBlank(item.context, options.blank);
+    const target = after.trim();
+    lengths = item.choices.map((choice) => before + choice);
+    pairs = lengths.map((context) => [context, options.target_delimiter + target]);
+  }
+  const split = pairs.map(([context, continuation]) => {
+    const [ctx, cont] = splitPair(context, continuation);
+    if (ctx === "") throw new RunnerFailure("error", "the context is empty once split");
+    return [ctx, cont] as const;
+  });
+  return { split, lengths };
 }
 
 function splitBlank(context: string, blank: string): { before: string; after: string } {

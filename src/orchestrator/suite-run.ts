@@ -1,4 +1,5 @@
 import { RunnerFailure } from "../errors.js";
+import type { RunnerClient } from "../runner-client/client.js";
 import type { StartedRunner } from "../runner-client/start.js";
 import { resultKey } from "../store/store.js";
 import { type ItemContext, runItem } from "./run-item.js";
@@ -6,6 +7,7 @@ import { RunnerSession } from "./runner-session.js";
 import { runnerSpec } from "./runner-spec.js";
 import { tokenizeChunks } from "./score-chunks.js";
 import { checkStopped, type VariantContext } from "./session-context.js";
+import { TokenizeAhead } from "./tokenize-ahead.js";
 import { chunkWork, type SuiteWork, type WorkItem } from "./work.js";
 
 /** Failed items named one by one on the console before the rest are only counted. */
@@ -45,11 +47,63 @@ export async function runSuite(pass: SuitePass, suite: SuiteWork): Promise<void>
   const todo = items.filter((t) => !pass.finished.has(resultKey(t.suite.id, t.itemId, t.repeat)));
   if (todo.length === 0) return;
   context.progress.start(context.variant.name, suite.suite.id, todo.length);
-  for (const item of todo) {
-    checkStopped(context);
-    if ((await runOne(pass, item)) === "unsupported") break;
+  const choices = todo.map((t) => (t.kind === "choice" ? t.choice : undefined));
+  if (choices.some(Boolean)) await runChoices(pass, todo, new TokenizeAhead(choices));
+  else {
+    for (const item of todo) {
+      checkStopped(context);
+      if ((await runOne(pass, item)) === "unsupported") break;
+    }
   }
   context.progress.done();
+}
+
+/** Multiple-choice items in flight at once: the runner scores one while the next one's request waits. */
+export const CHOICE_DEPTH = 2;
+
+/**
+ * Multiple-choice items, their texts tokenized ahead and CHOICE_DEPTH of them in flight, so the
+ * engine is never idle between items. An item whose runner crashed or hung while another was in
+ * flight is scored again alone afterwards: a crash fails only the item that caused it.
+ */
+async function runChoices(pass: SuitePass, todo: WorkItem[], ahead: TokenizeAhead): Promise<void> {
+  const { context } = pass;
+  const timeoutMs = context.plan.timeouts.itemSeconds * 1000;
+  // The first item alone: it starts the runner, and a runner that cannot score choices says so once.
+  checkStopped(context);
+  const first = await runOne(
+    pass,
+    todo[0] as WorkItem,
+    await ahead.known(0, pass.runners, timeoutMs),
+  );
+  if (first === "unsupported") return;
+  let next = 1;
+  let stop = false;
+  const again: number[] = [];
+  const lane = async () => {
+    try {
+      while (!stop && next < todo.length) {
+        checkStopped(context);
+        const at = next++;
+        const tokens = await ahead.known(at, pass.runners, timeoutMs);
+        const outcome = await runOne(pass, todo[at] as WorkItem, tokens, true);
+        if (outcome === "unsupported") stop = true;
+        if (outcome === "again") again.push(at);
+      }
+    } catch (error) {
+      stop = true;
+      throw error;
+    }
+  };
+  const lanes = await Promise.allSettled(Array.from({ length: CHOICE_DEPTH }, lane));
+  const failed = lanes.find((lane) => lane.status === "rejected");
+  if (failed) throw failed.reason;
+  if (stop) return;
+  for (const at of again.sort((a, b) => a - b)) {
+    checkStopped(context);
+    const tokens = await ahead.known(at, pass.runners, timeoutMs);
+    if ((await runOne(pass, todo[at] as WorkItem, tokens)) === "unsupported") break;
+  }
 }
 
 /** This shard's chunks of a text, tokenized once by the variant's runner. */
@@ -75,13 +129,24 @@ async function textChunks(
   return chunkWork(suite.suite, chunks, context.work.shard);
 }
 
-async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsupported" | "failed"> {
+/**
+ * Runs one item and stores its result. `shared`: other items may be in flight on the same runner,
+ * so a crash or hang is not pinned on this one: it answers "again" and stores nothing.
+ */
+async function runOne(
+  pass: SuitePass,
+  item: WorkItem,
+  tokens?: ReadonlyMap<string, number[]>,
+  shared = false,
+): Promise<"ok" | "unsupported" | "failed" | "again"> {
   const { context } = pass;
   const key = { suiteId: item.suite.id, itemId: item.itemId, repeat: item.repeat };
   const exact = exactKld(context, item);
   const runners = exact ? kldRunners(pass) : pass.runners;
+  let on: RunnerClient | undefined;
   try {
     const { client, loaded, init } = await runners.runner();
+    on = client;
     const bos = loaded.addBos ? loaded.bos : null;
     const itemAt = {
       ...itemContext(context, item, bos, exact),
@@ -89,6 +154,7 @@ async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsuppor
       capabilities: loaded.capabilities ?? init.capabilities,
       device: loaded.device,
       prefix: loaded.bos,
+      tokens,
     };
     const run = () => runItem(client, item, itemAt);
     // Generations are what energy is measured over (per token generated); scoring is not.
@@ -110,7 +176,11 @@ async function runOne(pass: SuitePass, item: WorkItem): Promise<"ok" | "unsuppor
       );
       return "unsupported";
     }
-    recordFailure(pass, item, error, runners);
+    if (shared && error.kind !== "error") {
+      runners.failed(error, on);
+      return "again";
+    }
+    recordFailure(pass, item, error, runners, on);
     return "failed";
   }
 }
@@ -155,6 +225,7 @@ function recordFailure(
   item: WorkItem,
   error: RunnerFailure,
   runners: RunnerSession,
+  client: RunnerClient | undefined,
 ): void {
   const { context, failures } = pass;
   const { progress, variant, plan } = context;
@@ -178,7 +249,7 @@ function recordFailure(
     metrics: {},
   });
   progress.tick(true);
-  runners.failed(error);
+  runners.failed(error, client);
   if (failures.count > plan.stopAfterFailedItems) {
     throw new VariantFailed(
       `${failures.count} items failed, over the limit of ${plan.stopAfterFailedItems}; last: ${where}: ${error.message}`,

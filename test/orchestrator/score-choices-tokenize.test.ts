@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type ChoiceOutcome, scoreChoiceItem } from "../../src/orchestrator/score-choices.js";
+import {
+  type ChoiceItem,
+  type ChoiceOutcome,
+  scoreChoiceItem,
+} from "../../src/orchestrator/score-choices.js";
+import { TokenizeAhead } from "../../src/orchestrator/tokenize-ahead.js";
 import type { RunnerClient } from "../../src/runner-client/client.js";
 import { resolveRunner } from "../../src/runner-client/registry.js";
-import { startRunner } from "../../src/runner-client/start.js";
+import { type StartedRunner, startRunner } from "../../src/runner-client/start.js";
 import { choiceMetric, loadSuite } from "../../src/suites/load.js";
 import { model, ROOT } from "../support/paths.js";
 
@@ -18,12 +23,13 @@ const SUITES = [
 
 describe("scoreChoiceItem tokenizes an item in one request (real llama.cpp runner, stories260K)", () => {
   let runner: RunnerClient;
+  let started: StartedRunner;
   let capabilities: readonly string[];
 
   before(async () => {
     const load = { backend: "cpu" as const, contextSize: 256, seed: 1, threads: 1 };
     const spec = { ...load, model: model("stories260K-f32.gguf") };
-    const started = await startRunner(resolveRunner("cpu", undefined), spec, 60_000);
+    started = await startRunner(resolveRunner("cpu", undefined), spec, 60_000);
     runner = started.client;
     capabilities = started.init.capabilities;
   });
@@ -60,10 +66,41 @@ describe("scoreChoiceItem tokenizes an item in one request (real llama.cpp runne
         const other = await scoreChoiceItem(counting(single), choiceItem, 60_000);
         assert.equal(single.tokenizeBatch, undefined);
         assert.ok((single.tokenize ?? 0) >= item.choices.texts.length, item.id);
-        const { evalMs: _a, ...a } = one as ChoiceOutcome;
-        const { evalMs: _b, ...b } = other as ChoiceOutcome;
-        assert.deepEqual(a, b, item.id);
+        assert.deepEqual(withoutTime(one), withoutTime(other), item.id);
       }
+    });
+
+    it(`${file}: a run's items tokenized 16 to a request ahead of scoring, then one scoreChoices each, the same outcomes`, async () => {
+      const suite = loadSuite(join(FIXTURES, file));
+      const options = choiceMetric(suite);
+      assert.ok(options);
+      const items: ChoiceItem[] = suite.items.map((item) => {
+        assert.ok(item.choices);
+        return {
+          context: item.prompt,
+          choices: item.choices.texts,
+          gold: item.choices.gold,
+          options,
+        };
+      });
+      assert.ok(items.length > 16, `${file} has more items than one request's block`);
+      const counts: Record<string, number> = {};
+      const client = counting(counts);
+      const ahead = new TokenizeAhead(items, 16);
+      const runners = { runner: async () => ({ ...started, client }), failed: () => {} };
+      for (const [at, item] of items.entries()) {
+        const known = await ahead.known(at, runners, 60_000);
+        const outcome = await scoreChoiceItem(client, item, 60_000, capabilities, undefined, known);
+        const alone = await scoreChoiceItem(runner, item, 60_000, capabilities);
+        assert.deepEqual(withoutTime(outcome), withoutTime(alone), `item ${at}`);
+      }
+      const blocks = Math.ceil(items.length / 16);
+      assert.deepEqual(counts, { tokenizeBatch: blocks, scoreChoices: items.length });
     });
   }
 });
+
+function withoutTime(outcome: ChoiceOutcome): Omit<ChoiceOutcome, "evalMs"> {
+  const { evalMs: _, ...rest } = outcome;
+  return rest;
+}

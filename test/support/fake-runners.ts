@@ -2,8 +2,10 @@
 /**
  * Test-only runners that misbehave on purpose: `crash` exits mid-item, `hang` never answers
  * generate, `slow` takes 40 ms per generation (to be interrupted mid-run), `malformed-<method>`
- * answers that method with a result that breaks the protocol (see MALFORMED). They speak the
- * real protocol for everything else.
+ * answers that method with a result that breaks the protocol (see MALFORMED), and
+ * `choices-crash-on-marker` scores multiple-choice items (one token a character) but exits on an
+ * item whose context holds "CRASH", a while after the request came (so that the next item's
+ * request is already in flight). They speak the real protocol for everything else.
  */
 import { type Handlers, RunnerError, serve } from "../../runners/shared/serve.js";
 
@@ -34,6 +36,10 @@ function maybeMalformed<M extends keyof Handlers>(method: M, handler: Handlers[M
   })) as unknown as Handlers[M];
 }
 
+const choices = mode === "choices-crash-on-marker";
+/** One token a character in the choices mode (its 256-token vocabulary), else one of 3. */
+const tokenOf = (c: string) => c.charCodeAt(0) % (choices ? 256 : 3);
+
 const handlers: Handlers = {
   initialize: () => ({
     name: `fake-${mode}`,
@@ -41,7 +47,13 @@ const handlers: Handlers = {
     protocolVersion: 1,
     engine: "none",
     backends: ["cpu"],
-    capabilities: ["generate", "tokenize", "evaluate", "memory"],
+    capabilities: [
+      "generate",
+      "tokenize",
+      "evaluate",
+      "memory",
+      ...(choices ? (["choices", "tokenize-batch"] as const) : []),
+    ],
   }),
   load: (params) => {
     if (mode === "bad-load")
@@ -54,7 +66,7 @@ const handlers: Handlers = {
       tensorTypes: {},
       loadMs: 0,
       contextSize: params.contextSize,
-      vocabularySize: 3,
+      vocabularySize: choices ? 256 : 3,
       addBos: false,
       bos: null,
     };
@@ -86,7 +98,21 @@ const handlers: Handlers = {
       finishReason: "stop",
     };
   },
-  tokenize: ({ text }) => ({ tokens: [...text].map((c) => c.charCodeAt(0) % 3) }),
+  tokenize: ({ text }) => ({ tokens: [...text].map(tokenOf) }),
+  tokenizeBatch: ({ texts }) => ({ batch: texts.map((text) => [...text].map(tokenOf)) }),
+  scoreChoices: async ({ context, continuations }) => {
+    if (String.fromCharCode(...context).includes("CRASH")) {
+      await new Promise((done) => setTimeout(done, 50));
+      process.stderr.write("fake runner: about to crash mid-item\n");
+      process.exit(7);
+    }
+    // A continuation with an "f" in it scores −1 a token, any other −2.
+    const choices = continuations.map((tokens) => ({
+      logprobs: tokens.map(() => (tokens.includes("f".charCodeAt(0)) ? -1 : -2)),
+      greedy: false,
+    }));
+    return { choices, evalMs: 0 };
+  },
   evaluate: ({ tokens, scoreFrom }) => ({
     scored: tokens.slice(scoreFrom).map(() => ({ logprob: Math.log(1 / 3) })),
     evalMs: 0,
