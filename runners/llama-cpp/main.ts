@@ -322,16 +322,27 @@ function tokenize(state: Loaded, text: string, addBos: boolean): Token[] {
 
 function generate(params: GenerateParams, receivedAt: number): Promise<GenerateResult> {
   const state = requireLoaded();
-  const { model, sequence } = state;
+  const { model, sequence, scorer } = state;
   const options = { temperature: params.temperature, seed: params.seed ?? state.seed };
+  // Greedy decoding through the native scorer where it is built: each step one decode and the
+  // argmax in C++, only the token id crossing to JavaScript (node-llama-cpp's sampler otherwise).
+  const greedy = scorer && params.temperature === 0 ? scorer : undefined;
   return generateTimed<Token>(
     {
       contextSize: state.contextSize,
       tokenize: (text) => tokenize(state, text, true),
-      decode: async function* (prompt) {
-        await sequence.clearHistory();
-        yield* sequence.evaluate(prompt, options);
-      },
+      decode: greedy
+        ? async function* (prompt) {
+            let [token] = await greedy.greedy(prompt, true);
+            for (;;) {
+              yield token as Token;
+              [token] = await greedy.greedy([token as number], false);
+            }
+          }
+        : async function* (prompt) {
+            await sequence.clearHistory();
+            yield* sequence.evaluate(prompt, options);
+          },
       isEndOfGeneration: (token) => model.isEogToken(token),
       detokenize: (completion, prompt) => model.detokenize(completion, false, prompt),
     },
@@ -351,6 +362,7 @@ async function benchmark(params: BenchmarkParams): Promise<BenchmarkResult> {
   }
   const vocabulary = state.model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 256;
   const tokens = randomTokens(depth + promptTokens + 1, vocabulary, params.seed) as Token[];
+  if (state.scorer) return benchmarkNatively(state.scorer, tokens, params);
   await state.sequence.clearHistory();
   if (depth > 0) await state.sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(0, depth));
   let prefillMs = 0;
@@ -374,6 +386,37 @@ async function benchmark(params: BenchmarkParams): Promise<BenchmarkResult> {
     decodeMs: performance.now() - started,
     promptTokens,
     generatedTokens: generated,
+  };
+}
+
+/**
+ * `benchmark` on the native scorer, as llama-bench measures: the depth and the prompt each decoded
+ * in batches, then `generateTokens` greedy single-token decodes in one C++ loop (llama-bench's tg
+ * decodes random tokens without sampling; this picks the argmax, one pass over the vocabulary).
+ */
+async function benchmarkNatively(
+  scorer: NativeScorer,
+  tokens: Token[],
+  params: BenchmarkParams,
+): Promise<BenchmarkResult> {
+  const { promptTokens, generateTokens, depth } = params;
+  if (depth > 0) await scorer.greedy(tokens.slice(0, depth), true);
+  let prefillMs = 0;
+  if (promptTokens > 0) {
+    const started = performance.now();
+    await scorer.greedy(tokens.slice(depth, depth + promptTokens), depth === 0);
+    prefillMs = performance.now() - started;
+  }
+  const started = performance.now();
+  if (generateTokens > 0) {
+    const first = tokens[depth + promptTokens] as Token;
+    await scorer.greedy([first], depth + promptTokens === 0, generateTokens);
+  }
+  return {
+    prefillMs,
+    decodeMs: performance.now() - started,
+    promptTokens,
+    generatedTokens: generateTokens,
   };
 }
 

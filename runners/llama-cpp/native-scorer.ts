@@ -66,6 +66,7 @@ interface AddonScorer {
     continuations: Int32Array,
     offsets: Int32Array,
   ): Promise<NativeScores>;
+  greedy(tokens: Int32Array, clear: boolean, steps: number): Promise<{ picked: Int32Array }>;
   dispose(): void;
 }
 
@@ -206,6 +207,21 @@ export class NativeScorer {
         argmax: scores.topIds,
       };
     });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Greedy decoding in C++, as llama-bench's tg loop decodes: `tokens` after a cleared cache
+   * (`clear`) or after what the previous greedy call left, then `steps` − 1 single-token decodes,
+   * each of the token picked before it; the `steps` picks (the argmax, as llama.cpp's greedy
+   * sampler picks). The last pick is not decoded: pass it to the next call. Any other call of this
+   * scorer in between clears the cache, and a call that does not `clear` then fails.
+   */
+  greedy(tokens: readonly number[], clear: boolean, steps = 1): Promise<Int32Array> {
+    const run = this.#queue.then(
+      async () => (await this.#addon.greedy(Int32Array.from(tokens), clear, steps)).picked,
+    );
     this.#queue = run.catch(() => {});
     return run;
   }

@@ -164,6 +164,51 @@ for (const file of ["stories260K-q8_0.gguf", "stories260K-q4_0.gguf", "stories26
         `${file} scoreChoices: ${tokensCompared} tokens, worst difference ${worst.toExponential(2)}\n`,
       );
     });
+
+    it("generates greedily as node-llama-cpp's greedy sampler does: the same completions, token for token", async () => {
+      const prompts = choiceItems()
+        .slice(0, 12)
+        .map((item) => item.context);
+      let tokensCompared = 0;
+      for (const [i, prompt] of prompts.entries()) {
+        // After a scoring call, which clears the scorer's cache: greedy decoding starts afresh.
+        if (i === 3)
+          await native.client.request("evaluate", windowsOf(tokens, 512)[0] as EvaluateParams);
+        const params = { prompt, maxTokens: 48, stop: [], temperature: 0, seed: 1 };
+        const mine = await native.client.request("generate", params);
+        const theirs = await fallback.client.request("generate", params);
+        assert.equal(mine.text, theirs.text, `prompt ${i}`);
+        assert.equal(mine.completionTokens, theirs.completionTokens, `prompt ${i}`);
+        assert.equal(mine.finishReason, theirs.finishReason, `prompt ${i}`);
+        tokensCompared += mine.completionTokens;
+        // A stop string cuts the same text in both.
+        const stop = theirs.text.split(" ").slice(2, 3).join("");
+        if (stop.length > 1) {
+          const cut = { ...params, stop: [stop] };
+          const a = await native.client.request("generate", cut);
+          const b = await fallback.client.request("generate", cut);
+          assert.deepEqual([a.text, a.finishReason], [b.text, b.finishReason], `prompt ${i} cut`);
+        }
+      }
+      assert.ok(tokensCompared > 200, `${tokensCompared} tokens compared`);
+    });
+
+    it("benchmarks through the native greedy loop: every shape answers with its counts, and one past the context is refused", async () => {
+      for (const shape of [
+        { promptTokens: 32, generateTokens: 16, depth: 0 },
+        { promptTokens: 0, generateTokens: 8, depth: 0 },
+        { promptTokens: 16, generateTokens: 8, depth: 32 },
+        { promptTokens: 16, generateTokens: 0, depth: 0 },
+      ]) {
+        const out = await native.client.request("benchmark", { ...shape, seed: 3 });
+        assert.equal(out.promptTokens, shape.promptTokens);
+        assert.equal(out.generatedTokens, shape.generateTokens);
+        assert.ok(out.decodeMs >= 0 && out.prefillMs >= 0, JSON.stringify(out));
+        if (shape.promptTokens === 0) assert.equal(out.prefillMs, 0);
+      }
+      const tooLong = { promptTokens: LOAD.contextSize, generateTokens: 8, depth: 0, seed: 3 };
+      await assert.rejects(native.client.request("benchmark", tooLong), /CONTEXT_OVERFLOW|exceeds/);
+    });
   });
 }
 
