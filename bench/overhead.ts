@@ -4,7 +4,7 @@
  * `qbench ppl` tokens/s vs `llama-perplexity`. Needs the llama.cpp tools built from the sources
  * inside node-llama-cpp (see test/fixtures/ppl/make-reference.sh); prints figures, asserts nothing.
  *
- *   node dist/bench/overhead.js [--tools /opt/llama.cpp-ref/build/bin] [--threads 1] [--model m.gguf] [--ctx 128]
+ *   node dist/bench/overhead.js [--tools /opt/llama.cpp-ref/build/bin] [--threads 1] [--model m.gguf] [--ctx 128] [--prompt 128] [--gen 64]
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -23,8 +23,11 @@ const arg = (name: string, fallback: string) => {
 const tools = arg("--tools", "/opt/llama.cpp-ref/build/bin");
 const threads = Number(arg("--threads", "1"));
 const repeats = Number(arg("--repeats", "5"));
-const PROMPT = 128;
-const GEN = 64;
+// llama-bench's shapes: pp128 / tg64 by default, `--prompt 512 --gen 128` for its own defaults.
+const PROMPT = Number(arg("--prompt", "128"));
+const GEN = Number(arg("--gen", "64"));
+/** The context the prefill and decode shapes run in: 512, or what the prompt needs. */
+const BENCH_CTX = Math.max(512, 256 * Math.ceil((PROMPT + GEN + 1) / 256));
 const CTX = Number(arg("--ctx", "128"));
 const work = "/tmp/qbench-bench";
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -75,7 +78,7 @@ function llamaBench(path: string): { pp: number; tg: number } {
 async function qbenchBench(path: string): Promise<{ pp: number; tg: number }> {
   const { client } = await startRunner(
     resolveRunner("cpu", undefined),
-    { model: path, backend: "cpu", contextSize: 512, seed: 1, threads },
+    { model: path, backend: "cpu", contextSize: BENCH_CTX, seed: 1, threads },
     300_000,
   );
   try {
@@ -105,8 +108,8 @@ async function directBench(path: string): Promise<{ pp: number; tg: number }> {
   const llama = await getLlama({ gpu: false, maxThreads: threads, build: "never" });
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const context = await model.createContext({
-    contextSize: 512,
-    batchSize: 512,
+    contextSize: BENCH_CTX,
+    batchSize: BENCH_CTX,
     threads,
     flashAttention: true,
   });

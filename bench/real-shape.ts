@@ -5,7 +5,7 @@
  * llama.cpp sources (no download). Quantizes it to Q8_0 with qbench, then runs bench/overhead on
  * it: qbench vs node-llama-cpp direct vs llama-bench / llama-perplexity, side by side.
  *
- *   node dist/bench/real-shape.js [--vocab llama-bpe|qwen2|gemma] [--tools DIR] [--threads 1]
+ *   node dist/bench/real-shape.js [--vocab llama-bpe|qwen2|gemma] [--tools DIR] [--threads 1] [--prompt 512] [--gen 128]
  *   node dist/bench/real-shape.js --model-only   (writes the model, prints its path, stops)
  *
  * The llama.cpp tools come from the same bundle:
@@ -73,8 +73,10 @@ if (process.argv.includes("--model-only")) {
 const passOn = ["--tools", "--threads", "--repeats"].flatMap((flag) =>
   process.argv.includes(flag) ? [flag, arg(flag, "")] : [],
 );
+// llama-bench's default shapes (-p 512 -n 128); perplexity at ctx 512.
+const shape = ["--prompt", arg("--prompt", "512"), "--gen", arg("--gen", "128")];
 execFileSync(
   process.execPath,
-  [join(root, "dist/bench/overhead.js"), "--model", model, "--ctx", "512", ...passOn],
+  [join(root, "dist/bench/overhead.js"), "--model", model, "--ctx", "512", ...shape, ...passOn],
   { stdio: "inherit" },
 );

@@ -9,6 +9,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -488,7 +489,7 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
             if (rows[k] == nullptr) return "no logits for a scored position";
         }
         const size_t vocabulary = static_cast<size_t>(nVocab_);
-        ParallelFor(n, [&](size_t k) {
+        ParallelFor(n, [&](size_t k, unsigned) {
             const Window& w = *scored[k].window;
             const int32_t p = scored[k].position;
             const size_t index = static_cast<size_t>(w.firstScored + (p - (w.scoreFrom - 1)));
@@ -504,12 +505,25 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
         return "";
     }
 
-    /** `body(k)` for k in [0, n), spread over the reduce threads. */
+    /**
+     * `body(k, t)` for k in [0, n) on the reduce threads (t: the thread's index), handed out
+     * kChunk at a time from one counter, as llama-perplexity's compute_logprobs hands out its
+     * positions: on shared cores a thread that is descheduled takes fewer chunks instead of
+     * holding the others up at the join (a fixed stride made every call wait for the slowest).
+     */
     template <typename Body>
     void ParallelFor(size_t n, const Body& body) {
-        const unsigned threads = static_cast<unsigned>(std::min<size_t>(reduceThreads_, n));
+        constexpr size_t kChunk = 4;
+        const unsigned threads =
+            static_cast<unsigned>(std::min<size_t>(reduceThreads_, (n + kChunk - 1) / kChunk));
+        std::atomic<size_t> next{0};
         auto work = [&](unsigned t) {
-            for (size_t k = t; k < n; k += threads) body(k);
+            for (;;) {
+                const size_t first = next.fetch_add(kChunk, std::memory_order_relaxed);
+                if (first >= n) return;
+                const size_t last = std::min(n, first + kChunk);
+                for (size_t k = first; k < last; k++) body(k, t);
+            }
         };
         std::vector<std::thread> pool;
         for (unsigned t = 1; t < threads; t++) pool.emplace_back(work, t);
@@ -535,23 +549,16 @@ class Scorer : public Napi::ObjectWrap<Scorer> {
     std::string ReduceJobs(const std::vector<Job>& jobs, const std::vector<int32_t>& targetIds,
                            const std::vector<int32_t>& targetOffsets, Outputs& out) {
         const size_t n = jobs.size();
-        const unsigned threads = static_cast<unsigned>(std::min<size_t>(reduceThreads_, n));
-        std::vector<std::string> errors(threads);
-        auto work = [&](unsigned t) {
-            std::vector<llama_token_data> sorted;
-            for (size_t k = t; k < n; k += threads) {
-                const Job& job = jobs[k];
-                if (job.next < 0 || job.next >= nVocab_) {
-                    errors[t] = "token " + std::to_string(job.next) + " is outside the vocabulary";
-                    return;
-                }
-                ReducePosition(job.row, job.topK, job.index, job.next, targetIds, targetOffsets, sorted, out);
+        std::vector<std::string> errors(std::max(1u, reduceThreads_));
+        std::vector<std::vector<llama_token_data>> sorted(errors.size());
+        ParallelFor(n, [&](size_t k, unsigned t) {
+            const Job& job = jobs[k];
+            if (job.next < 0 || job.next >= nVocab_) {
+                errors[t] = "token " + std::to_string(job.next) + " is outside the vocabulary";
+                return;
             }
-        };
-        std::vector<std::thread> pool;
-        for (unsigned t = 1; t < threads; t++) pool.emplace_back(work, t);
-        if (threads > 0) work(0);
-        for (auto& thread : pool) thread.join();
+            ReducePosition(job.row, job.topK, job.index, job.next, targetIds, targetOffsets, sorted[t], out);
+        });
         for (const auto& error : errors) {
             if (!error.empty()) return error;
         }
