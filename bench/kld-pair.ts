@@ -15,15 +15,11 @@
  * libraries (`bash scripts/build-llama-perplexity-prebuilt.sh /tmp/lp-prebuilt`: the same engine
  * build, so the ratio is qbench's own cost), or a native build of the bundle (bench/real-shape.ts).
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { arg, median, TIME, timed } from "./side-by-side.js";
 
-const arg = (name: string, fallback: string) => {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-};
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const shapes = "/tmp/qbench-bench/real-shape";
 const model = arg("--model", join(shapes, "real-shape-llama-bpe-q8_0.gguf"));
@@ -33,7 +29,6 @@ const threads = Number(arg("--threads", "1"));
 const repeats = Number(arg("--repeats", "3"));
 const tools = arg("--tools", "/tmp/lp-prebuilt");
 const work = "/tmp/qbench-bench/kld-pair";
-const TIME = "/usr/bin/time";
 
 interface Run {
   wall: number;
@@ -55,22 +50,13 @@ function defaultText(): string {
   return out;
 }
 
-/** Runs a command under /usr/bin/time: wall seconds, user + system seconds of it and its children. */
-function timed(file: string, args: string[]): { out: string; wall: number; cpu: number } {
-  const started = performance.now();
-  const result = spawnSync(TIME, ["-f", "cpu %U %S", file, ...args], {
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const wall = (performance.now() - started) / 1000;
-  if (result.status !== 0) throw new Error(`${file} failed: ${result.stderr.slice(-2000)}`);
-  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(result.stderr);
-  return { out: result.stdout, wall, cpu: m ? Number(m[1]) + Number(m[2]) : Number.NaN };
-}
-
 function qbench(text: string): Run {
   const args = [join(root, "bin/qbench.js"), "ppl", model, text, "--ctx", String(ctx)];
-  const { out, wall, cpu } = timed(process.execPath, [
+  const {
+    stdout: out,
+    wall,
+    cpu,
+  } = timed(process.execPath, [
     ...args,
     ...["--backend", "cpu", "--threads", String(threads), "--baseline", baseline, "--kld", "exact"],
   ]);
@@ -105,12 +91,6 @@ function llamaPerplexity(text: string): Run {
     pplRatio: figure(/Mean PPL\(Q\)\/PPL\(base\)\s*:\s+([-\d.e]+)/),
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 function main(): void {
   mkdirSync(work, { recursive: true });

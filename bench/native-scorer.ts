@@ -20,11 +20,8 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { perplexityLogRate } from "./llama-perplexity-log.js";
+import { arg, median, TIME } from "./side-by-side.js";
 
-const arg = (name: string, fallback: string) => {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-};
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const model = arg("--model", join(root, "../shared/models/stories260K-q8_0.gguf"));
 const text = arg("--text", join(root, "test/fixtures/ppl/stories.txt"));
@@ -33,7 +30,6 @@ const threads = Number(arg("--threads", "1"));
 const repeats = Number(arg("--repeats", "3"));
 const tools = arg("--tools", "/tmp/llama-src/build/bin");
 const work = "/tmp/qbench-bench/native-scorer";
-const TIME = "/usr/bin/time";
 
 interface Run {
   tps: number;
@@ -87,13 +83,6 @@ function llamaPerplexity(): Run {
   const { cpu, rssMiB } = timed("sh", ["-c", command], process.env);
   return { ...perplexityLogRate(readFileSync(log, "utf8"), ctx), cpu, rssMiB };
 }
-
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const median = (xs: number[]) => {
-  const s = sorted(xs);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 function main(): void {
   mkdirSync(work, { recursive: true });

@@ -13,15 +13,11 @@
  * (`bash scripts/build-llama-perplexity-prebuilt.sh /tmp/lp-prebuilt`), so the ratio is qbench's
  * own cost on the same engine build.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { arg, median, timed } from "./side-by-side.js";
 
-const arg = (name: string, fallback: string) => {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-};
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const model = arg("--model", "/tmp/qbench-bench/real-shape/real-shape-llama-bpe-q8_0.gguf");
 const ctx = Number(arg("--ctx", "512"));
@@ -46,37 +42,26 @@ function defaultText(): string {
   return out;
 }
 
-/** Runs a command under /usr/bin/time: its output, wall seconds, user + system seconds. */
-function timed(file: string, args: string[], env = process.env) {
-  const started = performance.now();
-  const result = spawnSync("/usr/bin/time", ["-f", "cpu %U %S", file, ...args], {
-    encoding: "utf8",
-    env,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const wall = (performance.now() - started) / 1000;
-  if (result.status !== 0) throw new Error(`${file} failed: ${result.stderr.slice(-2000)}`);
-  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(result.stderr);
-  return { result, wall, cpu: m ? Number(m[1]) + Number(m[2]) : Number.NaN };
-}
-
 function qbench(text: string): Run {
   const args = ["ppl", model, text, "--ctx", String(ctx), "--backend", "cpu"];
-  const { result, wall, cpu } = timed(process.execPath, [
+  const { stdout, wall, cpu } = timed(process.execPath, [
     join(root, "bin/qbench.js"),
     ...args,
     "--threads",
     String(threads),
   ]);
-  const out = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, number>;
+  const out = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, number>;
   return { wall, cpu, ppl: out.ppl as number, evalSeconds: out.eval_seconds };
 }
 
 function llamaPerplexity(text: string): Run {
   const exe = join(tools, "llama-perplexity");
   const args = ["-m", model, "-f", text, "-c", String(ctx), "-t", String(threads)];
-  const { result, wall, cpu } = timed(exe, args, { ...process.env, LD_LIBRARY_PATH: tools });
-  const m = /Final estimate: PPL = ([\d.]+)/.exec(result.stdout + result.stderr);
+  const { stdout, stderr, wall, cpu } = timed(exe, args, {
+    ...process.env,
+    LD_LIBRARY_PATH: tools,
+  });
+  const m = /Final estimate: PPL = ([\d.]+)/.exec(stdout + stderr);
   return { wall, cpu, ppl: m ? Number(m[1]) : Number.NaN };
 }
 
@@ -98,11 +83,7 @@ for (let r = 0; r < repeats; r++) {
     `repeat ${r + 1}: qbench ${a.wall.toFixed(1)} s, llama-perplexity ${b.wall.toFixed(1)} s\n`,
   );
 }
-const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
-const minMedian = (xs: number[]) => {
-  const s = sorted(xs);
-  return [s[0] as number, s[Math.floor(s.length / 2)] as number] as const;
-};
+const minMedian = (xs: number[]) => [Math.min(...xs), median(xs)] as const;
 const fmt = ([a, b]: readonly [number, number]) => `${a.toFixed(1)} / ${b.toFixed(1)}`;
 const [ow, tw] = [minMedian(ours.map((r) => r.wall)), minMedian(theirs.map((r) => r.wall))];
 const [oc, tc] = [minMedian(ours.map((r) => r.cpu)), minMedian(theirs.map((r) => r.cpu))];

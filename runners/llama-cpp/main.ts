@@ -18,8 +18,6 @@ import {
 import pLimit from "p-limit";
 import type {
   Backend,
-  BenchmarkParams,
-  BenchmarkResult,
   GenerateParams,
   GenerateResult,
   LoadParams,
@@ -27,10 +25,10 @@ import type {
 } from "../../src/runner-client/protocol.js";
 import { PROTOCOL_VERSION } from "../../src/runner-client/protocol.js";
 import { generateTimed } from "../shared/generate.js";
-import { randomTokens } from "../shared/random-tokens.js";
 import { type Handlers, messageOf, RunnerError, readPeakRss } from "../shared/serve.js";
 import { servePipelined } from "../shared/serve-pipelined.js";
 import { runnerVersion } from "../shared/versions.js";
+import { benchmark } from "./benchmark.js";
 import { type ChoicesState, scoreChoices } from "./choices.js";
 import { EngineMemoryLog } from "./engine-memory.js";
 import { type BatchState, evaluate, evaluateBatch } from "./evaluate.js";
@@ -351,75 +349,6 @@ function generate(params: GenerateParams, receivedAt: number): Promise<GenerateR
   );
 }
 
-async function benchmark(params: BenchmarkParams): Promise<BenchmarkResult> {
-  const state = requireLoaded();
-  const { promptTokens, generateTokens, depth } = params;
-  if (depth + promptTokens + generateTokens + 1 > state.contextSize) {
-    throw new RunnerError(
-      "CONTEXT_OVERFLOW",
-      `depth ${depth} + prompt ${promptTokens} + generate ${generateTokens} exceeds the context of ${state.contextSize}`,
-    );
-  }
-  const vocabulary = state.model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 256;
-  const tokens = randomTokens(depth + promptTokens + 1, vocabulary, params.seed) as Token[];
-  if (state.scorer) return benchmarkNatively(state.scorer, tokens, params);
-  await state.sequence.clearHistory();
-  if (depth > 0) await state.sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(0, depth));
-  let prefillMs = 0;
-  if (promptTokens > 0) {
-    const started = performance.now();
-    await state.sequence.evaluateWithoutGeneratingNewTokens(
-      tokens.slice(depth, depth + promptTokens),
-    );
-    prefillMs = performance.now() - started;
-  }
-  let generated = 0;
-  const started = performance.now();
-  if (generateTokens > 0) {
-    const first = tokens[depth + promptTokens] as Token;
-    for await (const _ of state.sequence.evaluate([first], { temperature: 0 })) {
-      if (++generated >= generateTokens) break;
-    }
-  }
-  return {
-    prefillMs,
-    decodeMs: performance.now() - started,
-    promptTokens,
-    generatedTokens: generated,
-  };
-}
-
-/**
- * `benchmark` on the native scorer, as llama-bench measures: the depth and the prompt each decoded
- * in batches, then `generateTokens` greedy single-token decodes in one C++ loop (llama-bench's tg
- * decodes random tokens without sampling; this picks the argmax, one pass over the vocabulary).
- */
-async function benchmarkNatively(
-  scorer: NativeScorer,
-  tokens: Token[],
-  params: BenchmarkParams,
-): Promise<BenchmarkResult> {
-  const { promptTokens, generateTokens, depth } = params;
-  if (depth > 0) await scorer.greedy(tokens.slice(0, depth), true);
-  let prefillMs = 0;
-  if (promptTokens > 0) {
-    const started = performance.now();
-    await scorer.greedy(tokens.slice(depth, depth + promptTokens), depth === 0);
-    prefillMs = performance.now() - started;
-  }
-  const started = performance.now();
-  if (generateTokens > 0) {
-    const first = tokens[depth + promptTokens] as Token;
-    await scorer.greedy([first], depth + promptTokens === 0, generateTokens);
-  }
-  return {
-    prefillMs,
-    decodeMs: performance.now() - started,
-    promptTokens,
-    generatedTokens: generateTokens,
-  };
-}
-
 const handlers: Handlers = {
   initialize: () => ({
     name: "llama-cpp",
@@ -444,7 +373,7 @@ const handlers: Handlers = {
     const { choices } = requireLoaded();
     return choicesLock(() => scoreChoices(choices, params));
   },
-  benchmark,
+  benchmark: (params) => benchmark(requireLoaded(), params),
   generate,
   tokenize: ({ text, addBos }) => ({ tokens: tokenize(requireLoaded(), text, addBos ?? true) }),
   tokenizeBatch: ({ texts, addBos }) => {
